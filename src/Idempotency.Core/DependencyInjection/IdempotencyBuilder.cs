@@ -1,0 +1,8 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Idempotency;
+
+internal sealed class IdempotencyBuilder(IServiceCollection services) : IIdempotencyBuilder
+{
+    public IServiceCollection Services { get; } = services;
+}

@@ -1,0 +1,11 @@
+using Microsoft.Extensions.Options;
+
+namespace Idempotency;
+
+/// <summary>Validates <see cref="IdempotentExecutorOptions"/> at start-up (source-generated from its attributes).</summary>
+[OptionsValidator]
+internal sealed partial class IdempotentExecutorOptionsValidator : IValidateOptions<IdempotentExecutorOptions>;
+
+/// <summary>Validates <see cref="InMemoryIdempotencyStoreOptions"/> at start-up (source-generated from its attributes).</summary>
+[OptionsValidator]
+internal sealed partial class InMemoryIdempotencyStoreOptionsValidator : IValidateOptions<InMemoryIdempotencyStoreOptions>;

@@ -1,0 +1,23 @@
+using Idempotency.Stores.Conformance;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Idempotency.Core.Tests.InMemory;
+
+public sealed class InMemoryStoreConformanceTests : IdempotencyStoreConformanceTests
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+
+    public InMemoryStoreConformanceTests()
+    {
+        Store = new InMemoryIdempotencyStore(Options.Create(new InMemoryIdempotencyStoreOptions()), _time);
+    }
+
+    protected override IIdempotencyStore Store { get; }
+
+    protected override Task AdvanceTimeAsync(TimeSpan duration)
+    {
+        _time.Advance(duration);
+        return Task.CompletedTask;
+    }
+}

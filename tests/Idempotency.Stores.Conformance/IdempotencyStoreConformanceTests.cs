@@ -1,0 +1,379 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Idempotency.Stores.Conformance;
+
+/// <summary>
+/// The behaviour every <see cref="IIdempotencyStore"/> must have. A store's test project inherits this class,
+/// creates the store under test, and says how time passes for it (a fake clock, or a real wait on a real server).
+/// </summary>
+public abstract class IdempotencyStoreConformanceTests
+{
+    /// <summary>A lease long enough that it never expires during a test.</summary>
+    protected static readonly TimeSpan LongLease = TimeSpan.FromMinutes(5);
+
+    /// <summary>A retention long enough that it never expires during a test.</summary>
+    protected static readonly TimeSpan LongRetention = TimeSpan.FromHours(1);
+
+    /// <summary>Gets the store under test. Each test uses keys of its own, so one store may serve every test.</summary>
+    protected abstract IIdempotencyStore Store { get; }
+
+    /// <summary>Gets a lease that <see cref="AdvanceTimeAsync"/> can outlive within a test.</summary>
+    protected virtual TimeSpan ShortLease => TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Gets a retention that <see cref="AdvanceTimeAsync"/> can outlive within a test (whole seconds, for stores with second granularity).</summary>
+    protected virtual TimeSpan ShortRetention => TimeSpan.FromSeconds(1);
+
+    /// <summary>Lets <paramref name="duration"/> pass for the store: advances a fake clock, or waits.</summary>
+    protected abstract Task AdvanceTimeAsync(TimeSpan duration);
+
+    [Fact]
+    public async Task Claim_ReturnsClaimed_WhenKeyIsNew()
+    {
+        var result = await Store.ClaimAsync(Claim(NewKey(), Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(ClaimStatus.Claimed, result.Status);
+        Assert.True(result.LeaseExpiresAt > DateTimeOffset.UnixEpoch, "A claim reports when its lease ends.");
+    }
+
+    [Fact]
+    public async Task Claim_ReturnsInFlightWithRemainingLease_WhenAnotherOwnerHoldsTheKey()
+    {
+        var key = NewKey();
+        await ClaimAsync(key, "a", NewOwner(), LongLease);
+
+        var second = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(ClaimStatus.InFlight, second.Status);
+        Assert.InRange(second.LeaseRemaining, TimeSpan.FromMinutes(4), LongLease);
+    }
+
+    [Fact]
+    public async Task Claim_ReturnsFingerprintMismatch_WhenInFlightForAnotherFingerprint()
+    {
+        var key = NewKey();
+        await ClaimAsync(key, "a", NewOwner(), LongLease);
+
+        var second = await Store.ClaimAsync(Claim(key, Fingerprint("b"), NewOwner(), LongLease), default);
+
+        Assert.Equal(ClaimStatus.FingerprintMismatch, second.Status);
+    }
+
+    [Fact]
+    public async Task Claim_ReturnsStoredPayload_WhenKeyCompleted()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        await ClaimAsync(key, "a", owner, LongLease);
+        var payload = Encoding.UTF8.GetBytes("{\"balance\":100}");
+
+        var completion = await Store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, payload, LongRetention), default);
+        var replay = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(CompletionStatus.Completed, completion);
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.Equal(payload, replay.Payload.ToArray());
+    }
+
+    [Fact]
+    public async Task Claim_ReturnsFingerprintMismatch_WhenCompletedForAnotherFingerprint()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        await ClaimAsync(key, "a", owner, LongLease);
+        await CompleteAsync(key, owner, [1, 2, 3]);
+
+        var other = await Store.ClaimAsync(Claim(key, Fingerprint("b"), NewOwner(), LongLease), default);
+        var same = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(ClaimStatus.FingerprintMismatch, other.Status);
+        Assert.Equal(ClaimStatus.Completed, same.Status);
+    }
+
+    [Fact]
+    public async Task Complete_ReturnsClaimLost_WhenCallerIsNotTheOwner()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        await ClaimAsync(key, "a", owner, LongLease);
+
+        var status = await Store.CompleteAsync(new IdempotencyCompleteRequest(key, NewOwner(), new byte[] { 9 }, LongRetention), default);
+        var stillInFlight = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(CompletionStatus.ClaimLost, status);
+        Assert.Equal(ClaimStatus.InFlight, stillInFlight.Status);
+    }
+
+    [Fact]
+    public async Task Complete_ReturnsClaimLost_WhenKeyWasNeverClaimed()
+    {
+        var status = await Store.CompleteAsync(new IdempotencyCompleteRequest(NewKey(), NewOwner(), new byte[] { 9 }, LongRetention), default);
+
+        Assert.Equal(CompletionStatus.ClaimLost, status);
+    }
+
+    [Fact]
+    public async Task Complete_ReturnsClaimLost_WhenAlreadyCompleted_AndKeepsTheFirstPayload()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        await ClaimAsync(key, "a", owner, LongLease);
+        await CompleteAsync(key, owner, [1]);
+
+        var again = await Store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, new byte[] { 2 }, LongRetention), default);
+        var replay = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(CompletionStatus.ClaimLost, again);
+        Assert.Equal(new byte[] { 1 }, replay.Payload.ToArray());
+    }
+
+    [Fact]
+    public async Task Release_FreesTheKey_ForTheOwner()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        await ClaimAsync(key, "a", owner, LongLease);
+
+        var released = await Store.ReleaseAsync(key, owner, default);
+        var next = await Store.ClaimAsync(Claim(key, Fingerprint("b"), NewOwner(), LongLease), default);
+
+        Assert.True(released);
+        Assert.Equal(ClaimStatus.Claimed, next.Status);
+    }
+
+    [Fact]
+    public async Task Release_ReturnsFalse_AndKeepsTheClaim_WhenCallerIsNotTheOwner()
+    {
+        var key = NewKey();
+        await ClaimAsync(key, "a", NewOwner(), LongLease);
+
+        var released = await Store.ReleaseAsync(key, NewOwner(), default);
+        var next = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.False(released);
+        Assert.Equal(ClaimStatus.InFlight, next.Status);
+    }
+
+    [Fact]
+    public async Task Release_NeverRemovesACompletedRecord()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        await ClaimAsync(key, "a", owner, LongLease);
+        await CompleteAsync(key, owner, [7]);
+
+        var released = await Store.ReleaseAsync(key, owner, default);
+        var replay = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.False(released);
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+    }
+
+    [Fact]
+    public async Task Claim_TakesOverTheKey_AfterTheLeaseExpires()
+    {
+        var key = NewKey();
+        await ClaimAsync(key, "a", NewOwner(), ShortLease);
+
+        await AdvanceTimeAsync(ShortLease + TimeSpan.FromMilliseconds(300));
+        var next = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(ClaimStatus.Claimed, next.Status);
+    }
+
+    [Fact]
+    public async Task ExpiredOwner_CannotCompleteOrRelease_AfterAnotherOwnerClaimed()
+    {
+        var key = NewKey();
+        var expiredOwner = NewOwner();
+        var newOwner = NewOwner();
+        await ClaimAsync(key, "a", expiredOwner, ShortLease);
+        await AdvanceTimeAsync(ShortLease + TimeSpan.FromMilliseconds(300));
+        await ClaimAsync(key, "a", newOwner, LongLease);
+
+        var completed = await Store.CompleteAsync(new IdempotencyCompleteRequest(key, expiredOwner, new byte[] { 1 }, LongRetention), default);
+        var released = await Store.ReleaseAsync(key, expiredOwner, default);
+        var newOwnerCompletes = await Store.CompleteAsync(new IdempotencyCompleteRequest(key, newOwner, new byte[] { 2 }, LongRetention), default);
+        var replay = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(CompletionStatus.ClaimLost, completed);
+        Assert.False(released);
+        Assert.Equal(CompletionStatus.Completed, newOwnerCompletes);
+        Assert.Equal(new byte[] { 2 }, replay.Payload.ToArray());
+    }
+
+    [Fact]
+    public async Task CompletedRecord_Expires_AfterItsRetention()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        await ClaimAsync(key, "a", owner, LongLease);
+        await Store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, new byte[] { 1 }, ShortRetention), default);
+
+        var beforeExpiry = await Store.ClaimAsync(Claim(key, Fingerprint("b"), NewOwner(), LongLease), default);
+        await AdvanceTimeAsync(ShortRetention + TimeSpan.FromMilliseconds(500));
+        var afterExpiry = await Store.ClaimAsync(Claim(key, Fingerprint("b"), NewOwner(), LongLease), default);
+
+        Assert.Equal(ClaimStatus.FingerprintMismatch, beforeExpiry.Status);
+        Assert.Equal(ClaimStatus.Claimed, afterExpiry.Status);
+    }
+
+    [Fact]
+    public async Task ConcurrentClaims_OfOneKey_HaveExactlyOneWinner()
+    {
+        const int claimers = 64;
+        var key = NewKey();
+        using var start = new ManualResetEventSlim();
+
+        var tasks = Enumerable.Range(0, claimers).Select(_ => Task.Run(async () =>
+        {
+            start.Wait();
+            return (await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default)).Status;
+        })).ToArray();
+        start.Set();
+        var statuses = await Task.WhenAll(tasks);
+
+        Assert.Equal(1, statuses.Count(s => s == ClaimStatus.Claimed));
+        Assert.Equal(claimers - 1, statuses.Count(s => s == ClaimStatus.InFlight));
+    }
+
+    [Fact]
+    public async Task ConcurrentReclaims_OfAnExpiredLease_HaveExactlyOneWinner()
+    {
+        const int claimers = 64;
+        var key = NewKey();
+        await ClaimAsync(key, "a", NewOwner(), ShortLease);
+        await AdvanceTimeAsync(ShortLease + TimeSpan.FromMilliseconds(300));
+        using var start = new ManualResetEventSlim();
+
+        var tasks = Enumerable.Range(0, claimers).Select(_ => Task.Run(async () =>
+        {
+            start.Wait();
+            return (await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default)).Status;
+        })).ToArray();
+        start.Set();
+        var statuses = await Task.WhenAll(tasks);
+
+        Assert.Equal(1, statuses.Count(s => s == ClaimStatus.Claimed));
+    }
+
+    [Fact]
+    public async Task LargeBinaryPayload_IsReturnedByteForByte()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        var payload = new byte[4 * 1024 * 1024];
+        new Random(42).NextBytes(payload);
+        for (var i = 0; i < 256; i++)
+        {
+            payload[i] = (byte)i; // every byte value, including 0 and 0xFF, at a known place
+        }
+
+        await ClaimAsync(key, "a", owner, LongLease);
+        await CompleteAsync(key, owner, payload);
+        var replay = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.True(payload.AsSpan().SequenceEqual(replay.Payload.Span), "The payload must come back byte for byte.");
+    }
+
+    [Fact]
+    public async Task EmptyPayload_IsStoredAndReplayed()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        await ClaimAsync(key, "a", owner, LongLease);
+        await CompleteAsync(key, owner, []);
+
+        var replay = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.Equal(0, replay.Payload.Length);
+    }
+
+    [Fact]
+    public async Task ManyKeys_AreIndependent()
+    {
+        const int count = 500;
+        var keys = Enumerable.Range(0, count).Select(_ => NewKey()).ToArray();
+        var owners = keys.Select(_ => NewOwner()).ToArray();
+
+        for (var i = 0; i < count; i++)
+        {
+            await ClaimAsync(keys[i], "a", owners[i], LongLease);
+            if (i % 2 == 0)
+            {
+                await CompleteAsync(keys[i], owners[i], BitConverter.GetBytes(i));
+            }
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            var result = await Store.ClaimAsync(Claim(keys[i], Fingerprint("a"), NewOwner(), LongLease), default);
+            if (i % 2 == 0)
+            {
+                Assert.Equal(ClaimStatus.Completed, result.Status);
+                Assert.Equal(i, BitConverter.ToInt32(result.Payload.Span));
+            }
+            else
+            {
+                Assert.Equal(ClaimStatus.InFlight, result.Status);
+            }
+        }
+    }
+
+    [Fact]
+    public async Task KeysOfDifferentScopes_NeverCollide()
+    {
+        var clientKey = Guid.NewGuid().ToString();
+        var alice = IdempotencyStorageKey.Create("alice", clientKey);
+        var bob = IdempotencyStorageKey.Create("bob", clientKey);
+        var aliceOwner = NewOwner();
+        await ClaimAsync(alice, "a", aliceOwner, LongLease);
+        await CompleteAsync(alice, aliceOwner, [1]);
+
+        var bobClaim = await Store.ClaimAsync(Claim(bob, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(ClaimStatus.Claimed, bobClaim.Status);
+    }
+
+    [Fact]
+    public async Task KeysWithUnusualCharacters_AreStoredExactly()
+    {
+        var suffix = Guid.NewGuid().ToString("N");
+        var unicodeScope = IdempotencyStorageKey.Create("tenant-é-日本:{x}", "k:\"quoted\"\\" + suffix);
+        var owner = NewOwner();
+        await ClaimAsync(unicodeScope, "a", owner, LongLease);
+        await CompleteAsync(unicodeScope, owner, [5]);
+
+        var replay = await Store.ClaimAsync(Claim(unicodeScope, Fingerprint("a"), NewOwner(), LongLease), default);
+        var near = await Store.ClaimAsync(Claim(unicodeScope + "x", Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.Equal(ClaimStatus.Claimed, near.Status);
+    }
+
+    /// <summary>A fresh storage key, so tests never see each other's records.</summary>
+    protected static string NewKey() => IdempotencyStorageKey.Create("conformance", Guid.NewGuid().ToString());
+
+    /// <summary>A fresh owner token.</summary>
+    protected static string NewOwner() => Guid.NewGuid().ToString("N");
+
+    /// <summary>The fingerprint of a short label.</summary>
+    protected static byte[] Fingerprint(string label) => SHA256.HashData(Encoding.UTF8.GetBytes(label));
+
+    /// <summary>A claim request.</summary>
+    protected static IdempotencyClaimRequest Claim(string key, byte[] fingerprint, string owner, TimeSpan lease) => new(key, fingerprint, owner, lease);
+
+    private async Task ClaimAsync(string key, string fingerprintLabel, string owner, TimeSpan lease)
+    {
+        var result = await Store.ClaimAsync(Claim(key, Fingerprint(fingerprintLabel), owner, lease), default);
+        Assert.Equal(ClaimStatus.Claimed, result.Status);
+    }
+
+    private async Task CompleteAsync(string key, string owner, byte[] payload)
+    {
+        var status = await Store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, payload, LongRetention), default);
+        Assert.Equal(CompletionStatus.Completed, status);
+    }
+}
