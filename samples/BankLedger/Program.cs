@@ -19,6 +19,7 @@ var app = builder.Build();
 app.UseStatusCodePages();
 app.UseAuthentication();
 app.UseAuthorization();
+app.UsePreconditions(); // 428 for a write without If-Match on endpoints that .RequirePrecondition()
 app.UseIdempotency();
 
 app.MapGet("/healthz", () => Results.Ok(new { status = "healthy" }));
