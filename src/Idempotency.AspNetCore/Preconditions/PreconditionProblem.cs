@@ -8,7 +8,7 @@ internal sealed record PreconditionProblem(int Status, string Type, string Title
     public const string DefaultRequiredDetail =
         "This endpoint accepts only conditional requests, so that a change made since you last read the resource is " +
         "never overwritten and a duplicated request is never applied twice. Read the resource (GET) and resubmit with " +
-        "'If-Match' set to the ETag you received, or with 'If-None-Match: *' to create a resource that must not exist yet.";
+        "'If-Match' set to the ETag you received (or, for a request that creates a resource that must not exist yet, with 'If-None-Match: *').";
 
     public static PreconditionProblem Required(string? detail) => new(
         StatusCodes.Status428PreconditionRequired, PreconditionProblemTypes.PreconditionRequired, "Precondition required",
