@@ -1,0 +1,143 @@
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Idempotency.Redis;
+
+/// <summary>
+/// Runs once when the host starts: connects, loads the store's scripts into every primary (<c>SCRIPT LOAD</c>, so
+/// the first request already calls them by SHA) and checks each primary's <c>maxmemory-policy</c>.
+/// </summary>
+/// <remarks>
+/// Redis being unreachable at start-up does not stop the host: it is logged, requests with a key are refused until
+/// Redis answers, and the scripts are then sent on first use. Only a policy known to evict fails the start-up, and
+/// only with <see cref="RedisEvictionPolicyCheck.Fail"/>. Without a generic host (no hosted services) nothing here
+/// runs; the store still works, loading each script on first use.
+/// </remarks>
+internal sealed partial class RedisStoreInitializer : IHostedService
+{
+    private readonly RedisConnection _connection;
+    private readonly RedisIdempotencyStoreOptions _options;
+    private readonly ILogger _logger;
+
+    public RedisStoreInitializer(RedisConnection connection, IOptions<RedisIdempotencyStoreOptions> options, ILogger<RedisStoreInitializer>? logger = null)
+    {
+        _connection = connection;
+        _options = options.Value;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        var multiplexer = await _connection.GetMultiplexerAsync().AsTask().WaitAsync(cancellationToken);
+        var primaries = multiplexer.GetEndPoints()
+            .Select(endPoint => multiplexer.GetServer(endPoint))
+            .Where(server => server.IsConnected && !server.IsReplica)
+            .ToArray();
+        if (primaries.Length == 0)
+        {
+            LogUnreachableAtStartup(multiplexer.GetStatus());
+            return;
+        }
+
+        foreach (var server in primaries)
+        {
+            await InitializeAsync(server, cancellationToken);
+        }
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static string Describe(EndPoint endPoint) => EndPointCollection.ToString(endPoint);
+
+    private async Task InitializeAsync(IServer server, CancellationToken cancellationToken)
+    {
+        string? policy;
+        string? refusal;
+        try
+        {
+            foreach (var script in RedisScript.All)
+            {
+                await server.ExecuteAsync("SCRIPT", "LOAD", script.Text).WaitAsync(cancellationToken);
+            }
+
+            LogScriptsLoaded(Describe(server.EndPoint));
+            if (_options.EvictionPolicyCheck == RedisEvictionPolicyCheck.Ignore)
+            {
+                return;
+            }
+
+            (policy, refusal) = await ReadEvictionPolicyAsync(server, cancellationToken);
+        }
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        {
+            // Lost between connecting and now; the store recovers by itself (scripts are sent again on first use).
+            LogUnreachableAtStartup(ex.Message);
+            return;
+        }
+
+        var endPoint = Describe(server.EndPoint);
+        if (policy is null)
+        {
+            LogEvictionPolicyNotChecked(endPoint, refusal);
+        }
+        else if (string.Equals(policy, RedisStoreDefaults.SafeEvictionPolicy, StringComparison.OrdinalIgnoreCase))
+        {
+            LogEvictionPolicySafe(endPoint);
+        }
+        else if (_options.EvictionPolicyCheck == RedisEvictionPolicyCheck.Fail)
+        {
+            throw new InvalidOperationException(
+                $"Redis at {endPoint} has maxmemory-policy '{policy}', but the idempotency store requires 'noeviction' " +
+                "(RedisIdempotencyStoreOptions.EvictionPolicyCheck is Fail). Under memory pressure Redis could evict an idempotency " +
+                "record, and a retry of that request would run its operation a second time. Set 'maxmemory-policy noeviction' " +
+                "on this Redis, or give the idempotency store a Redis of its own.");
+        }
+        else
+        {
+            LogEvictionPolicyUnsafe(endPoint, policy);
+        }
+    }
+
+    // CONFIG GET first; managed services usually disable CONFIG but still report the policy in INFO memory.
+    private static async Task<(string? Policy, string? Refusal)> ReadEvictionPolicyAsync(IServer server, CancellationToken cancellationToken)
+    {
+        string configRefusal;
+        try
+        {
+            var reply = await server.ExecuteAsync("CONFIG", "GET", "maxmemory-policy").WaitAsync(cancellationToken);
+            if (reply.ToDictionary().TryGetValue("maxmemory-policy", out var value) && !value.IsNull)
+            {
+                return ((string?)value, null);
+            }
+
+            configRefusal = "CONFIG GET returned no maxmemory-policy";
+        }
+        catch (RedisServerException ex)
+        {
+            configRefusal = ex.Message;
+        }
+
+        try
+        {
+            var info = (string?)await server.ExecuteAsync("INFO", "memory").WaitAsync(cancellationToken);
+            foreach (var line in (info ?? string.Empty).Split('\n'))
+            {
+                const string Field = "maxmemory_policy:";
+                if (line.StartsWith(Field, StringComparison.Ordinal))
+                {
+                    return (line[Field.Length..].Trim(), null);
+                }
+            }
+
+            return (null, $"{configRefusal}; INFO memory has no maxmemory_policy");
+        }
+        catch (RedisServerException ex)
+        {
+            return (null, $"{configRefusal}; {ex.Message}");
+        }
+    }
+}
