@@ -142,9 +142,10 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
             // Redis lost its script cache (restart, fail-over, SCRIPT FLUSH). EVAL runs the script from its text and
-            // caches it again, so the next call by SHA succeeds: one extra round trip, once per server.
+            // caches it again, so the next call by SHA succeeds: one extra round trip, once per server. NoScriptCache
+            // keeps StackExchange.Redis from adding a SCRIPT LOAD of its own.
             LogScriptReloaded(script.Name);
-            return await database.ScriptEvaluateAsync(script.Text, keys, arguments);
+            return await database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache);
         }
     }
 }

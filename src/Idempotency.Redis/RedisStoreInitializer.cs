@@ -9,12 +9,14 @@ namespace Idempotency.Redis;
 
 /// <summary>
 /// Runs once when the host starts: connects, loads the store's scripts into every primary (<c>SCRIPT LOAD</c>, so
-/// the first request already calls them by SHA) and checks each primary's <c>maxmemory-policy</c>.
+/// the first request already calls them by SHA), checks each primary's <c>maxmemory-policy</c>, and runs one script
+/// to prove that Redis lets the store run them.
 /// </summary>
 /// <remarks>
 /// Redis being unreachable at start-up does not stop the host: it is logged, requests with a key are refused until
-/// Redis answers, and the scripts are then sent on first use. Only a policy known to evict fails the start-up, and
-/// only with <see cref="RedisEvictionPolicyCheck.Fail"/>. Without a generic host (no hosted services) nothing here
+/// Redis answers, and the scripts are then sent on first use. Start-up fails only when Redis refuses to run the
+/// store's scripts (no request could succeed), or when a policy known to evict meets
+/// <see cref="RedisEvictionPolicyCheck.Fail"/>. Without a generic host (no hosted services) nothing here
 /// runs; the store still works, loading each script on first use.
 /// </remarks>
 internal sealed partial class RedisStoreInitializer : IHostedService
@@ -47,6 +49,8 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         {
             await InitializeAsync(server, cancellationToken);
         }
+
+        await CheckScriptsRunAsync(multiplexer.GetDatabase(), cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -99,6 +103,29 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         else
         {
             LogEvictionPolicyUnsafe(endPoint, policy);
+        }
+    }
+
+    // Releases a key that cannot exist (stored keys start with a digit) through the database the store uses: proves
+    // that Redis lets this connection run the scripts (ACLs, disabled scripting) before the first request depends
+    // on it, and leaves the connection ready (database selected) so that request costs exactly one command.
+    private async Task CheckScriptsRunAsync(IDatabaseAsync database, CancellationToken cancellationToken)
+    {
+        try
+        {
+            RedisKey[] keys = [_options.KeyPrefix + "start-up-check"];
+            await database.ScriptEvaluateAsync(RedisScript.Release.Hash, keys, ["-"]).WaitAsync(cancellationToken);
+        }
+        catch (RedisServerException ex) when (!ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"The Redis idempotency store cannot run its Lua scripts on this Redis: {ex.Message}. It needs EVAL, EVALSHA and SCRIPT, " +
+                "and inside its scripts TIME, HMGET, HGET, HSET, HDEL, PEXPIRE and DEL on keys under its prefix; check the ACL of the connection's user.", ex);
+        }
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        {
+            // NOSCRIPT (Redis restarted since the load) or a lost connection: the store recovers from both by itself.
+            LogUnreachableAtStartup(ex.Message);
         }
     }
 

@@ -1,4 +1,3 @@
-using System.Globalization;
 using StackExchange.Redis;
 
 namespace Idempotency.Redis.Tests.Infrastructure;
@@ -6,8 +5,12 @@ namespace Idempotency.Redis.Tests.Infrastructure;
 /// <summary>A connection of the test's own (admin commands allowed) to look at what the store did on a server.</summary>
 public sealed class RedisAdmin : IAsyncDisposable
 {
-    // Commands that the observer itself or a connection's upkeep sends; everything else on the server came from the store.
-    private static readonly HashSet<string> s_notFromTheStore = new(StringComparer.OrdinalIgnoreCase) { "info", "config", "ping", "echo" };
+    private const string ObserverName = "observer";
+
+    // The slow log names the client of each command; commands run by a Lua script come from this pseudo-client.
+    private const string ScriptClientAddress = "?:0";
+
+    private static readonly HashSet<string> s_withSubcommand = new(StringComparer.Ordinal) { "script", "config", "client", "cluster", "slowlog" };
 
     private readonly ConnectionMultiplexer _multiplexer;
 
@@ -23,29 +26,47 @@ public sealed class RedisAdmin : IAsyncDisposable
     public IConnectionMultiplexer Multiplexer => _multiplexer;
 
     public static async Task<RedisAdmin> ConnectAsync(RedisServer server) =>
-        new(await ConnectionMultiplexer.ConnectAsync(server.ConnectionString("allowAdmin=true")));
+        new(await ConnectionMultiplexer.ConnectAsync(server.ConnectionString($"allowAdmin=true,name={ObserverName}")));
 
-    /// <summary>Zeroes the server's command statistics (<c>CONFIG RESETSTAT</c>).</summary>
-    public Task ResetCommandStatsAsync() => Server.ConfigResetStatisticsAsync();
+    /// <summary>
+    /// Starts counting the commands that clients send: every command goes to the slow log (threshold 0), which the
+    /// server keeps per client, apart from the commands scripts run inside it. Then clears the log.
+    /// </summary>
+    public async Task StartCountingCommandsAsync()
+    {
+        await Server.ExecuteAsync("CONFIG", "SET", "slowlog-log-slower-than", "0");
+        await Server.ExecuteAsync("CONFIG", "SET", "slowlog-max-len", "10000");
+        await Server.ExecuteAsync("SLOWLOG", "RESET");
+    }
 
-    /// <summary>The commands the server ran since the last reset, with their counts, leaving out the observer's and keep-alives.</summary>
+    /// <summary>
+    /// The commands that clients other than this observer sent since <see cref="StartCountingCommandsAsync"/>, by name:
+    /// each is one round trip. Commands run inside scripts are not counted (they are part of their EVALSHA), nor are
+    /// connection keep-alives (PING, ECHO).
+    /// </summary>
     public async Task<IReadOnlyDictionary<string, long>> CommandsSinceResetAsync()
     {
         var counts = new SortedDictionary<string, long>(StringComparer.Ordinal);
-        foreach (var group in await Server.InfoAsync("commandstats"))
+        var entries = (RedisResult[])(await Server.ExecuteAsync("SLOWLOG", "GET", "-1"))!;
+        foreach (var entry in entries)
         {
-            foreach (var (name, value) in group)
+            // id, unix time, microseconds, arguments, client address, client name
+            var fields = (RedisResult[])entry!;
+            var arguments = (RedisResult[])fields[3]!;
+            var address = (string?)fields[4];
+            var client = (string?)fields[5];
+            var command = ((string?)arguments[0] ?? string.Empty).ToLowerInvariant();
+            if (address == ScriptClientAddress || client == ObserverName || command is "ping" or "echo")
             {
-                // cmdstat_evalsha:calls=2,usec=40,usec_per_call=20.00,rejected_calls=0,failed_calls=0
-                var command = name.Replace("cmdstat_", string.Empty, StringComparison.Ordinal);
-                if (s_notFromTheStore.Contains(command))
-                {
-                    continue;
-                }
-
-                var calls = value.Split(',').Single(part => part.StartsWith("calls=", StringComparison.Ordinal));
-                counts[command] = long.Parse(calls["calls=".Length..], CultureInfo.InvariantCulture);
+                continue;
             }
+
+            if (s_withSubcommand.Contains(command) && arguments.Length > 1)
+            {
+                command += "|" + ((string?)arguments[1] ?? string.Empty).ToLowerInvariant();
+            }
+
+            counts[command] = counts.GetValueOrDefault(command) + 1;
         }
 
         return counts;
