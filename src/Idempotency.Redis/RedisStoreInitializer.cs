@@ -129,7 +129,8 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         }
     }
 
-    // CONFIG GET first; managed services usually disable CONFIG but still report the policy in INFO memory.
+    // CONFIG GET first; managed services usually disable CONFIG but still report the policy in INFO memory. A command
+    // the server refuses (RedisServerException) or the client's command map disables (RedisCommandException) falls through.
     private static async Task<(string? Policy, string? Refusal)> ReadEvictionPolicyAsync(IServer server, CancellationToken cancellationToken)
     {
         string configRefusal;
@@ -143,7 +144,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
 
             configRefusal = "CONFIG GET returned no maxmemory-policy";
         }
-        catch (RedisServerException ex)
+        catch (Exception ex) when (ex is RedisServerException or RedisCommandException)
         {
             configRefusal = ex.Message;
         }
@@ -162,7 +163,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
 
             return (null, $"{configRefusal}; INFO memory has no maxmemory_policy");
         }
-        catch (RedisServerException ex)
+        catch (Exception ex) when (ex is RedisServerException or RedisCommandException)
         {
             return (null, $"{configRefusal}; {ex.Message}");
         }
