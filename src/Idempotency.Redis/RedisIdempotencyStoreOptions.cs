@@ -41,7 +41,7 @@ public sealed class RedisIdempotencyStoreOptions
     /// would put every record in one slot, on one node.
     /// </remarks>
     [Required(ErrorMessage = "RedisIdempotencyStoreOptions.KeyPrefix must not be empty: it keeps idempotency records apart from every other key in Redis.")]
-    [RegularExpression("^[^{}]*$", ErrorMessage = "RedisIdempotencyStoreOptions.KeyPrefix must not contain '{' or '}': in Redis Cluster a hash tag in the prefix would put every record on one node.")]
+    [RegularExpression("^[^{}]*$", ErrorMessage = "RedisIdempotencyStoreOptions.KeyPrefix must not contain '{{' or '}}': in Redis Cluster a hash tag in the prefix would put every record on one node.")]
     public string KeyPrefix { get; set; } = RedisStoreDefaults.KeyPrefix;
 
     /// <summary>
@@ -67,6 +67,6 @@ public sealed class RedisIdempotencyStoreOptions
     /// run again by the next retry. After the grace period the record expires and a late completion reports
     /// <see cref="CompletionStatus.ClaimLost"/>. The grace only costs memory for claims whose owner died.
     /// </remarks>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00", ErrorMessage = "RedisIdempotencyStoreOptions.LeaseGracePeriod must be between 0 and 1 day.")]
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan LeaseGracePeriod { get; set; } = RedisStoreDefaults.LeaseGracePeriod;
 }
