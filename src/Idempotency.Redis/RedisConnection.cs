@@ -7,7 +7,7 @@ namespace Idempotency.Redis;
 /// The multiplexer behind the store: one the store opened from <see cref="RedisIdempotencyStoreOptions.ConnectionString"/>
 /// (opened on first use, disposed with the service provider), or one borrowed from the application.
 /// </summary>
-internal sealed class RedisConnection : IAsyncDisposable
+internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 {
     private readonly Lazy<Task<IConnectionMultiplexer>>? _owned;
     private readonly IConnectionMultiplexer? _borrowed;
@@ -55,11 +55,17 @@ internal sealed class RedisConnection : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (_owned is { IsValueCreated: true } && _owned.Value.IsCompletedSuccessfully)
+        if (OwnedMultiplexer is { } multiplexer)
         {
-            await _owned.Value.Result.DisposeAsync();
+            await multiplexer.DisposeAsync();
         }
     }
+
+    public void Dispose() => OwnedMultiplexer?.Dispose();
+
+    // Only what this instance opened; a borrowed multiplexer belongs to the application.
+    private IConnectionMultiplexer? OwnedMultiplexer =>
+        _owned is { IsValueCreated: true } && _owned.Value.IsCompletedSuccessfully ? _owned.Value.Result : null;
 
     private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration) =>
         await ConnectionMultiplexer.ConnectAsync(configuration);

@@ -51,8 +51,8 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
                 return IdempotencyClaimResult.Claimed(DateTimeOffset.FromUnixTimeMilliseconds((long)parts[1]));
             case InFlightReply when parts!.Length == 2:
                 return IdempotencyClaimResult.InFlight(TimeSpan.FromMilliseconds((long)parts[1]));
-            case CompletedReply when parts!.Length == 2:
-                return IdempotencyClaimResult.Completed((byte[]?)parts[1] ?? []);
+            case CompletedReply when parts!.Length == 2 && (byte[]?)parts[1] is { } payload:
+                return IdempotencyClaimResult.Completed(payload);
             case FingerprintMismatchReply:
                 return IdempotencyClaimResult.FingerprintMismatch();
             default:
@@ -130,6 +130,12 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
             LogOperationFailed(script.Name, ex);
             throw new IdempotencyStoreException(
                 $"The Redis idempotency store could not {script.Name} the key: Redis answered with an error ({ex.Message}).", ex);
+        }
+        catch (RedisCommandException ex)
+        {
+            // The connection's command map disables a command the store needs (EVALSHA or EVAL).
+            LogOperationFailed(script.Name, ex);
+            throw new IdempotencyStoreException($"The Redis idempotency store could not {script.Name} the key: {ex.Message}", ex);
         }
     }
 

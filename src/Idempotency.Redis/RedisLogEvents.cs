@@ -6,7 +6,7 @@ internal static class RedisLogEvents
     public const int EvictionPolicyUnsafe = 3101;
     public const int EvictionPolicyNotChecked = 3102;
     public const int EvictionPolicySafe = 3103;
-    public const int UnreachableAtStartup = 3104;
+    public const int StartupChecksIncomplete = 3104;
     public const int ScriptsLoaded = 3105;
     public const int OperationFailed = 3110;
     public const int ScriptReloaded = 3111;

@@ -17,7 +17,6 @@ internal sealed class RedisScript
 
         // Redis names a script by the SHA-1 of its text; this is an identifier, not a security measure.
         Hash = SHA1.HashData(Encoding.UTF8.GetBytes(Text));
-        HashHex = Convert.ToHexStringLower(Hash);
     }
 
     public static RedisScript Claim { get; } = new("claim");
@@ -33,6 +32,4 @@ internal sealed class RedisScript
     public string Text { get; }
 
     public byte[] Hash { get; }
-
-    public string HashHex { get; }
 }

@@ -19,10 +19,10 @@ internal sealed partial class RedisStoreInitializer
         Message = "Redis at {EndPoint} has maxmemory-policy 'noeviction'.")]
     private partial void LogEvictionPolicySafe(string endPoint);
 
-    [LoggerMessage(EventId = RedisLogEvents.UnreachableAtStartup, EventName = "RedisUnreachableAtStartup", Level = LogLevel.Warning,
-        Message = "Redis was not reachable when the idempotency store started ({Status}). Requests with an idempotency key are refused " +
-                  "until it is; its maxmemory-policy was not checked.")]
-    private partial void LogUnreachableAtStartup(string status);
+    [LoggerMessage(EventId = RedisLogEvents.StartupChecksIncomplete, EventName = "RedisStartupChecksIncomplete", Level = LogLevel.Warning,
+        Message = "The idempotency store's start-up checks of Redis did not complete ({Reason}). While Redis is not reachable, requests " +
+                  "with an idempotency key are refused; its maxmemory-policy was not checked.")]
+    private partial void LogStartupChecksIncomplete(string reason);
 
     [LoggerMessage(EventId = RedisLogEvents.ScriptsLoaded, EventName = "RedisIdempotencyScriptsLoaded", Level = LogLevel.Debug,
         Message = "Loaded the idempotency scripts into Redis at {EndPoint}.")]

@@ -41,7 +41,8 @@ internal sealed partial class RedisStoreInitializer : IHostedService
             .ToArray();
         if (primaries.Length == 0)
         {
-            LogUnreachableAtStartup(multiplexer.GetStatus());
+            var endPoints = string.Join(", ", multiplexer.GetEndPoints().Select(Describe));
+            LogStartupChecksIncomplete($"no Redis primary is connected at {endPoints}");
             return;
         }
 
@@ -78,8 +79,8 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         }
         catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {
-            // Lost between connecting and now; the store recovers by itself (scripts are sent again on first use).
-            LogUnreachableAtStartup(ex.Message);
+            // Lost between connecting and now, or SCRIPT refused; the store sends the scripts again on first use.
+            LogStartupChecksIncomplete(ex.Message);
             return;
         }
 
@@ -116,7 +117,8 @@ internal sealed partial class RedisStoreInitializer : IHostedService
             RedisKey[] keys = [_options.KeyPrefix + "start-up-check"];
             await database.ScriptEvaluateAsync(RedisScript.Release.Hash, keys, ["-"]).WaitAsync(cancellationToken);
         }
-        catch (RedisServerException ex) when (!ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        catch (Exception ex) when (ex is RedisServerException { Message: var message } && !message.StartsWith("NOSCRIPT", StringComparison.Ordinal)
+                                   || ex is RedisCommandException)
         {
             throw new InvalidOperationException(
                 $"The Redis idempotency store cannot run its Lua scripts on this Redis: {ex.Message}. It needs EVAL, EVALSHA and SCRIPT, " +
@@ -125,7 +127,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
         {
             // NOSCRIPT (Redis restarted since the load) or a lost connection: the store recovers from both by itself.
-            LogUnreachableAtStartup(ex.Message);
+            LogStartupChecksIncomplete(ex.Message);
         }
     }
 

@@ -4,11 +4,11 @@ using Microsoft.Extensions.Logging;
 
 namespace Idempotency.Redis.Tests;
 
-/// <summary>The start-up check of <c>maxmemory-policy</c>, against servers started with the policy under test.</summary>
+/// <summary>The start-up checks (<c>maxmemory-policy</c>, scripts allowed), against servers started with the setting under test.</summary>
 [Collection(RedisCollection.Name)]
 public sealed class RedisEvictionPolicyCheckTests(RedisServerFixture redis)
 {
-    private const string DisableConfig = "--rename-command";
+    private const string DisableConfig = "--rename-command"; // with an empty new name, the command is gone
 
     [Fact]
     public async Task Startup_LogsWarning_WhenPolicyIsNotNoEviction()
@@ -106,8 +106,21 @@ public sealed class RedisEvictionPolicyCheckTests(RedisServerFixture redis)
         await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(
             $"{endPoint},connectTimeout=500", options => options.EvictionPolicyCheck = RedisEvictionPolicyCheck.Fail));
 
-        var warning = Assert.Single(host.LogsWithId(RedisLogEvents.UnreachableAtStartup));
+        var warning = Assert.Single(host.LogsWithId(RedisLogEvents.StartupChecksIncomplete));
         Assert.Equal(LogLevel.Warning, warning.Level);
-        Assert.Contains("not reachable", warning.Message, StringComparison.Ordinal);
+        Assert.Contains($"no Redis primary is connected at {endPoint}", warning.Message, StringComparison.Ordinal);
+        Assert.Contains("maxmemory-policy was not checked", warning.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Startup_Throws_WhenRedisRefusesToRunTheStoresScripts()
+    {
+        await using var server = await RedisServer.StartAsync(DisableConfig, "EVALSHA", string.Empty);
+        await using var host = RedisStoreHost.Create(idempotency => idempotency.AddRedisStore(server.ConnectionString()));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(host.StartAsync);
+
+        Assert.StartsWith("The Redis idempotency store cannot run its Lua scripts on this Redis: ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("unknown command 'evalsha'", error.Message, StringComparison.OrdinalIgnoreCase);
     }
 }

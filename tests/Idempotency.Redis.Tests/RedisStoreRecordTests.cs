@@ -115,6 +115,19 @@ public sealed class RedisStoreRecordTests(RedisServerFixture redis) : IAsyncLife
         Assert.Equal("2", (string?)await Admin.Database.HashGetAsync("idempotency:" + key, "v")); // left as it was
     }
 
+    [Fact]
+    public async Task Claim_ThrowsOperationCanceled_AndClaimsNothing_WhenAlreadyCancelled()
+    {
+        await using var host = await StartStoreAsync();
+        var key = NewKey();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.Store.ClaimAsync(Claim(key, NewOwner()), cancelled.Token).AsTask());
+
+        Assert.False(await Admin.Database.KeyExistsAsync("idempotency:" + key));
+    }
+
     private Task<RedisStoreHost> StartStoreAsync(Action<RedisIdempotencyStoreOptions>? configure = null) =>
         RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(redis.Server.ConnectionString(), configure));
 

@@ -92,6 +92,20 @@ public sealed class RedisIdempotencyBuilderExtensionsTests(RedisServerFixture re
     }
 
     [Fact]
+    public async Task AddRedisStore_ClosesTheConnectionItOpened_WhenTheProviderIsDisposedSynchronously()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentExecutor().AddRedisStore(redis.Server.ConnectionString());
+        var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<IIdempotencyStore>().ClaimAsync(Claim(NewKey(), NewOwner()), default);
+        var multiplexer = await provider.GetRequiredService<RedisConnection>().GetMultiplexerAsync();
+
+        provider.Dispose();
+
+        Assert.False(multiplexer.IsConnected);
+    }
+
+    [Fact]
     public async Task Startup_Throws_WhenNoConnectionIsConfiguredAndNoMultiplexerIsRegistered()
     {
         await using var host = RedisStoreHost.Create(idempotency => idempotency.AddRedisStore());
