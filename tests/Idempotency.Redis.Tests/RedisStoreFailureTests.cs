@@ -46,6 +46,23 @@ public sealed class RedisStoreFailureTests
     }
 
     [Fact]
+    public async Task Executor_NeverRunsTheOperation_WhileRedisIsDown()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(server.ConnectionString(ShortTimeouts)));
+        var operation = new IdempotentOperation(Guid.NewGuid().ToString(), "{}"u8.ToArray());
+        var executions = 0;
+        await server.StopAsync();
+
+        await Assert.ThrowsAsync<IdempotencyStoreException>(() => host.Executor.ExecuteAsync(
+            operation,
+            _ => ValueTask.FromResult(Interlocked.Increment(ref executions)),
+            TestJsonContext.Default.Int32).AsTask().WaitAsync(s_hangGuard));
+
+        Assert.Equal(0, executions);
+    }
+
+    [Fact]
     public async Task NewKeyAndReplay_WorkAgain_AfterRedisRestarted_WithoutItsScripts()
     {
         await using var server = await RedisServer.StartAsync();

@@ -1,4 +1,3 @@
-using System.Text.Json.Serialization;
 using Idempotency.Redis.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using static Idempotency.Redis.Tests.Infrastructure.TestPayloads;
@@ -7,7 +6,7 @@ namespace Idempotency.Redis.Tests;
 
 /// <summary>Two application instances (two service providers, two multiplexers) sharing one Redis.</summary>
 [Collection(RedisCollection.Name)]
-public sealed partial class RedisStoreMultiInstanceTests(RedisServerFixture redis)
+public sealed class RedisStoreMultiInstanceTests(RedisServerFixture redis)
 {
     private const int Duplicates = 64;
 
@@ -74,7 +73,4 @@ public sealed partial class RedisStoreMultiInstanceTests(RedisServerFixture redi
 
     private Task<RedisStoreHost> StartInstanceAsync() =>
         RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(redis.Server.ConnectionString()));
-
-    [JsonSerializable(typeof(int))]
-    private sealed partial class TestJsonContext : JsonSerializerContext;
 }
