@@ -77,7 +77,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
 
             (policy, refusal) = await ReadEvictionPolicyAsync(server, cancellationToken);
         }
-        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        catch (Exception ex) when (ex is RedisException or RedisTimeoutException or RedisCommandException)
         {
             // Lost between connecting and now, or SCRIPT refused; the store sends the scripts again on first use.
             LogStartupChecksIncomplete(ex.Message);
