@@ -1,0 +1,4 @@
+namespace Idempotency.AspNetCore.Tests.Mirroring;
+
+/// <summary>Endpoint metadata that requires a precondition, as the conditional-request feature declares it.</summary>
+internal sealed class PreconditionRequired : IPreconditionRequirementMetadata;
