@@ -79,7 +79,7 @@ public sealed class MirrorSafetyReport
 
     /// <summary>Writes the report as JSON: <c>{"endpoints":[{"methods":[...],"route":...,"class":...,...}]}</c>.</summary>
     /// <returns>The JSON text.</returns>
-    public string ToJson() => JsonSerializer.Serialize(new MirrorSafetyReportDocument(Endpoints), MirrorSafetyReportJsonContext.Default.MirrorSafetyReportDocument);
+    public string ToJson() => JsonSerializer.Serialize(new MirrorSafetyReportDocument(Endpoints), MirrorSafetyReportJsonContext.Relaxed.MirrorSafetyReportDocument);
 
     /// <summary>
     /// Writes the <c>http</c> route list of an Istio <c>VirtualService</c> that mirrors to the canary only the

@@ -1,3 +1,5 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
 using System.Text.Json.Serialization;
 
 namespace Idempotency.AspNetCore;
@@ -14,4 +16,12 @@ internal sealed class MirrorSafetyReportDocument(IReadOnlyList<MirrorSafetyRepor
     WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(MirrorSafetyReportDocument))]
-internal sealed partial class MirrorSafetyReportJsonContext : JsonSerializerContext;
+internal sealed partial class MirrorSafetyReportJsonContext : JsonSerializerContext
+{
+    private static MirrorSafetyReportJsonContext? s_relaxed;
+
+    // The report is served as application/json to operators, never embedded in HTML: keep "=>" and "'" readable.
+    // Built on first use: the generated Default is not yet initialized while this type's static fields are.
+    public static MirrorSafetyReportJsonContext Relaxed =>
+        s_relaxed ??= new(new JsonSerializerOptions(Default.Options) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+}

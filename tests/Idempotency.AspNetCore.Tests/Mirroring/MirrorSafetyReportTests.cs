@@ -68,7 +68,10 @@ public sealed class MirrorSafetyReportTests
     {
         var report = Report(e => e.MapPost("/payments", () => "x").RequireIdempotency());
 
-        using var json = JsonDocument.Parse(report.ToJson());
+        var text = report.ToJson();
+        using var json = JsonDocument.Parse(text);
+
+        Assert.Contains("the original's.", text, StringComparison.Ordinal);
 
         var entry = Assert.Single(json.RootElement.GetProperty("endpoints").EnumerateArray());
         Assert.Equal("Deduplicated", entry.GetProperty("class").GetString());
