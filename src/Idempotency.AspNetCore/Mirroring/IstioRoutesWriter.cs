@@ -19,8 +19,8 @@ internal static class IstioRoutesWriter
             .Append("# Never mirror a request that already carries ").Append(options.MarkerHeaderName).Append(": it is a copy already (mirror loop), so every mirrored match\n")
             .Append("# excludes it with withoutHeaders.\n")
             .Append("# Istio cannot add a header to the copy only. Let the canary recognise copies by Envoy's -shadow host suffix\n")
-            .Append("# (Mirroring ShadowHosts; Istio 1.28+ no longer adds it by default) or add ").Append(options.MarkerHeaderName).Append(" to the copy with an\n")
-            .Append("# EnvoyFilter setting request_headers_mutations on the mirror policy (Envoy 1.36+). See docs/mirroring.md.\n")
+            .Append("# (Mirroring ShadowHosts; from Istio 1.28 only with istiod's DISABLE_SHADOW_HOST_SUFFIX=false) or add ").Append(options.MarkerHeaderName).Append(" to the\n")
+            .Append("# copy with an EnvoyFilter setting request_headers_mutations on the mirror policy (Envoy 1.36+). See docs/mirroring.md.\n")
             .Append("# The canary's guard has the last word: it classifies every copy again and suppresses what is not mirror-safe.\n")
             .Append("http:\n");
 
