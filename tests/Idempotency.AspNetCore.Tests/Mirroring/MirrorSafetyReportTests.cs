@@ -234,8 +234,11 @@ public sealed class MirrorSafetyReportTests
         typeof(MirrorProxyConfigOptions).GetProperty(option)!.SetValue(options, value);
         var report = Report(MapSample);
 
-        Assert.Throws<ArgumentException>(() => report.ToNginxConfig(options));
-        Assert.Throws<ArgumentException>(() => report.ToIstioHttpRoutes(options));
+        var nginx = Assert.Throws<ArgumentException>(() => report.ToNginxConfig(options));
+        var istio = Assert.Throws<ArgumentException>(() => report.ToIstioHttpRoutes(options));
+
+        Assert.Contains("MirrorProxyConfigOptions." + option, nginx.Message, StringComparison.Ordinal);
+        Assert.Equal(nginx.Message, istio.Message);
     }
 
     private static void MapSample(IEndpointRouteBuilder endpoints) => MirrorTestApp.MapClasses(endpoints, new Effects(), "report");

@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Idempotency.AspNetCore.Tests.Mirroring;
 
@@ -33,7 +35,8 @@ public sealed class ShadowPropagationTests
     public async Task DuringACopy_AnUnsafeOutgoingCall_IsBlocked_WithAClearException(string method)
     {
         var downstream = new RecordingHandler();
-        await using var canary = await StartAsync(downstream);
+        var logs = new FakeLogCollector();
+        await using var canary = await StartAsync(downstream, logs: logs);
         using var outbound = Collect(canary);
 
         var response = await canary.SendAsync(MirrorTestApp.Request(HttpMethod.Get, $"/call/{method}/payments", marker: "1"));
@@ -45,6 +48,9 @@ public sealed class ShadowPropagationTests
         Assert.DoesNotContain("token=", message, StringComparison.Ordinal);
         Assert.Empty(downstream.Calls);
         Assert.Equal(["blocked"], outbound.GetMeasurementSnapshot().Select(m => (string)m.Tags["action"]!));
+        var log = Assert.Single(logs.GetSnapshot(), r => r.Category == "Idempotency.AspNetCore.ShadowPropagationHandler");
+        Assert.Equal((108, "MirrorOutboundBlocked", LogLevel.Warning), (log.Id.Id, log.Id.Name, log.Level));
+        Assert.DoesNotContain("token=", log.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -120,7 +126,7 @@ public sealed class ShadowPropagationTests
         Assert.Equal(Secret, downstream.Calls.Single().Marker);
     }
 
-    private static Task<MirrorTestApp> StartAsync(RecordingHandler downstream, Action<MirroringOptions>? configure = null, string? sandboxMarker = null) =>
+    private static Task<MirrorTestApp> StartAsync(RecordingHandler downstream, Action<MirroringOptions>? configure = null, string? sandboxMarker = null, FakeLogCollector? logs = null) =>
         MirrorTestApp.StartAsync(
             o =>
             {
@@ -129,6 +135,11 @@ public sealed class ShadowPropagationTests
             },
             services =>
             {
+                if (logs is not null)
+                {
+                    services.AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)));
+                }
+
                 services.AddHttpClient("payments", c => c.BaseAddress = new Uri("http://payments.test/"))
                     .AddShadowPropagation()
                     .ConfigurePrimaryHttpMessageHandler(() => downstream);
