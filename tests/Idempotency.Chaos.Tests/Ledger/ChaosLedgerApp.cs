@@ -1,0 +1,130 @@
+using System.Net;
+using Idempotency.AspNetCore;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Idempotency.Chaos.Tests.Ledger;
+
+/// <summary>
+/// The chaos ledger: a minimal money service on real Kestrel (127.0.0.1 only) behind the real idempotency middleware,
+/// with the store under test. <c>POST /accounts/{account}/deposits</c> and <c>/withdrawals</c> (<c>{"amount":n}</c>)
+/// and <c>POST /transfers</c> (<c>{"from":"a","to":"b","amount":n}</c>) require a key and answer 201.
+/// It accepts overdrafts on purpose: no request is ever refused for funds, so the expected final balances do not depend
+/// on the order in which concurrent requests land, and any difference is a lost or repeated effect.
+/// </summary>
+internal sealed class ChaosLedgerApp : IAsyncDisposable
+{
+    public const string OperationHeader = "X-Chaos-Op";
+    public const string ListeningLine = "CHAOS-LEDGER-LISTENING";
+
+    private readonly WebApplication _app;
+
+    private ChaosLedgerApp(WebApplication app, ILedgerBook book, Uri baseAddress)
+    {
+        _app = app;
+        Book = book;
+        BaseAddress = baseAddress;
+    }
+
+    public ILedgerBook Book { get; }
+
+    public Uri BaseAddress { get; }
+
+    public IServiceProvider Services => _app.Services;
+
+    public static async Task<ChaosLedgerApp> StartAsync(ChaosLedgerOptions options, ILedgerBook? book = null)
+    {
+        book ??= options.JournalPath is { } path ? new JournalLedgerBook(path, options.Incarnation) : new MemoryLedgerBook();
+        var app = Build(options, book);
+        try
+        {
+            await app.StartAsync();
+        }
+        catch
+        {
+            await app.DisposeAsync();
+            throw;
+        }
+
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        return new ChaosLedgerApp(app, book, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"));
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.DisposeAsync();
+        (Book as IDisposable)?.Dispose();
+    }
+
+    private static WebApplication Build(ChaosLedgerOptions options, ILedgerBook book)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, options.Port));
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton(book);
+
+        var idempotency = builder.Services.AddIdempotency(o => o.LeaseDuration = options.LeaseDuration);
+        switch (options.Store)
+        {
+            case ChaosStore.Redis:
+                idempotency.AddRedisStore(options.RedisConnectionString ?? throw new InvalidOperationException("The Redis store needs a connection string."));
+                break;
+            default:
+                idempotency.AddInMemoryStore();
+                break;
+        }
+
+        var app = builder.Build();
+        app.UseIdempotency();
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/accounts/{account}", (string account, ILedgerBook ledger) =>
+            ledger.Balance(account) is { } balance ? Results.Json(new BalanceView(account, balance)) : Results.NotFound());
+
+        var writes = app.MapGroup("");
+        writes.MapPost("/accounts/{account}/deposits", (string account, AmountBody body, HttpContext context, ILedgerBook ledger) =>
+            PostAsync(context, ledger, options, [new LedgerLeg(account, body.Amount)]));
+        writes.MapPost("/accounts/{account}/withdrawals", (string account, AmountBody body, HttpContext context, ILedgerBook ledger) =>
+            PostAsync(context, ledger, options, [new LedgerLeg(account, -body.Amount)]));
+        writes.MapPost("/transfers", (TransferBody body, HttpContext context, ILedgerBook ledger) =>
+            PostAsync(context, ledger, options, [new LedgerLeg(body.From, -body.Amount), new LedgerLeg(body.To, body.Amount)]));
+        if (options.RequireKeys)
+        {
+            writes.RequireIdempotency();
+        }
+
+        return app;
+    }
+
+    private static async Task<IResult> PostAsync(HttpContext context, ILedgerBook ledger, ChaosLedgerOptions options, LedgerLeg[] legs)
+    {
+        var operation = context.Request.Headers[OperationHeader].ToString();
+        if (operation.Length == 0 || legs.Any(l => l.Delta == 0 || string.IsNullOrEmpty(l.Account)))
+        {
+            return Results.BadRequest();
+        }
+
+        // Ignores the request's cancellation on purpose, as a handler that has started writing does: a client that gave
+        // up must not decide whether the effect happens.
+        await PauseAsync(options);
+        var key = context.Features.Get<IIdempotencyFeature>()?.Key;
+        await ledger.ApplyAsync(new LedgerPosting(operation, key, legs), CancellationToken.None);
+        await PauseAsync(options);
+        return Results.Json(new PostingView(operation, options.Incarnation, legs.Length), statusCode: StatusCodes.Status201Created);
+    }
+
+    private static Task PauseAsync(ChaosLedgerOptions options) =>
+        options.MaxHandlerPauseMilliseconds <= 0 ? Task.CompletedTask : Task.Delay(Random.Shared.Next(options.MaxHandlerPauseMilliseconds + 1));
+
+    internal sealed record AmountBody(long Amount);
+
+    internal sealed record TransferBody(string From, string To, long Amount);
+
+    internal sealed record BalanceView(string Account, long Balance);
+
+    internal sealed record PostingView(string Operation, int Incarnation, int Legs);
+}
