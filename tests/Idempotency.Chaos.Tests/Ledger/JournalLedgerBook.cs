@@ -6,7 +6,8 @@ namespace Idempotency.Chaos.Tests.Ledger;
 /// <summary>
 /// The ledger as an append-only journal file, for the crash tests: each effect is one line written with one
 /// <c>write</c> call, so it is in the kernel's page cache, and survives a SIGKILL of the process, before the handler
-/// answers. Line: incarnation, operation id, key (<c>-</c> for none), then <c>account:delta</c> legs, tab-separated.
+/// answers. Line: incarnation, Unix time in milliseconds, operation id, key (<c>-</c> for none), then <c>account:delta</c>
+/// legs, tab-separated.
 /// </summary>
 internal sealed class JournalLedgerBook : ILedgerBook, IDisposable
 {
@@ -24,6 +25,7 @@ internal sealed class JournalLedgerBook : ILedgerBook, IDisposable
     {
         var line = new StringBuilder()
             .Append(_incarnation.ToString(CultureInfo.InvariantCulture)).Append('\t')
+            .Append(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture)).Append('\t')
             .Append(posting.OperationId).Append('\t')
             .Append(posting.Key ?? "-");
         foreach (var leg in posting.Legs)

@@ -1,0 +1,44 @@
+using System.Globalization;
+
+namespace Idempotency.Chaos.Tests.Infrastructure;
+
+/// <summary>One effect read back from the journal: which incarnation of the process applied which operation.</summary>
+internal sealed record JournalEntry(int Incarnation, DateTimeOffset At, string OperationId, string? Key, IReadOnlyList<(string Account, long Delta)> Legs);
+
+/// <summary>Reads the journal the chaos ledger processes append their effects to (see <c>JournalLedgerBook</c>).</summary>
+internal static class Journal
+{
+    /// <summary>The complete lines of the journal, and how many lines were torn (none is expected: each is one write).</summary>
+    public static (IReadOnlyList<JournalEntry> Entries, int Torn) Read(string path)
+    {
+        var text = File.Exists(path) ? File.ReadAllText(path) : string.Empty;
+        var entries = new List<JournalEntry>();
+        var torn = 0;
+        var lines = text.Split('\n');
+        for (var i = 0; i < lines.Length; i++)
+        {
+            var line = lines[i];
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            var fields = line.Split('\t');
+            if (i == lines.Length - 1 || fields.Length < 5 || !int.TryParse(fields[0], NumberStyles.None, CultureInfo.InvariantCulture, out var incarnation))
+            {
+                torn++; // the last piece has no newline: cut by the kill
+                continue;
+            }
+
+            var legs = fields[4..].Select(f =>
+            {
+                var colon = f.LastIndexOf(':');
+                return (f[..colon], long.Parse(f[(colon + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
+            }).ToList();
+            var at = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture));
+            entries.Add(new JournalEntry(incarnation, at, fields[2], fields[3] == "-" ? null : fields[3], legs));
+        }
+
+        return (entries, torn);
+    }
+}
