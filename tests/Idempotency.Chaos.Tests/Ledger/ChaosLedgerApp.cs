@@ -1,3 +1,5 @@
+using System.Diagnostics.Metrics;
+using System.Globalization;
 using System.Net;
 using Idempotency.AspNetCore;
 using Microsoft.AspNetCore.Builder;
@@ -6,6 +8,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 
 namespace Idempotency.Chaos.Tests.Ledger;
@@ -23,12 +26,14 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
     public const string ListeningLine = "CHAOS-LEDGER-LISTENING";
 
     private readonly WebApplication _app;
+    private readonly MetricCollector<long> _requests;
 
     private ChaosLedgerApp(WebApplication app, ILedgerBook book, Uri baseAddress)
     {
         _app = app;
         Book = book;
         BaseAddress = baseAddress;
+        _requests = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), IdempotencyTelemetry.MeterName, "idempotency.requests");
     }
 
     public ILedgerBook Book { get; }
@@ -36,6 +41,12 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
     public Uri BaseAddress { get; }
 
     public IServiceProvider Services => _app.Services;
+
+    /// <summary>Gets the middleware's own count of requests by outcome (<c>idempotency.requests</c>), as text for the report.</summary>
+    public string Outcomes => string.Join(", ", _requests.GetMeasurementSnapshot()
+        .GroupBy(m => Convert.ToString(m.Tags["outcome"], CultureInfo.InvariantCulture))
+        .OrderBy(g => g.Key, StringComparer.Ordinal)
+        .Select(g => $"{g.Key}: {g.Sum(m => m.Value)}"));
 
     public static async Task<ChaosLedgerApp> StartAsync(ChaosLedgerOptions options, ILedgerBook? book = null)
     {
@@ -57,6 +68,7 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        _requests.Dispose();
         await _app.DisposeAsync();
         (Book as IDisposable)?.Dispose();
     }

@@ -127,6 +127,7 @@ public sealed class RetryStormTests(ITestOutputHelper output)
 
             report.Add("requests that reached the server", proxy.Forwarded);
             report.Add("handler executions", ((MemoryLedgerBook)app.Book).TotalExecutions);
+            report.Add("middleware outcomes (idempotency.requests)", app.Outcomes);
             report.Add("operations ending 201", result.Count(201));
             report.Add("elapsed (s)", Math.Round(result.Elapsed.TotalSeconds, 1));
             return (result, proxy, client);

@@ -1,0 +1,138 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using Idempotency.Chaos.Tests.Infrastructure;
+using Idempotency.Chaos.Tests.Ledger;
+using Idempotency.Redis.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace Idempotency.Chaos.Tests.StoreFaults;
+
+/// <summary>
+/// Redis is killed (SIGKILL) under load and started again on the same port, twice, while the service keeps running and
+/// its clients keep retrying. Redis runs with <c>appendfsync always</c>, as a deployment that relies on it should.
+/// </summary>
+public sealed class RedisOutageTests(ITestOutputHelper output)
+{
+    private const int Operations = 800;
+    private const int Outages = 2;
+    private const int Concurrency = 8;
+
+    // Short timeouts so that calls to a dead Redis fail fast (503) instead of queueing.
+    private const string ShortTimeouts = "connectTimeout=500,asyncTimeout=1000,syncTimeout=1000,connectRetry=1";
+
+    // Not a timing assertion: a guard so that a stuck run fails the test instead of hanging the suite.
+    private static readonly TimeSpan s_hangGuard = TimeSpan.FromMinutes(5);
+
+    [Fact]
+    public async Task RedisKilledAndRestartedUnderLoad_NoRequestRunsUnprotected_AndTheServiceRecoversByItself()
+    {
+        var seed = ChaosSettings.Seed(7301);
+        var report = new ChaosReport(output, "Store faults, Redis killed and restarted", seed);
+        var passed = false;
+        try
+        {
+            var random = new Random(seed);
+            var operations = Workload.Generate(seed, ChaosSettings.Scaled(Operations));
+            var outages = ChaosSettings.Scaled(Outages);
+            await using var redis = await RedisServer.StartAsync("--appendonly", "yes", "--appendfsync", "always");
+            await using var app = await ChaosLedgerApp.StartAsync(new ChaosLedgerOptions
+            {
+                Store = ChaosStore.Redis,
+                RedisConnectionString = redis.ConnectionString(ShortTimeouts),
+                LeaseDuration = TimeSpan.FromSeconds(3),
+            });
+            using var client = LedgerClient.Create(app.BaseAddress, withKeys: true, new RetryShape
+            {
+                MaxAttempts = 1_000,
+                AttemptTimeout = TimeSpan.FromSeconds(5),
+                TotalTimeout = TimeSpan.FromMinutes(3),
+                MaxBackoff = TimeSpan.FromMilliseconds(250),
+            });
+
+            var clock = Stopwatch.StartNew();
+            var completions = new List<TimeSpan>();
+            var load = Workload.RunAsync(client.Http, operations, Concurrency, () =>
+            {
+                lock (completions)
+                {
+                    completions.Add(clock.Elapsed);
+                }
+            });
+
+            var restarts = new List<TimeSpan>();
+            var spacing = operations.Count / (outages + 1);
+            for (var k = 1; k <= outages; k++)
+            {
+                var target = (k * spacing) + random.Next(-spacing / 4, (spacing / 4) + 1);
+                while (Completed(completions) < target && !load.IsCompleted)
+                {
+                    await Task.Delay(2);
+                }
+
+                Assert.False(load.IsCompleted, "The load finished before every outage happened.");
+                var down = TimeSpan.FromMilliseconds(random.Next(1_000, 2_500));
+                await redis.StopAsync();
+                await Task.Delay(down);
+                await redis.RestartAsync();
+                restarts.Add(clock.Elapsed);
+                report.Add($"outage {k}", $"after {target} operations, Redis down {down.TotalSeconds:F1} s");
+            }
+
+            var result = await load.WaitAsync(s_hangGuard);
+            var book = (MemoryLedgerBook)app.Book;
+            var notOnce = operations.Where(o => book.Executions(o.Id) != 1).Select(o => $"{o.Id}: executed {book.Executions(o.Id)} times").ToList();
+            var completedAfterLastRestart = completions.Count(c => c > restarts[^1]);
+            var expected = Workload.ExpectedBalances(operations);
+            using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { BaseAddress = app.BaseAddress };
+            var actual = new Dictionary<string, long>(StringComparer.Ordinal);
+            foreach (var account in expected.Keys)
+            {
+                actual[account] = (await http.GetFromJsonAsync<ChaosLedgerApp.BalanceView>($"accounts/{account}"))!.Balance;
+            }
+
+            report.Add("operations", operations.Count);
+            report.Add("concurrent clients", Concurrency);
+            report.Add("attempts sent by clients", client.Attempts.Attempts);
+            report.Add("attempt outcomes", client.Attempts.Summary);
+            report.Add("503 store-unavailable answers", client.Attempts.Status(503));
+            report.Add("409 request-in-flight answers", client.Attempts.Status(409));
+            report.Add("middleware outcomes (idempotency.requests)", app.Outcomes);
+            report.Add("handler executions", book.TotalExecutions);
+            report.Add("handler executions without a claimed key", book.ExecutionsWithoutKey);
+            report.Add("operations ending 201", result.Count(201));
+            report.Add("operations completed after the last restart", completedAfterLastRestart);
+            for (var k = 0; k < restarts.Count; k++)
+            {
+                var next = completions.Where(c => c > restarts[k]).DefaultIfEmpty(TimeSpan.MaxValue).Min();
+                report.Add($"restart {k + 1}: first operation completed after (s)", next == TimeSpan.MaxValue ? "never" : $"{(next - restarts[k]).TotalSeconds:F2}");
+            }
+
+            report.Add("elapsed (s)", Math.Round(result.Elapsed.TotalSeconds, 1));
+
+            Assert.True(result.Count(201) == operations.Count, result.Failures());
+            Assert.True(client.Attempts.Status(503) > 0, "No request was refused with 503: the outages were not felt.");
+
+            // While Redis was down requests were refused, never run: each operation ran once, always under a claimed key.
+            Assert.Equal(0, book.ExecutionsWithoutKey);
+            Assert.Empty(notOnce.Take(20));
+            Assert.Equal(operations.Count, book.TotalExecutions);
+            Assert.Equal(expected, actual);
+
+            // Nobody restarted the service: it reconnected by itself and served the rest of the load.
+            Assert.True(completedAfterLastRestart > 0, "No operation completed after Redis came back.");
+            passed = true;
+        }
+        finally
+        {
+            report.Flush(passed);
+        }
+    }
+
+    private static int Completed(List<TimeSpan> completions)
+    {
+        lock (completions)
+        {
+            return completions.Count;
+        }
+    }
+}
