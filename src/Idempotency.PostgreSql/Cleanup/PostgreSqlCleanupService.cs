@@ -16,6 +16,7 @@ internal sealed partial class PostgreSqlCleanupService : BackgroundService
     private readonly PostgreSqlIdempotencyDatabase _database;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private PeriodicTimer? _timer;
 
     public PostgreSqlCleanupService(PostgreSqlIdempotencyDatabase database, TimeProvider timeProvider, ILogger<PostgreSqlCleanupService> logger)
     {
@@ -24,14 +25,30 @@ internal sealed partial class PostgreSqlCleanupService : BackgroundService
         _logger = logger;
     }
 
+    public override Task StartAsync(CancellationToken cancellationToken)
+    {
+        // The interval counts from start-up, not from whenever ExecuteAsync gets a thread.
+        if (_database.Options.EnableCleanup)
+        {
+            _timer = new PeriodicTimer(_database.Options.CleanupInterval, _timeProvider);
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _timer?.Dispose();
+        base.Dispose();
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!_database.Options.EnableCleanup)
+        if (_timer is not { } timer)
         {
             return;
         }
 
-        using var timer = new PeriodicTimer(_database.Options.CleanupInterval, _timeProvider);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken))
