@@ -30,7 +30,7 @@ internal static class PostgreSqlStoreErrors
             PostgresException e =>
                 $"The PostgreSQL idempotency store could not {operation} ({e.SqlState}: {e.MessageText}).",
             _ =>
-                $"The PostgreSQL idempotency store could not {operation}: {exception.Message} Check that the database is reachable.",
+                $"The PostgreSQL idempotency store could not {operation}: {exception.Message.TrimEnd('.')}. Check that the database is reachable.",
         };
 
         return new IdempotencyStoreException(message, exception);
