@@ -60,12 +60,12 @@ public sealed class PostgreSqlIdempotencyStoreOptions
 
     /// <summary>Gets or sets how often the cleanup service deletes expired records.</summary>
     /// <value>The default is 1 minute.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00", ErrorMessage = "CleanupInterval must be between 1 second and 1 day.")]
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
     public TimeSpan CleanupInterval { get; set; } = PostgreSqlStoreDefaults.CleanupInterval;
 
     /// <summary>Gets or sets how many expired records one cleanup statement deletes; each run repeats it until none are left.</summary>
     /// <value>The default is 1,000.</value>
     /// <remarks>Small batches keep each delete's transaction and locks short.</remarks>
-    [Range(1, 100_000, ErrorMessage = "CleanupBatchSize must be between 1 and 100000.")]
+    [Range(1, 100_000)]
     public int CleanupBatchSize { get; set; } = PostgreSqlStoreDefaults.CleanupBatchSize;
 }
