@@ -58,9 +58,10 @@ internal static class StoredPayloadFormat
         return buffer;
     }
 
-    public static StoredResponse DecodeResponse(ReadOnlySpan<byte> payload)
+    /// <summary>Decodes a stored response; its body is a slice of <paramref name="payload"/>, not a copy.</summary>
+    public static StoredResponse DecodeResponse(ReadOnlyMemory<byte> payload)
     {
-        var reader = new SpanReader(payload);
+        var reader = new SpanReader(payload.Span);
         ReadHeader(ref reader, HttpResponseKind);
         var status = reader.ReadInt16();
         var flags = reader.ReadByte();
@@ -78,9 +79,9 @@ internal static class StoredPayloadFormat
             headers[i] = new(name, values);
         }
 
-        var body = reader.ReadBytes().ToArray();
+        var (bodyOffset, bodyLength) = reader.ReadBytesRange();
         reader.EnsureEnd();
-        return new StoredResponse(status, headers, body, (flags & BodyOmittedFlag) != 0);
+        return new StoredResponse(status, headers, payload.Slice(bodyOffset, bodyLength), (flags & BodyOmittedFlag) != 0);
     }
 
     public static byte[] EncodeOperationResult(ReadOnlySpan<byte> result)
@@ -166,13 +167,19 @@ internal static class StoredPayloadFormat
 
         public ReadOnlySpan<byte> ReadBytes()
         {
+            var (offset, length) = ReadBytesRange();
+            return _buffer.Slice(offset, length);
+        }
+
+        public (int Offset, int Length) ReadBytesRange()
+        {
             var length = BinaryPrimitives.ReadInt32BigEndian(_buffer[Advance(4)..]);
             if (length < 0)
             {
                 throw Truncated();
             }
 
-            return _buffer.Slice(Advance(length), length);
+            return (Advance(length), length);
         }
 
         public readonly void EnsureEnd()

@@ -1,0 +1,133 @@
+using System.Security.Claims;
+using BankLedger.Ledger;
+using Microsoft.Net.Http.Headers;
+
+namespace BankLedger.Endpoints;
+
+public sealed record OpenAccountRequest(string? Owner);
+
+public sealed record AmountRequest(long? Amount);
+
+public sealed record TransferRequest(long? From, long? To, long? Amount);
+
+/// <summary>The ledger's HTTP API. Every write requires an Idempotency-Key, so a retried request never moves money twice.</summary>
+public static class LedgerEndpoints
+{
+    public const string ProblemTypeBase = "https://bankledger.example/problems/";
+
+    public static IEndpointRouteBuilder MapLedger(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("").RequireAuthorization();
+
+        api.MapPost("/accounts", OpenAccountAsync).RequireIdempotency();
+        api.MapGet("/accounts/{id:long}", GetAccountAsync);
+        api.MapGet("/accounts/{id:long}/entries", GetEntriesAsync);
+        api.MapPost("/accounts/{id:long}/deposits", DepositAsync).RequireIdempotency();
+        api.MapPost("/accounts/{id:long}/withdrawals", WithdrawAsync).RequireIdempotency();
+        api.MapPost("/transfers", TransferAsync).RequireIdempotency();
+        return app;
+    }
+
+    private static async Task<IResult> OpenAccountAsync(OpenAccountRequest? request, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(request?.Owner))
+        {
+            return Invalid("owner", "Give the account holder's name: {\"owner\":\"andrew\"}.");
+        }
+
+        var account = await ledger.OpenAccountAsync(UserId(user), request.Owner, ct);
+        logger.LogInformation("Opened account {AccountId} for {Owner}", account.Id, account.Owner);
+        return Results.Created($"/accounts/{account.Id}", account);
+    }
+
+    private static async Task<IResult> GetAccountAsync(long id, ClaimsPrincipal user, ILedger ledger, HttpResponse response, CancellationToken ct)
+    {
+        var account = await ledger.GetAccountAsync(UserId(user), id, ct);
+        if (account is null)
+        {
+            return AccountNotFound(id);
+        }
+
+        response.Headers.ETag = new EntityTagHeaderValue($"\"{account.LastEntry}\"").ToString();
+        return Results.Ok(account);
+    }
+
+    private static async Task<IResult> GetEntriesAsync(long id, ClaimsPrincipal user, ILedger ledger, CancellationToken ct)
+    {
+        var entries = await ledger.GetEntriesAsync(UserId(user), id, ct);
+        return entries is null ? AccountNotFound(id) : Results.Ok(entries);
+    }
+
+    private static Task<IResult> DepositAsync(long id, AmountRequest? request, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct) =>
+        PostAsync(id, request, negate: false, user, ledger, logger, ct);
+
+    private static Task<IResult> WithdrawAsync(long id, AmountRequest? request, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct) =>
+        PostAsync(id, request, negate: true, user, ledger, logger, ct);
+
+    private static async Task<IResult> PostAsync(long id, AmountRequest? request, bool negate, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct)
+    {
+        if (request?.Amount is not > 0)
+        {
+            return Invalid("amount", "Give a positive amount in cents: {\"amount\":10000}.");
+        }
+
+        var amount = negate ? -request.Amount.Value : request.Amount.Value;
+        var result = await ledger.PostAsync(UserId(user), id, amount, ct);
+        switch (result.Error)
+        {
+            case LedgerError.AccountNotFound:
+                return AccountNotFound(id);
+            case LedgerError.InsufficientFunds:
+                logger.LogInformation("Refused a withdrawal of {Amount} from account {AccountId}: insufficient funds", -amount, id);
+                return InsufficientFunds(id);
+        }
+
+        var posting = result.Value!;
+        logger.LogInformation("Posted entry {Entry} of {Amount} to account {AccountId}; balance {Balance}", posting.Entry, amount, id, posting.Balance);
+        return Results.Json(posting, statusCode: StatusCodes.Status201Created);
+    }
+
+    private static async Task<IResult> TransferAsync(TransferRequest? request, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct)
+    {
+        if (request is not { From: { } from, To: { } to, Amount: > 0 and var amount })
+        {
+            return Invalid("transfer", "Give the source and destination accounts and a positive amount in cents: {\"from\":1,\"to\":2,\"amount\":10000}.");
+        }
+
+        var result = await ledger.TransferAsync(UserId(user), from, to, amount, ct);
+        switch (result.Error)
+        {
+            case LedgerError.AccountNotFound:
+                return Results.Problem(
+                    statusCode: StatusCodes.Status404NotFound,
+                    type: ProblemTypeBase + "account-not-found",
+                    title: "Account not found",
+                    detail: $"Transfers go from one of your accounts to another existing account; account {from} or {to} does not qualify.");
+            case LedgerError.InsufficientFunds:
+                return InsufficientFunds(from);
+        }
+
+        var transfer = result.Value!;
+        logger.LogInformation("Transfer {TransferId}: {Amount} from account {From} to account {To}", transfer.Id, amount, from, to);
+        return Results.Created($"/transfers/{transfer.Id}", transfer);
+    }
+
+    private static string UserId(ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.NameIdentifier)!;
+
+    private static IResult AccountNotFound(long id) => Results.Problem(
+        statusCode: StatusCodes.Status404NotFound,
+        type: ProblemTypeBase + "account-not-found",
+        title: "Account not found",
+        detail: $"You have no account {id}.");
+
+    private static IResult InsufficientFunds(long id) => Results.Problem(
+        statusCode: StatusCodes.Status409Conflict,
+        type: ProblemTypeBase + "insufficient-funds",
+        title: "Insufficient funds",
+        detail: $"Account {id} holds less than the amount requested.");
+
+    private static IResult Invalid(string field, string detail) => Results.ValidationProblem(
+        new Dictionary<string, string[]> { [field] = [detail] },
+        detail: detail,
+        type: ProblemTypeBase + "invalid-request");
+}

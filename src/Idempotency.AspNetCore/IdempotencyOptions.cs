@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Http;
+
+namespace Idempotency.AspNetCore;
+
+/// <summary>Configures request deduplication (<c>services.AddIdempotency(options => ...)</c>).</summary>
+public sealed class IdempotencyOptions
+{
+    /// <summary>Gets or sets the request header that carries the client's key.</summary>
+    /// <value>The default is <c>Idempotency-Key</c>.</value>
+    public string HeaderName { get; set; } = IdempotencyDefaults.HeaderName;
+
+    /// <summary>
+    /// Gets or sets whether only the quoted Structured Field form (<c>"abc"</c>) is accepted. By default the bare
+    /// form (<c>abc</c>) that many clients send is accepted too, and both name the same key.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool StrictKeyParsing { get; set; }
+
+    /// <summary>Gets or sets the longest key accepted, in characters (1 to 1024).</summary>
+    /// <value>The default is 255, as Stripe accepts.</value>
+    public int MaxKeyLength { get; set; } = IdempotencyDefaults.MaxKeyLength;
+
+    /// <summary>
+    /// Gets or sets how long a claim protects a key while its request runs. A request that outlives its lease can be
+    /// run again by a retry, so set it above the slowest expected handler.
+    /// </summary>
+    /// <value>The default is 1 minute.</value>
+    public TimeSpan LeaseDuration { get; set; } = IdempotencyDefaults.LeaseDuration;
+
+    /// <summary>Gets or sets how long a completed response is kept and replayed. Retries after that run again.</summary>
+    /// <value>The default is 24 hours.</value>
+    public TimeSpan ResponseRetention { get; set; } = IdempotencyDefaults.Retention;
+
+    /// <summary>
+    /// Gets or sets the largest response body stored for replay, in bytes. A larger response still completes its key
+    /// (the request never runs twice), and retries get a 410 problem saying the response was too large to replay.
+    /// </summary>
+    /// <value>The default is 1 MiB.</value>
+    public int MaxStoredBodySize { get; set; } = IdempotencyDefaults.MaxStoredBodySize;
+
+    /// <summary>Gets or sets what a duplicate does while the original request is still running.</summary>
+    /// <value>The default is <see cref="InFlightDuplicateHandling.Reject"/> (409 with <c>Retry-After</c>).</value>
+    public InFlightDuplicateHandling InFlightDuplicates { get; set; } = InFlightDuplicateHandling.Reject;
+
+    /// <summary>
+    /// Gets or sets, with <see cref="InFlightDuplicateHandling.Wait"/>, how long a duplicate waits for the original to
+    /// finish before it gets 409.
+    /// </summary>
+    /// <value>The default is 10 seconds.</value>
+    public TimeSpan InFlightWaitTimeout { get; set; } = IdempotencyDefaults.InFlightWaitTimeout;
+
+    /// <summary>
+    /// Gets or sets whether endpoints where the key is optional (<c>.EnableIdempotency()</c>) run requests unprotected
+    /// when the store cannot be reached. Endpoints that require a key always answer 503 instead.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: every keyed request answers 503 while the store is unavailable.</value>
+    public bool AllowUnprotectedExecutionWhenStoreUnavailable { get; set; }
+
+    /// <summary>
+    /// Gets or sets who a key belongs to. The stored record is keyed by this scope and the client's key, so one
+    /// client never receives another's response. Return <see langword="null"/> or empty for anonymous callers.
+    /// </summary>
+    /// <value>
+    /// The default, when <see langword="null"/>, is the authenticated user's <c>ClaimTypes.NameIdentifier</c>
+    /// claim, then its <c>sub</c> claim; anonymous callers share the empty scope.
+    /// </value>
+    public Func<IdempotencyScopeArguments, ValueTask<string?>>? ScopeResolver { get; set; }
+
+    /// <summary>
+    /// Gets or sets which outcomes are final and stored for replay. Others release the key so a retry runs again.
+    /// </summary>
+    /// <value>
+    /// The default, when <see langword="null"/>, stores every status below 500 except 408, 425 and 429, so 2xx and
+    /// deterministic 4xx are replayed, while transient failures (5xx, 408, 425, 429) and exceptions let a retry run.
+    /// </value>
+    public Func<IdempotencyOutcomeArguments, bool>? ShouldStoreResponse { get; set; }
+
+    /// <summary>Gets or sets the prefix of the <c>type</c> URI of every problem response the middleware writes.</summary>
+    /// <value>The default is <c>https://idempotency.dev/problems/</c>; see <see cref="IdempotencyProblemTypes"/>.</value>
+    public string ProblemTypeBaseUri { get; set; } = IdempotencyProblemTypes.DefaultBaseUri;
+
+    // 425 Too Early (RFC 8470) has no StatusCodes constant.
+    private const int TooEarlyStatusCode = 425;
+
+    internal static bool IsTransientStatus(int statusCode) =>
+        statusCode >= StatusCodes.Status500InternalServerError
+        || statusCode is StatusCodes.Status408RequestTimeout or TooEarlyStatusCode or StatusCodes.Status429TooManyRequests;
+}

@@ -1,0 +1,254 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Idempotency.AspNetCore;
+
+/// <summary>
+/// Runs each keyed request to an opted-in endpoint once, stores its response, and replays that response to every
+/// retry with the same key. Endpoints without idempotency metadata pass straight through.
+/// </summary>
+internal sealed partial class IdempotencyMiddleware
+{
+    private static readonly ActivitySource s_activitySource = new(IdempotencyTelemetry.ActivitySourceName);
+    private static readonly ConcurrentDictionary<Type, string> s_storeNames = new();
+    private static readonly TimeSpan s_firstWaitPoll = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan s_maxWaitPoll = TimeSpan.FromMilliseconds(500);
+
+    private readonly RequestDelegate _next;
+    private readonly IdempotencyOptions _options;
+    private readonly IIdempotencyStore _store;
+    private readonly IdempotencyProblemWriter _problems;
+    private readonly IdempotencyMetrics _metrics;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly Func<IdempotencyOutcomeArguments, bool> _shouldStoreResponse;
+
+    public IdempotencyMiddleware(
+        RequestDelegate next,
+        IOptions<IdempotencyOptions> options,
+        IIdempotencyStore store,
+        IdempotencyProblemWriter problems,
+        IdempotencyMetrics metrics,
+        TimeProvider timeProvider,
+        ILogger<IdempotencyMiddleware> logger)
+    {
+        _next = next;
+        _options = options.Value;
+        _store = store;
+        _problems = problems;
+        _metrics = metrics;
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _shouldStoreResponse = _options.ShouldStoreResponse ?? (static args => !IdempotencyOptions.IsTransientStatus(args.StatusCode));
+    }
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        // The common case, an endpoint without idempotency, costs one metadata lookup and no async state machine.
+        var metadata = context.GetEndpoint()?.Metadata.GetMetadata<IIdempotencyMetadata>();
+        if (metadata is null || metadata.Requirement == IdempotencyRequirement.Disabled || IsSafeMethod(context.Request.Method))
+        {
+            return _next(context);
+        }
+
+        return InvokeCoreAsync(context, context.GetEndpoint()!, metadata.Requirement);
+    }
+
+    private async Task InvokeCoreAsync(HttpContext context, Endpoint endpoint, IdempotencyRequirement requirement)
+    {
+        var headerValues = context.Request.Headers[_options.HeaderName];
+        if (headerValues.Count == 0)
+        {
+            if (requirement == IdempotencyRequirement.Optional)
+            {
+                await _next(context);
+                return;
+            }
+
+            LogKeyMissing(_logger, context.Request.Path);
+            _metrics.Request(IdempotencyOutcome.Rejected);
+            await _problems.KeyMissingAsync(context, _options.HeaderName);
+            return;
+        }
+
+        if (headerValues.Count > 1)
+        {
+            LogKeyRejected(_logger, context.Request.Path, "repeated");
+            _metrics.Request(IdempotencyOutcome.Rejected);
+            await _problems.KeyRepeatedAsync(context, _options.HeaderName);
+            return;
+        }
+
+        var parseStatus = IdempotencyKeyParser.TryParse(headerValues[0], _options.StrictKeyParsing, _options.MaxKeyLength, out var key);
+        if (parseStatus != IdempotencyKeyParseStatus.Valid)
+        {
+            LogKeyRejected(_logger, context.Request.Path, parseStatus.ToString());
+            _metrics.Request(IdempotencyOutcome.Rejected);
+            await _problems.KeyInvalidAsync(context, _options.HeaderName, parseStatus, _options.MaxKeyLength);
+            return;
+        }
+
+        var scope = await ResolveScopeAsync(context);
+        var feature = new IdempotencyFeature(key!, scope, IdempotencyStorageKey.Create(scope, key!));
+        var fingerprint = await ComputeFingerprintAsync(context, endpoint);
+
+        var storeProvider = endpoint.Metadata.GetMetadata<IIdempotencyRequestStoreProvider>();
+        IIdempotencyRequestStore? requestStore = null;
+        try
+        {
+            IIdempotencyStore store;
+            IdempotencyClaimResult claim;
+            var ownerToken = OwnerTokens.Create();
+            try
+            {
+                store = storeProvider is null ? _store : requestStore = await storeProvider.CreateStoreAsync(context, context.RequestAborted);
+                claim = await ClaimAsync(store, new IdempotencyClaimRequest(feature.StorageKey, fingerprint, ownerToken, _options.LeaseDuration), context.RequestAborted);
+            }
+            catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+            {
+                await OnStoreUnavailableAsync(context, requirement, key!, ex);
+                return;
+            }
+
+            switch (claim.Status)
+            {
+                case ClaimStatus.Claimed:
+                    await ExecuteAsync(context, store, feature, ownerToken, holdResponse: requestStore is not null);
+                    break;
+                case ClaimStatus.Completed:
+                    await ReplayAsync(context, key!, claim.Payload);
+                    break;
+                case ClaimStatus.InFlight:
+                    LogInFlight(_logger, key!);
+                    _metrics.Request(IdempotencyOutcome.Conflict);
+                    await _problems.RequestInFlightAsync(context, TimeSpan.FromTicks(Math.Min(claim.LeaseRemaining.Ticks, IdempotencyDefaults.InFlightRetryAfter.Ticks)));
+                    break;
+                default:
+                    LogFingerprintMismatch(_logger, key!);
+                    _metrics.Request(IdempotencyOutcome.Mismatch);
+                    await _problems.KeyReusedAsync(context, _options.HeaderName);
+                    break;
+            }
+        }
+        finally
+        {
+            if (requestStore is not null)
+            {
+                await requestStore.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task OnStoreUnavailableAsync(HttpContext context, IdempotencyRequirement requirement, string key, Exception exception)
+    {
+        if (requirement == IdempotencyRequirement.Optional && _options.AllowUnprotectedExecutionWhenStoreUnavailable)
+        {
+            LogRunningUnprotected(_logger, exception, key);
+            _metrics.Request(IdempotencyOutcome.Unprotected);
+            await _next(context);
+            return;
+        }
+
+        var storeFull = exception is IdempotencyStoreCapacityExceededException;
+        if (storeFull)
+        {
+            LogStoreFull(_logger, key, exception.Message);
+        }
+        else
+        {
+            LogStoreUnavailable(_logger, exception, key);
+        }
+
+        _metrics.Request(IdempotencyOutcome.StoreUnavailable);
+        await _problems.StoreUnavailableAsync(context, storeFull);
+    }
+
+    private async ValueTask<IdempotencyClaimResult> ClaimAsync(IIdempotencyStore store, IdempotencyClaimRequest request, CancellationToken cancellationToken)
+    {
+        var claim = await CallStoreAsync(store, "claim", static (s, r, ct) => s.ClaimAsync(r, ct), request, cancellationToken);
+        if (claim.Status != ClaimStatus.InFlight || _options.InFlightDuplicates != InFlightDuplicateHandling.Wait)
+        {
+            return claim;
+        }
+
+        // Wait for the original with a backed-off poll: store-agnostic, and bounded by the configured timeout.
+        var deadline = _timeProvider.GetUtcNow() + _options.InFlightWaitTimeout;
+        var poll = s_firstWaitPoll;
+        while (claim.Status == ClaimStatus.InFlight)
+        {
+            var remaining = deadline - _timeProvider.GetUtcNow();
+            if (remaining <= TimeSpan.Zero)
+            {
+                break;
+            }
+
+            await Task.Delay(Min(poll, remaining), _timeProvider, cancellationToken);
+            poll = Min(poll * 2, s_maxWaitPoll);
+            claim = await CallStoreAsync(store, "claim", static (s, r, ct) => s.ClaimAsync(r, ct), request, cancellationToken);
+        }
+
+        return claim;
+    }
+
+    private async ValueTask<TResult> CallStoreAsync<TArgument, TResult>(
+        IIdempotencyStore store,
+        string operation,
+        Func<IIdempotencyStore, TArgument, CancellationToken, ValueTask<TResult>> call,
+        TArgument argument,
+        CancellationToken cancellationToken)
+    {
+        using var activity = s_activitySource.StartActivity("idempotency.store." + operation, ActivityKind.Client);
+        var start = Stopwatch.GetTimestamp();
+        var succeeded = false;
+        try
+        {
+            var result = await call(store, argument, cancellationToken);
+            succeeded = true;
+            return result;
+        }
+        finally
+        {
+            _metrics.StoreOperation(operation, StoreName(store), succeeded, start, Stopwatch.GetTimestamp());
+            if (!succeeded)
+            {
+                activity?.SetStatus(ActivityStatusCode.Error);
+            }
+        }
+    }
+
+    private async ValueTask<string> ResolveScopeAsync(HttpContext context)
+    {
+        if (_options.ScopeResolver is { } resolver)
+        {
+            return await resolver(new IdempotencyScopeArguments(context)) ?? string.Empty;
+        }
+
+        var user = context.User;
+        if (user.Identity?.IsAuthenticated != true)
+        {
+            return string.Empty;
+        }
+
+        return (user.FindFirst(ClaimTypes.NameIdentifier) ?? user.FindFirst("sub"))?.Value ?? string.Empty;
+    }
+
+    private static bool IsSafeMethod(string method) =>
+        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method);
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    private static string StoreName(IIdempotencyStore store) => s_storeNames.GetOrAdd(store.GetType(), static type =>
+    {
+        var name = type.Name;
+        foreach (var noise in (string[])["Idempotency", "Store", "Request"])
+        {
+            name = name.Replace(noise, string.Empty, StringComparison.Ordinal);
+        }
+
+        return name.Length == 0 ? type.Name.ToLowerInvariant() : name.ToLowerInvariant();
+    });
+}

@@ -1,0 +1,113 @@
+using System.Buffers;
+
+namespace Idempotency.AspNetCore;
+
+/// <summary>
+/// Wraps the response body: every write goes to the client (unless the response is held back until the key is
+/// committed) and is copied into a pooled buffer, up to a limit, to be stored for replay.
+/// </summary>
+internal sealed class ResponseCaptureStream : Stream
+{
+    private readonly Stream? _inner;
+    private readonly int _maxCaptured;
+    private byte[] _buffer;
+    private int _length;
+
+    /// <param name="inner">The client's body stream, or <see langword="null"/> to hold the whole response back.</param>
+    /// <param name="maxCaptured">The most bytes to keep for storage; past it, <see cref="Overflowed"/> is set.</param>
+    public ResponseCaptureStream(Stream? inner, int maxCaptured)
+    {
+        _inner = inner;
+        _maxCaptured = maxCaptured;
+        _buffer = ArrayPool<byte>.Shared.Rent(4096);
+    }
+
+    /// <summary>Gets whether the body grew past the storable limit (when streaming, the copy was dropped).</summary>
+    public bool Overflowed { get; private set; }
+
+    /// <summary>Gets the total bytes written by the handler.</summary>
+    public long BytesWritten { get; private set; }
+
+    /// <summary>Gets the captured body. When holding the response back, it is the whole body even past the limit.</summary>
+    public ReadOnlyMemory<byte> Captured => _buffer.AsMemory(0, _length);
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        Capture(buffer);
+        _inner?.Write(buffer);
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Capture(buffer.Span);
+        return _inner is null ? ValueTask.CompletedTask : _inner.WriteAsync(buffer, cancellationToken);
+    }
+
+    public override void Flush() => _inner?.Flush();
+
+    public override Task FlushAsync(CancellationToken cancellationToken) => _inner?.FlushAsync(cancellationToken) ?? Task.CompletedTask;
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+            _length = 0;
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void Capture(ReadOnlySpan<byte> data)
+    {
+        BytesWritten += data.Length;
+        var holdingBack = _inner is null;
+        if (BytesWritten > _maxCaptured)
+        {
+            Overflowed = true;
+            if (!holdingBack)
+            {
+                // Streaming: the client has its copy; ours can no longer be stored, so stop paying for it.
+                _length = 0;
+                return;
+            }
+        }
+
+        if (_length + data.Length > _buffer.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, (long)_length + data.Length)));
+            _buffer.AsSpan(0, _length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+
+        data.CopyTo(_buffer.AsSpan(_length));
+        _length += data.Length;
+    }
+}

@@ -1,0 +1,117 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace Idempotency;
+
+/// <summary>
+/// Gives every unsafe request an <c>Idempotency-Key</c> unless the caller set one, so that every retry of the same
+/// <see cref="HttpRequestMessage"/> carries the same key; re-sends after a 409 <c>request-in-flight</c>; and marks
+/// replayed responses (<see cref="IdempotencyHttpResponseExtensions.IsIdempotentReplay"/>).
+/// </summary>
+/// <remarks>
+/// The key lives on the request message, so the handler must run before anything that retries, hedges or clones
+/// the message: registered with <c>AddIdempotencyKeys()</c> it is always placed first in the client's pipeline,
+/// outside <c>AddStandardResilienceHandler()</c> and any Polly handler, whatever the order of the calls.
+/// </remarks>
+public sealed class IdempotencyKeyHandler : DelegatingHandler
+{
+    private const string InFlightProblemTypeSuffix = "/request-in-flight";
+    private const string ReplayedHeaderName = IdempotencyDefaults.ReplayedHeaderName;
+
+    private readonly IdempotencyKeyHandlerOptions _options;
+    private readonly TimeProvider _timeProvider;
+
+    /// <summary>Initializes a handler.</summary>
+    /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
+    /// <param name="timeProvider">The clock used to wait for <c>Retry-After</c>; <see langword="null"/> for the system clock.</param>
+    public IdempotencyKeyHandler(IdempotencyKeyHandlerOptions? options = null, TimeProvider? timeProvider = null)
+    {
+        _options = options ?? new IdempotencyKeyHandlerOptions();
+        _timeProvider = timeProvider ?? TimeProvider.System;
+    }
+
+    /// <inheritdoc />
+    protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (!_options.Methods.Contains(request.Method.Method))
+        {
+            return await base.SendAsync(request, cancellationToken);
+        }
+
+        if (!request.Headers.Contains(_options.HeaderName))
+        {
+            request.Headers.TryAddWithoutValidation(_options.HeaderName, FormatKey(CreateKey(request)));
+        }
+
+        var retries = 0;
+        while (true)
+        {
+            var response = await base.SendAsync(request, cancellationToken);
+            if (response.Headers.Contains(ReplayedHeaderName))
+            {
+                request.Options.Set(IdempotencyHttpResponseExtensions.ReplayedOption, true);
+            }
+
+            if (retries >= _options.MaxInFlightRetries
+                || response.StatusCode != HttpStatusCode.Conflict
+                || RetryAfter(response) is not { } delay
+                || delay > _options.MaxRetryAfter
+                || !await IsInFlightProblemAsync(response, cancellationToken))
+            {
+                return response;
+            }
+
+            retries++;
+            response.Dispose();
+            await Task.Delay(delay, _timeProvider, cancellationToken);
+        }
+    }
+
+    private string CreateKey(HttpRequestMessage request)
+    {
+        var key = _options.KeyGenerator?.Invoke(request) ?? Guid.CreateVersion7().ToString();
+        if (IdempotencyKeyParser.TryParse(key, strict: false, IdempotencyDefaults.MaxKeyLength, out var parsed) != IdempotencyKeyParseStatus.Valid
+            || !string.Equals(parsed, key, StringComparison.Ordinal))
+        {
+            throw new InvalidOperationException(
+                $"IdempotencyKeyHandlerOptions.KeyGenerator returned '{key}', which is not a valid idempotency key: use 1 to {IdempotencyDefaults.MaxKeyLength} visible ASCII characters other than '\"', '\\', ',' and ';'.");
+        }
+
+        return key;
+    }
+
+    private static string FormatKey(string key) => "\"" + key + "\"";
+
+    private TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => date - _timeProvider.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+        _ => null,
+    };
+
+    private static async Task<bool> IsInFlightProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        if (response.Content.Headers.ContentType is not MediaTypeHeaderValue { MediaType: "application/problem+json" })
+        {
+            return false;
+        }
+
+        // Only the middleware's own 409 means "same key still running"; an application's 409 (say, insufficient
+        // funds) is a final answer and must never be re-sent.
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        try
+        {
+            using var problem = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+            return problem.RootElement.ValueKind == JsonValueKind.Object
+                && problem.RootElement.TryGetProperty("type", out var type)
+                && type.ValueKind == JsonValueKind.String
+                && type.GetString()!.EndsWith(InFlightProblemTypeSuffix, StringComparison.Ordinal);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}

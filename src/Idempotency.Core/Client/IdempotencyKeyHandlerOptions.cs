@@ -1,0 +1,31 @@
+namespace Idempotency;
+
+/// <summary>Options of <see cref="IdempotencyKeyHandler"/>, the client side of idempotency keys.</summary>
+public sealed class IdempotencyKeyHandlerOptions
+{
+    /// <summary>Gets or sets the request header that carries the key.</summary>
+    /// <value>The default is <c>Idempotency-Key</c>.</value>
+    public string HeaderName { get; set; } = IdempotencyDefaults.HeaderName;
+
+    /// <summary>Gets the methods whose requests get a key. Compared case-insensitively.</summary>
+    /// <value>The default is POST and PATCH, the methods that are neither safe nor idempotent.</value>
+    public ISet<string> Methods { get; } = new HashSet<string>(StringComparer.OrdinalIgnoreCase) { "POST", "PATCH" };
+
+    /// <summary>
+    /// Gets or sets how a new key is made for a request that has none. The handler sends it as a quoted
+    /// Structured Field string; it must be 1 to 255 visible ASCII characters other than <c>"</c> and <c>\</c>.
+    /// </summary>
+    /// <value>The default, when <see langword="null"/>, is a version 7 UUID (<see cref="Guid.CreateVersion7()"/>).</value>
+    public Func<HttpRequestMessage, string>? KeyGenerator { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many times a request is sent again after a 409 <c>request-in-flight</c> answer (the original
+    /// with the same key was still running), waiting <c>Retry-After</c> each time. 0 returns the 409 at once.
+    /// </summary>
+    /// <value>The default is 3.</value>
+    public int MaxInFlightRetries { get; set; } = 3;
+
+    /// <summary>Gets or sets the longest <c>Retry-After</c> the handler honours; a longer one returns the 409 to the caller.</summary>
+    /// <value>The default is 30 seconds.</value>
+    public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+}

@@ -1,0 +1,206 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace BankLedger.Tests;
+
+public sealed class LedgerApiTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
+{
+    [Fact]
+    public async Task Healthz_AnswersWithoutAuthentication()
+    {
+        var response = await factory.CreateClient().GetAsync(new Uri("/healthz", UriKind.Relative));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task RequestsWithoutAValidToken_Get401()
+    {
+        var client = factory.CreateClient();
+
+        var none = await client.GetAsync(new Uri("/accounts/1", UriKind.Relative));
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", "forged-token");
+        var forged = await client.PostAsync(new Uri("/accounts", UriKind.Relative), JsonContent.Create(new { owner = "x" }));
+
+        Assert.Equal(HttpStatusCode.Unauthorized, none.StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, forged.StatusCode);
+    }
+
+    [Fact]
+    public async Task OpenAccount_Returns201WithLocation_AndTheAccountCarriesAnETag()
+    {
+        var alice = Client("alice-token");
+
+        var created = await SendAsync(alice, HttpMethod.Post, "/accounts", new { owner = "andrew" }, NewKey());
+        var account = await created.Content.ReadFromJsonAsync<JsonElement>();
+        var get = await alice.GetAsync(created.Headers.Location);
+
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        Assert.Equal($"/accounts/{account.GetProperty("id").GetInt64()}", created.Headers.Location!.OriginalString);
+        Assert.Equal("andrew", account.GetProperty("owner").GetString());
+        Assert.Equal(0, account.GetProperty("balance").GetInt64());
+        Assert.Equal(0, account.GetProperty("lastEntry").GetInt64());
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal("\"0\"", get.Headers.ETag!.Tag);
+        Assert.False(get.Headers.ETag.IsWeak);
+    }
+
+    [Fact]
+    public async Task EveryWrite_RequiresAnIdempotencyKey()
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+
+        foreach (var (path, body) in new (string, object)[]
+                 {
+                     ("/accounts", new { owner = "x" }),
+                     ($"/accounts/{id}/deposits", new { amount = 1 }),
+                     ($"/accounts/{id}/withdrawals", new { amount = 1 }),
+                     ("/transfers", new { from = id, to = id, amount = 1 }),
+                 })
+        {
+            var response = await SendAsync(alice, HttpMethod.Post, path, body, key: null);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+        }
+    }
+
+    [Fact]
+    public async Task RetriedDeposit_IsAppliedOnce_AndReplayedByteForByte()
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+        var key = NewKey();
+
+        var first = await SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/deposits", new { amount = 10_000 }, key);
+        var retry = await SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/deposits", new { amount = 10_000 }, key);
+        var account = await alice.GetFromJsonAsync<JsonElement>($"/accounts/{id}");
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal(await first.Content.ReadAsStringAsync(), await retry.Content.ReadAsStringAsync());
+        Assert.Equal("true", retry.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(10_000, account.GetProperty("balance").GetInt64());
+        Assert.Equal(1, account.GetProperty("lastEntry").GetInt64());
+        var posting = await first.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.Equal((id, 1L, 10_000L, 10_000L), (posting.GetProperty("account").GetInt64(), posting.GetProperty("entry").GetInt64(), posting.GetProperty("amount").GetInt64(), posting.GetProperty("balance").GetInt64()));
+    }
+
+    [Fact]
+    public async Task Withdrawal_RecordsANegativeEntry_AndInsufficientFundsIsAStoredDeterministicOutcome()
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+        await SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/deposits", new { amount = 5_000 }, NewKey());
+        var tooMuch = NewKey();
+
+        var withdrawal = await SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/withdrawals", new { amount = 2_000 }, NewKey());
+        var refused = await SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/withdrawals", new { amount = 9_000 }, tooMuch);
+        await SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/deposits", new { amount = 50_000 }, NewKey());
+        var refusedAgain = await SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/withdrawals", new { amount = 9_000 }, tooMuch);
+        var entries = await alice.GetFromJsonAsync<JsonElement[]>($"/accounts/{id}/entries");
+
+        Assert.Equal(-2_000, (await withdrawal.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("amount").GetInt64());
+        Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+        var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+        Assert.EndsWith("insufficient-funds", problem.GetProperty("type").GetString(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.Conflict, refusedAgain.StatusCode); // the retry replays the refusal, even though funds now suffice
+        Assert.True(refusedAgain.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal([5_000L, -2_000L, 50_000L], entries!.Select(e => e.GetProperty("amount").GetInt64()).ToArray());
+        Assert.Equal([5_000L, 3_000L, 53_000L], entries!.Select(e => e.GetProperty("balance").GetInt64()).ToArray());
+        Assert.Equal([1L, 2L, 3L], entries!.Select(e => e.GetProperty("entry").GetInt64()).ToArray());
+    }
+
+    [Fact]
+    public async Task Transfer_MovesMoneyOnce_EvenWhenRetried()
+    {
+        var alice = Client("alice-token");
+        var bob = Client("bob-token");
+        var from = await OpenAccountAsync(alice);
+        var to = await OpenAccountAsync(bob);
+        await SendAsync(alice, HttpMethod.Post, $"/accounts/{from}/deposits", new { amount = 10_000 }, NewKey());
+        var key = NewKey();
+
+        var transfer = await SendAsync(alice, HttpMethod.Post, "/transfers", new { from, to, amount = 4_000 }, key);
+        await SendAsync(alice, HttpMethod.Post, "/transfers", new { from, to, amount = 4_000 }, key);
+        var body = await transfer.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.Created, transfer.StatusCode);
+        Assert.Equal((from, to, 4_000L), (body.GetProperty("from").GetInt64(), body.GetProperty("to").GetInt64(), body.GetProperty("amount").GetInt64()));
+        Assert.True(body.GetProperty("id").GetInt64() > 0);
+        Assert.Equal(6_000, (await alice.GetFromJsonAsync<JsonElement>($"/accounts/{from}")).GetProperty("balance").GetInt64());
+        Assert.Equal(4_000, (await bob.GetFromJsonAsync<JsonElement>($"/accounts/{to}")).GetProperty("balance").GetInt64());
+    }
+
+    [Fact]
+    public async Task AUser_SeesOnlyTheirOwnAccounts()
+    {
+        var alice = Client("alice-token");
+        var bob = Client("bob-token");
+        var id = await OpenAccountAsync(alice);
+
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.GetAsync(new Uri($"/accounts/{id}", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await bob.GetAsync(new Uri($"/accounts/{id}/entries", UriKind.Relative))).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await SendAsync(bob, HttpMethod.Post, $"/accounts/{id}/withdrawals", new { amount = 1 }, NewKey())).StatusCode);
+    }
+
+    [Fact]
+    public async Task SameKeyFromAnotherUser_NeverReplaysTheFirstUsersResponse()
+    {
+        var alice = Client("alice-token");
+        var bob = Client("bob-token");
+        var key = NewKey();
+
+        var aliceAccount = await SendAsync(alice, HttpMethod.Post, "/accounts", new { owner = "andrew" }, key);
+        var bobAccount = await SendAsync(bob, HttpMethod.Post, "/accounts", new { owner = "andrew" }, key);
+
+        Assert.False(bobAccount.Headers.Contains("Idempotent-Replayed"));
+        Assert.NotEqual(aliceAccount.Headers.Location, bobAccount.Headers.Location);
+    }
+
+    [Theory]
+    [InlineData("{\"amount\":0}")]
+    [InlineData("{\"amount\":-5}")]
+    [InlineData("{}")]
+    public async Task InvalidAmount_Gets400Problem(string body)
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/accounts/{id}/deposits") { Content = new StringContent(body, MediaTypeHeaderValue.Parse("application/json")) };
+        request.Headers.Add("Idempotency-Key", NewKey());
+
+        var response = await alice.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    private HttpClient Client(string token)
+    {
+        var client = factory.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        return client;
+    }
+
+    private static string NewKey() => $"\"{Guid.NewGuid()}\"";
+
+    private static async Task<long> OpenAccountAsync(HttpClient client)
+    {
+        var response = await SendAsync(client, HttpMethod.Post, "/accounts", new { owner = "andrew" }, NewKey());
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetInt64();
+    }
+
+    private static Task<HttpResponseMessage> SendAsync(HttpClient client, HttpMethod method, string path, object body, string? key)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = JsonContent.Create(body) };
+        if (key is not null)
+        {
+            request.Headers.Add("Idempotency-Key", key);
+        }
+
+        return client.SendAsync(request);
+    }
+}

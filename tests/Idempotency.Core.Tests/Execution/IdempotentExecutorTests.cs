@@ -1,0 +1,135 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json.Serialization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Idempotency.Core.Tests.Execution;
+
+public sealed record Receipt(string Id, long Amount);
+
+[JsonSerializable(typeof(Receipt))]
+public sealed partial class ReceiptJsonContext : JsonSerializerContext;
+
+public sealed class IdempotentExecutorTests
+{
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
+    private readonly InMemoryIdempotencyStore _store;
+    private readonly IdempotentExecutor _executor;
+    private int _executions;
+
+    public IdempotentExecutorTests()
+    {
+        _store = new InMemoryIdempotencyStore(Options.Create(new InMemoryIdempotencyStoreOptions()), _time);
+        _executor = new IdempotentExecutor(_store, Options.Create(new IdempotentExecutorOptions()));
+    }
+
+    [Fact]
+    public void Options_HaveDocumentedDefaults()
+    {
+        var options = new IdempotentExecutorOptions();
+
+        Assert.Equal(TimeSpan.FromMinutes(1), options.LeaseDuration);
+        Assert.Equal(TimeSpan.FromHours(24), options.Retention);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_RunsOnce_AndReplaysTheResult()
+    {
+        var message = new IdempotentOperation("msg-1", Encoding.UTF8.GetBytes("debit 100"));
+
+        var first = await _executor.ExecuteAsync(message, ChargeAsync, ReceiptJsonContext.Default.Receipt);
+        var second = await _executor.ExecuteAsync(message, ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        Assert.Equal(1, _executions);
+        Assert.False(first.IsReplay);
+        Assert.True(second.IsReplay);
+        Assert.Equal(first.Value, second.Value);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Throws_WhenTheKeyIsReusedWithAnotherPayload()
+    {
+        await _executor.ExecuteAsync(new IdempotentOperation("msg-1", "a"u8.ToArray()), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() =>
+            _executor.ExecuteAsync(new IdempotentOperation("msg-1", "b"u8.ToArray()), ChargeAsync, ReceiptJsonContext.Default.Receipt).AsTask());
+        Assert.Equal(1, _executions);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Throws_WhileTheSameKeyIsInFlight()
+    {
+        var gate = new TaskCompletionSource();
+        var message = new IdempotentOperation("msg-1", "a"u8.ToArray());
+        var running = _executor.ExecuteAsync(message, async ct => { await gate.Task; return new Receipt("r", 1); }, ReceiptJsonContext.Default.Receipt);
+
+        var error = await Assert.ThrowsAsync<IdempotentOperationInFlightException>(() =>
+            _executor.ExecuteAsync(message, ChargeAsync, ReceiptJsonContext.Default.Receipt).AsTask());
+        gate.SetResult();
+        await running;
+
+        Assert.Equal(TimeSpan.FromMinutes(1), error.RetryAfter);
+        Assert.Equal(0, _executions);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_ReleasesTheKey_WhenTheOperationThrows()
+    {
+        var message = new IdempotentOperation("msg-1", "a"u8.ToArray());
+
+        await Assert.ThrowsAsync<TimeoutException>(() =>
+            _executor.ExecuteAsync<Receipt>(message, _ => throw new TimeoutException(), ReceiptJsonContext.Default.Receipt).AsTask());
+        var retry = await _executor.ExecuteAsync(message, ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        Assert.False(retry.IsReplay);
+        Assert.Equal(1, _executions);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_KeepsScopesApart()
+    {
+        await _executor.ExecuteAsync(new IdempotentOperation("msg-1", "a"u8.ToArray(), scope: "tenant-a"), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+        var other = await _executor.ExecuteAsync(new IdempotentOperation("msg-1", "a"u8.ToArray(), scope: "tenant-b"), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        Assert.False(other.IsReplay);
+        Assert.Equal(2, _executions);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("has space")]
+    [InlineData("\"quoted\"")]
+    [InlineData("é")]
+    public void IdempotentOperation_RejectsInvalidKeys(string key)
+    {
+        Assert.Throws<ArgumentException>(() => new IdempotentOperation(key, ReadOnlyMemory<byte>.Empty));
+    }
+
+    [Fact]
+    public async Task AddIdempotentExecutor_RegistersTheExecutorOverTheInMemoryStore_AndValidatesOptions()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentExecutor(options => options.LeaseDuration = TimeSpan.Zero);
+        using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<OptionsValidationException>(() => provider.GetRequiredService<IOptions<IdempotentExecutorOptions>>().Value);
+        Assert.Contains("LeaseDuration", error.Message, StringComparison.Ordinal);
+        Assert.IsType<InMemoryIdempotencyStore>(provider.GetRequiredService<IIdempotencyStore>());
+
+        var valid = new ServiceCollection();
+        valid.AddIdempotentExecutor();
+        valid.AddIdempotentExecutor();
+        using var validProvider = valid.BuildServiceProvider();
+        var executor = validProvider.GetRequiredService<IdempotentExecutor>();
+        var result = await executor.ExecuteAsync(new IdempotentOperation("k", "p"u8.ToArray()), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+        Assert.False(result.IsReplay);
+    }
+
+    private ValueTask<Receipt> ChargeAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _executions);
+        return ValueTask.FromResult(new Receipt("r-" + _executions.ToString(CultureInfo.InvariantCulture), 100));
+    }
+}

@@ -1,0 +1,132 @@
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Idempotency.Core.Tests.InMemory;
+
+public sealed class InMemoryIdempotencyStoreTests
+{
+    private static readonly byte[] s_fingerprint = new byte[32];
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", CultureInfo.InvariantCulture));
+
+    [Fact]
+    public void Options_HaveDocumentedDefaults()
+    {
+        var options = new InMemoryIdempotencyStoreOptions();
+
+        Assert.Equal(100_000, options.MaxEntries);
+        Assert.Equal(256L * 1024 * 1024, options.MaxBytes);
+    }
+
+    [Fact]
+    public async Task Claim_Throws_WhenMaxEntriesReached_AndEvictsNothing()
+    {
+        var store = CreateStore(new() { MaxEntries = 2 });
+        await ClaimAsync(store, "a");
+        await ClaimAsync(store, "b");
+
+        var error = await Assert.ThrowsAsync<IdempotencyStoreCapacityExceededException>(() => ClaimAsync(store, "c"));
+
+        Assert.Contains("MaxEntries", error.Message, StringComparison.Ordinal);
+        Assert.Equal(2, store.Count);
+        Assert.Equal(ClaimStatus.InFlight, (await store.ClaimAsync(Request("a"), default)).Status);
+    }
+
+    [Fact]
+    public async Task Claim_Throws_WhenMaxBytesReached()
+    {
+        var store = CreateStore(new() { MaxBytes = 1_000 });
+        var owner = await ClaimAsync(store, "a");
+        await store.CompleteAsync(new IdempotencyCompleteRequest("a", owner, new byte[900], TimeSpan.FromHours(1)), default);
+
+        await Assert.ThrowsAsync<IdempotencyStoreCapacityExceededException>(() => ClaimAsync(store, "b"));
+    }
+
+    [Fact]
+    public async Task Claim_MakesRoomFromExpiredRecords_WhenFull()
+    {
+        var store = CreateStore(new() { MaxEntries = 1 });
+        await store.ClaimAsync(new IdempotencyClaimRequest("a", s_fingerprint, "owner", TimeSpan.FromSeconds(5)), default);
+        _time.Advance(TimeSpan.FromSeconds(6));
+
+        await ClaimAsync(store, "b");
+
+        Assert.Equal(1, store.Count);
+    }
+
+    [Fact]
+    public async Task Complete_IsNeverRefused_EvenOverTheByteLimit()
+    {
+        var store = CreateStore(new() { MaxBytes = 1_000 });
+        var owner = await ClaimAsync(store, "a");
+
+        var status = await store.CompleteAsync(new IdempotencyCompleteRequest("a", owner, new byte[10_000], TimeSpan.FromHours(1)), default);
+
+        Assert.Equal(CompletionStatus.Completed, status);
+    }
+
+    [Fact]
+    public async Task Bytes_ReturnToZero_WhenRecordsAreReleasedOrExpire()
+    {
+        var store = CreateStore(new());
+        var a = await ClaimAsync(store, "a");
+        var b = await ClaimAsync(store, "b");
+        await store.CompleteAsync(new IdempotencyCompleteRequest("b", b, new byte[500], TimeSpan.FromSeconds(10)), default);
+        Assert.True(store.Bytes > 500);
+
+        await store.ReleaseAsync("a", a, default);
+        _time.Advance(TimeSpan.FromSeconds(11));
+        await ClaimAsync(store, "b"); // expired: the key is free, and its bytes are no longer counted
+
+        Assert.Equal(1, store.Count);
+        Assert.True(store.Bytes < 500, $"Expected only the new claim to be counted, but {store.Bytes} bytes are.");
+    }
+
+    [Fact]
+    public async Task BytesPerCompletedRecord_StayWithinTwiceTheKeyAndBody()
+    {
+        var store = CreateStore(new());
+        var key = IdempotencyStorageKey.Create("alice", Guid.NewGuid().ToString());
+        var owner = await ClaimAsync(store, key);
+        var body = new byte[1_024];
+
+        await store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, body, TimeSpan.FromHours(1)), default);
+
+        var keyAndBody = (key.Length * sizeof(char)) + body.Length;
+        Assert.InRange(store.Bytes, keyAndBody, 2 * keyAndBody);
+    }
+
+    [Fact]
+    public async Task FloodOfDistinctKeys_StaysWithinTheConfiguredBound()
+    {
+        var store = CreateStore(new() { MaxEntries = 1_000, MaxBytes = 200_000 });
+        var refused = 0;
+        for (var i = 0; i < 5_000; i++)
+        {
+            try
+            {
+                await ClaimAsync(store, "flood-" + i.ToString(CultureInfo.InvariantCulture));
+            }
+            catch (IdempotencyStoreCapacityExceededException)
+            {
+                refused++;
+            }
+        }
+
+        Assert.True(store.Count <= 1_000);
+        Assert.True(store.Bytes <= 200_000);
+        Assert.True(refused >= 4_000, $"Expected the store to refuse claims once full, but it refused {refused}.");
+    }
+
+    private InMemoryIdempotencyStore CreateStore(InMemoryIdempotencyStoreOptions options) => new(Options.Create(options), _time);
+
+    private static IdempotencyClaimRequest Request(string key) => new(key, s_fingerprint, Guid.NewGuid().ToString("N"), TimeSpan.FromMinutes(1));
+
+    private static async Task<string> ClaimAsync(InMemoryIdempotencyStore store, string key)
+    {
+        var request = Request(key);
+        var result = await store.ClaimAsync(request, default);
+        Assert.Equal(ClaimStatus.Claimed, result.Status);
+        return request.OwnerToken;
+    }
+}
