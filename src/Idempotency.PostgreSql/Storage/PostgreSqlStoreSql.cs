@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Idempotency.PostgreSql;
 
 /// <summary>
@@ -18,34 +20,16 @@ internal sealed class PostgreSqlStoreSql
         QualifiedTableName = $"{Quote(schema)}.{Quote(tableName)}";
         var t = QualifiedTableName;
 
-        // One statement that inserts a new claim, takes over an expired record, or leaves a live record as it is.
-        // It always ends in the DO UPDATE branch for an existing row, because only a row that the statement inserted
-        // or updated is RETURNed: the "no-op" update of a live record (every column set to its own value, a HOT update
-        // since no indexed value changes) is what lets one statement report what it found. Concurrent claimers of one
-        // key queue on its row lock and each sees the row as the previous one left it, so exactly one wins.
-        // clock_timestamp() rather than now(): in transactional mode the statement runs inside a longer transaction.
-        const string Taken = "r.expires_at <= EXCLUDED.created_at";
-        Claim = $"""
-            INSERT INTO {t} AS r (key, state, owner_token, fingerprint, payload, format_version, expires_at, created_at)
-            VALUES (@Key, {InFlightState}, @OwnerToken, @Fingerprint, NULL, {FormatVersion},
-                    clock_timestamp() + @LeaseMilliseconds * interval '1 millisecond', clock_timestamp())
-            ON CONFLICT (key) DO UPDATE SET
-                state = CASE WHEN {Taken} THEN EXCLUDED.state ELSE r.state END,
-                owner_token = CASE WHEN {Taken} THEN EXCLUDED.owner_token ELSE r.owner_token END,
-                fingerprint = CASE WHEN {Taken} THEN EXCLUDED.fingerprint ELSE r.fingerprint END,
-                payload = CASE WHEN {Taken} THEN NULL ELSE r.payload END,
-                format_version = CASE WHEN {Taken} THEN EXCLUDED.format_version ELSE r.format_version END,
-                expires_at = CASE WHEN {Taken} THEN EXCLUDED.expires_at ELSE r.expires_at END,
-                created_at = CASE WHEN {Taken} THEN EXCLUDED.created_at ELSE r.created_at END
-            RETURNING
-                CASE WHEN r.state = {InFlightState} AND r.owner_token = @OwnerToken THEN {(int)ClaimStatus.Claimed}
-                     WHEN r.fingerprint <> @Fingerprint THEN {(int)ClaimStatus.FingerprintMismatch}
-                     WHEN r.state = {CompletedState} THEN {(int)ClaimStatus.Completed}
-                     ELSE {(int)ClaimStatus.InFlight} END AS "Status",
-                CASE WHEN r.state = {CompletedState} AND r.fingerprint = @Fingerprint THEN r.payload END AS "Payload",
-                r.expires_at AS "ExpiresAt",
-                r.expires_at - clock_timestamp() AS "Remaining"
-            """;
+        Claim = BuildClaim(t, source: "VALUES (@Key, {0}, @OwnerToken, @Fingerprint, NULL, {1}, clock_timestamp() + @LeaseMilliseconds * interval '1 millisecond', clock_timestamp())");
+
+        // Transactional mode: the claim runs inside the request's transaction, whose row stays invisible (and locked)
+        // until commit. A duplicate must not queue on that row lock behind the whole handler: it first tries a
+        // transaction-scoped advisory lock on the key and, when another transaction holds it, inserts nothing and
+        // returns no row (in flight) at once. Whoever gets the lock sees every committed record of the key.
+        TransactionalClaim = BuildClaim(
+            t,
+            prefix: "WITH key_lock AS (SELECT pg_try_advisory_xact_lock(@LockKey) AS locked)\n",
+            source: "SELECT @Key, {0}, @OwnerToken, @Fingerprint, NULL::bytea, {1}, clock_timestamp() + @LeaseMilliseconds * interval '1 millisecond', clock_timestamp()\nFROM key_lock WHERE key_lock.locked");
 
         // Only the owner completes its claim, even after its lease passed, as long as nobody has taken the key over.
         Complete = $"""
@@ -83,11 +67,46 @@ internal sealed class PostgreSqlStoreSql
 
     public string Claim { get; }
 
+    /// <summary>Gets the claim of transactional mode; it returns no row when another transaction holds the key.</summary>
+    public string TransactionalClaim { get; }
+
     public string Complete { get; }
 
     public string Release { get; }
 
     public string DeleteExpiredBatch { get; }
+
+    // One statement that inserts a new claim, takes over an expired record, or leaves a live record as it is.
+    // It always ends in the DO UPDATE branch for an existing row, because only a row that the statement inserted
+    // or updated is RETURNed: the "no-op" update of a live record (every column set to its own value, a HOT update
+    // since no indexed value changes) is what lets one statement report what it found. Concurrent claimers of one
+    // key queue on its row lock and each sees the row as the previous one left it, so exactly one wins.
+    // clock_timestamp() rather than now(): in transactional mode the statement runs inside a longer transaction.
+    private static string BuildClaim(string t, string source, string prefix = "")
+    {
+        const string Taken = "r.expires_at <= EXCLUDED.created_at";
+        var rows = string.Format(CultureInfo.InvariantCulture, source, InFlightState, FormatVersion);
+        return $"""
+            {prefix}INSERT INTO {t} AS r (key, state, owner_token, fingerprint, payload, format_version, expires_at, created_at)
+            {rows}
+            ON CONFLICT (key) DO UPDATE SET
+                state = CASE WHEN {Taken} THEN EXCLUDED.state ELSE r.state END,
+                owner_token = CASE WHEN {Taken} THEN EXCLUDED.owner_token ELSE r.owner_token END,
+                fingerprint = CASE WHEN {Taken} THEN EXCLUDED.fingerprint ELSE r.fingerprint END,
+                payload = CASE WHEN {Taken} THEN NULL ELSE r.payload END,
+                format_version = CASE WHEN {Taken} THEN EXCLUDED.format_version ELSE r.format_version END,
+                expires_at = CASE WHEN {Taken} THEN EXCLUDED.expires_at ELSE r.expires_at END,
+                created_at = CASE WHEN {Taken} THEN EXCLUDED.created_at ELSE r.created_at END
+            RETURNING
+                CASE WHEN r.state = {InFlightState} AND r.owner_token = @OwnerToken THEN {(int)ClaimStatus.Claimed}
+                     WHEN r.fingerprint <> @Fingerprint THEN {(int)ClaimStatus.FingerprintMismatch}
+                     WHEN r.state = {CompletedState} THEN {(int)ClaimStatus.Completed}
+                     ELSE {(int)ClaimStatus.InFlight} END AS "Status",
+                CASE WHEN r.state = {CompletedState} AND r.fingerprint = @Fingerprint THEN r.payload END AS "Payload",
+                r.expires_at AS "ExpiresAt",
+                r.expires_at - clock_timestamp() AS "Remaining"
+            """;
+    }
 
     // Names are validated as lower-case identifiers before they get here; quoting keeps them from ever being keywords.
     public static string Quote(string identifier) => $"\"{identifier}\"";
