@@ -31,6 +31,7 @@ public static class PostgreSqlIdempotencyBuilderExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(PostgreSqlIdempotencyDatabase.Create);
+        services.TryAddScoped<PostgreSqlIdempotentTransaction>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgreSqlSchemaInitializer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgreSqlCleanupService>());
         return builder.UseStore<PostgreSqlIdempotencyStore>();

@@ -27,7 +27,10 @@ internal static class PostgreSqlStoreCommands
         return ToResult(row);
     }
 
-    /// <summary>The transactional claim: <see cref="ClaimStatus.InFlight"/> at once when another transaction holds the key.</summary>
+    /// <summary>
+    /// The transactional claim: when another transaction holds the key, the committed record (a replay or a mismatch)
+    /// or else <see cref="ClaimStatus.InFlight"/>, at once.
+    /// </summary>
     public static async Task<IdempotencyClaimResult> ClaimInTransactionAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, CancellationToken cancellationToken)
     {
@@ -44,7 +47,7 @@ internal static class PostgreSqlStoreCommands
             transaction,
             cancellationToken: cancellationToken));
 
-        // The other transaction's lease is not visible from here; the request's own lease is the honest bound.
+        // No row: another transaction holds the key and nothing is committed yet. Its lease is not visible from here.
         return row is null ? IdempotencyClaimResult.InFlight(request.LeaseDuration) : ToResult(row);
     }
 

@@ -23,13 +23,33 @@ internal sealed class PostgreSqlStoreSql
         Claim = BuildClaim(t, source: "VALUES (@Key, {0}, @OwnerToken, @Fingerprint, NULL, {1}, clock_timestamp() + @LeaseMilliseconds * interval '1 millisecond', clock_timestamp())");
 
         // Transactional mode: the claim runs inside the request's transaction, whose row stays invisible (and locked)
-        // until commit. A duplicate must not queue on that row lock behind the whole handler: it first tries a
-        // transaction-scoped advisory lock on the key and, when another transaction holds it, inserts nothing and
-        // returns no row (in flight) at once. Whoever gets the lock sees every committed record of the key.
-        TransactionalClaim = BuildClaim(
+        // until commit. A duplicate must not queue on that row lock behind the whole handler, so the statement first
+        // tries a transaction-scoped advisory lock on the key. With the lock, it claims as above (and sees every
+        // committed record of the key). Without it, another transaction is running or replaying this key: it inserts
+        // nothing and reports the committed record instead, so a completed key is still replayed and anything else
+        // is in flight, at once.
+        var claim = BuildClaim(
             t,
-            prefix: "WITH key_lock AS (SELECT pg_try_advisory_xact_lock(@LockKey) AS locked)\n",
             source: "SELECT @Key, {0}, @OwnerToken, @Fingerprint, NULL::bytea, {1}, clock_timestamp() + @LeaseMilliseconds * interval '1 millisecond', clock_timestamp()\nFROM key_lock WHERE key_lock.locked");
+        TransactionalClaim = $"""
+            WITH key_lock AS (SELECT pg_try_advisory_xact_lock(@LockKey) AS locked),
+            claimed AS (
+            {claim}
+            )
+            SELECT "Status", "Payload", "ExpiresAt", "Remaining" FROM claimed
+            UNION ALL
+            SELECT
+                CASE WHEN r.expires_at <= clock_timestamp() THEN {(int)ClaimStatus.InFlight}
+                     WHEN r.fingerprint <> @Fingerprint THEN {(int)ClaimStatus.FingerprintMismatch}
+                     WHEN r.state = {CompletedState} THEN {(int)ClaimStatus.Completed}
+                     ELSE {(int)ClaimStatus.InFlight} END,
+                CASE WHEN r.state = {CompletedState} AND r.fingerprint = @Fingerprint AND r.expires_at > clock_timestamp() THEN r.payload END,
+                r.expires_at,
+                CASE WHEN r.expires_at <= clock_timestamp() THEN @LeaseMilliseconds * interval '1 millisecond'
+                     ELSE r.expires_at - clock_timestamp() END
+            FROM {t} AS r, key_lock
+            WHERE NOT key_lock.locked AND r.key = @Key
+            """;
 
         // Only the owner completes its claim, even after its lease passed, as long as nobody has taken the key over.
         Complete = $"""
@@ -67,7 +87,10 @@ internal sealed class PostgreSqlStoreSql
 
     public string Claim { get; }
 
-    /// <summary>Gets the claim of transactional mode; it returns no row when another transaction holds the key.</summary>
+    /// <summary>
+    /// Gets the claim of transactional mode. When another transaction holds the key it reports the committed record
+    /// (or no row at all when none is committed yet) instead of claiming.
+    /// </summary>
     public string TransactionalClaim { get; }
 
     public string Complete { get; }
@@ -82,12 +105,12 @@ internal sealed class PostgreSqlStoreSql
     // since no indexed value changes) is what lets one statement report what it found. Concurrent claimers of one
     // key queue on its row lock and each sees the row as the previous one left it, so exactly one wins.
     // clock_timestamp() rather than now(): in transactional mode the statement runs inside a longer transaction.
-    private static string BuildClaim(string t, string source, string prefix = "")
+    private static string BuildClaim(string t, string source)
     {
         const string Taken = "r.expires_at <= EXCLUDED.created_at";
         var rows = string.Format(CultureInfo.InvariantCulture, source, InFlightState, FormatVersion);
         return $"""
-            {prefix}INSERT INTO {t} AS r (key, state, owner_token, fingerprint, payload, format_version, expires_at, created_at)
+            INSERT INTO {t} AS r (key, state, owner_token, fingerprint, payload, format_version, expires_at, created_at)
             {rows}
             ON CONFLICT (key) DO UPDATE SET
                 state = CASE WHEN {Taken} THEN EXCLUDED.state ELSE r.state END,
