@@ -13,9 +13,10 @@ namespace Idempotency.PostgreSql.Tests.Infrastructure;
 
 /// <summary>
 /// A tiny ledger service in PostgreSQL transactional mode: <c>POST /deposits/{account}</c> inserts a ledger entry
-/// through the request's transaction and answers 201. Query parameters make the handler misbehave after its insert:
-/// <c>fail=throw</c>, <c>fail=503</c>, <c>fail=abort</c> (a swallowed database error, then 409), <c>hold=1</c> (wait for
-/// <see cref="LedgerGate"/>), <c>hold=forever</c> (print a line and never return; for the process-kill test).
+/// through the request's transaction and answers 201. Headers, which are not part of the request's fingerprint, make
+/// the handler misbehave after its insert: <c>X-Fail: throw</c>, <c>X-Fail: 503</c>, <c>X-Fail: abort</c> (a swallowed
+/// database error, then 409), <c>X-Hold: gate</c> (wait for <see cref="LedgerGate"/>), <c>X-Hold: forever</c> (print a
+/// line and never return; for the process-kill test).
 /// </summary>
 internal sealed class LedgerApp : IAsyncDisposable
 {
@@ -49,15 +50,25 @@ internal sealed class LedgerApp : IAsyncDisposable
         await app.WaitForShutdownAsync();
     }
 
-    public static HttpRequestMessage Deposit(string account, string? key, string query = "")
+    public static HttpRequestMessage Deposit(string account, string? key, string? fail = null, string? hold = null)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, $"/deposits/{account}{query}")
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/deposits/{account}")
         {
             Content = new StringContent("{\"amount\":100}", MediaTypeHeaderValue.Parse("application/json")),
         };
         if (key is not null)
         {
             request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        }
+
+        if (fail is not null)
+        {
+            request.Headers.Add("X-Fail", fail);
+        }
+
+        if (hold is not null)
+        {
+            request.Headers.Add("X-Hold", hold);
         }
 
         return request;
@@ -92,8 +103,10 @@ internal sealed class LedgerApp : IAsyncDisposable
         app.UseRouting();
         app.UseIdempotency();
         var ledger = database.LedgerTable;
-        app.MapPost("/deposits/{account}", async (string account, string? fail, string? hold, HttpContext context, PostgreSqlIdempotentTransaction tx) =>
+        app.MapPost("/deposits/{account}", async (string account, HttpContext context, PostgreSqlIdempotentTransaction tx) =>
         {
+            string? fail = context.Request.Headers["X-Fail"];
+            string? hold = context.Request.Headers["X-Hold"];
             var id = await tx.Connection.ExecuteScalarAsync<long>(
                 $"INSERT INTO {ledger} (account, amount) VALUES (@account, 100) RETURNING id", new { account }, tx.Transaction);
             if (hold == "forever")
@@ -189,8 +202,10 @@ internal sealed class LedgerDatabase
         return database;
     }
 
-    public static async Task<LedgerDatabase> AttachAsync(string connectionString, string suffix) =>
-        await Task.FromResult(new LedgerDatabase(connectionString, suffix));
+    /// <summary>The tables that <see cref="CreateAsync"/> created with <paramref name="suffix"/>.</summary>
+    public static LedgerDatabase Attach(string connectionString, string suffix) => new(connectionString, suffix);
+
+    public string Suffix => LedgerTable["ledger_".Length..];
 
     public async Task<int> LedgerCountAsync()
     {

@@ -42,7 +42,7 @@ public sealed class TransactionalModeTests(PostgreSqlFixture fixture)
         await using var app = await LedgerApp.StartTestServerAsync(database);
 
         // TestServer hands the handler's unhandled exception to the client; Kestrel would answer 500.
-        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1", "?fail=throw")));
+        var failed = await Assert.ThrowsAsync<InvalidOperationException>(() => app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1", fail: "throw")));
         var countAfterFailure = await database.LedgerCountAsync();
         var recordAfterFailure = await database.RecordStateAsync("k1");
         var retry = await app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1"));
@@ -60,7 +60,7 @@ public sealed class TransactionalModeTests(PostgreSqlFixture fixture)
         var database = await LedgerDatabase.CreateAsync(fixture.ConnectionString);
         await using var app = await LedgerApp.StartTestServerAsync(database);
 
-        var response = await app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1", "?fail=503"));
+        var response = await app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1", fail: "503"));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal("try later", await response.Content.ReadAsStringAsync());
@@ -89,7 +89,7 @@ public sealed class TransactionalModeTests(PostgreSqlFixture fixture)
         var database = await LedgerDatabase.CreateAsync(fixture.ConnectionString);
         await using var app = await LedgerApp.StartTestServerAsync(database);
 
-        var response = await app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1", "?fail=abort"));
+        var response = await app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1", fail: "abort"));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal(0, await database.LedgerCountAsync());
@@ -103,13 +103,13 @@ public sealed class TransactionalModeTests(PostgreSqlFixture fixture)
         var gate = new LedgerGate();
         await using var app = await LedgerApp.StartTestServerAsync(database, gate);
 
-        var original = app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1", "?hold=1"));
+        var original = app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1", hold: "gate"));
         await gate.Entered.WaitAsync(s_hangGuard); // the original has inserted its entry and holds its transaction open
-        var duplicate = await app.Client.SendAsync(LedgerApp.Deposit("alice", "k1", "?hold=1")).WaitAsync(s_hangGuard);
+        var duplicate = await app.Client.SendAsync(LedgerApp.Deposit("alice", "k1")).WaitAsync(s_hangGuard);
         var originalWasStillRunning = !original.IsCompleted;
         gate.Open();
         var originalResponse = await original.WaitAsync(s_hangGuard);
-        var retry = await app.Client.SendAsync(LedgerApp.Deposit("alice", "k1", "?hold=1")); // the same request: the query is part of its fingerprint
+        var retry = await app.Client.SendAsync(LedgerApp.Deposit("alice", "k1"));
 
         Assert.Equal(HttpStatusCode.Conflict, duplicate.StatusCode);
         Assert.True(duplicate.Headers.Contains("Retry-After"));
