@@ -155,7 +155,7 @@ public sealed class PostgreSqlCleanupServiceTests(PostgreSqlFixture fixture)
 
     private static async Task WaitForAsync(Func<Task<bool>> condition)
     {
-        for (var i = 0; i < 200 && !await condition(); i++)
+        for (var i = 0; i < 400 && !await condition(); i++)
         {
             await Task.Delay(25);
         }

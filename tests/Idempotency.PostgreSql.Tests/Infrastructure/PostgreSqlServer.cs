@@ -41,6 +41,11 @@ public sealed class PostgreSqlServer : IAsyncDisposable
     /// <param name="settings">Extra <c>name=value</c> server settings.</param>
     public static async Task<PostgreSqlServer> CreateAsync(params string[] settings)
     {
+        if (!OperatingSystem.IsLinux())
+        {
+            throw new PlatformNotSupportedException("The PostgreSQL store tests start PostgreSQL 15 from Debian's packages and run on Linux only.");
+        }
+
         var initdb = Path.Combine(BinDirectory, "initdb");
         if (!File.Exists(initdb))
         {
@@ -49,7 +54,11 @@ public sealed class PostgreSqlServer : IAsyncDisposable
                 "install it with `apt-get install postgresql-15` (test.sh does this) and run the tests again.");
         }
 
-        var directory = Directory.CreateTempSubdirectory("idempotency-pg-").FullName;
+        // Under /tmp rather than $TMPDIR: the postgres user must be able to reach it, and the Unix socket path inside it
+        // must stay under 108 bytes.
+        var root = Directory.Exists("/tmp") ? "/tmp" : Path.GetTempPath();
+        var directory = Path.Combine(root, "idempotency-pg-" + Guid.NewGuid().ToString("N")[..12]);
+        Directory.CreateDirectory(directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         try
         {
             if (Environment.IsPrivilegedProcess)
