@@ -1,0 +1,71 @@
+using Idempotency;
+using Idempotency.Redis;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Uses Redis as the idempotency store, shared by every instance of a service.</summary>
+public static class RedisIdempotencyBuilderExtensions
+{
+    /// <summary>Uses a Redis store that opens its own connection with <paramref name="connectionString"/>.</summary>
+    /// <param name="builder">The idempotency builder.</param>
+    /// <param name="connectionString">A StackExchange.Redis configuration string, for example <c>"localhost:6379"</c>.</param>
+    /// <param name="configure">Sets the key prefix, the eviction-policy check and the lease grace period.</param>
+    /// <returns>The same builder.</returns>
+    public static IIdempotencyBuilder AddRedisStore(this IIdempotencyBuilder builder, string connectionString, Action<RedisIdempotencyStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return builder.AddRedisStore(options =>
+        {
+            options.ConnectionString = connectionString;
+            configure?.Invoke(options);
+        });
+    }
+
+    /// <summary>Uses a Redis store over the multiplexer that <paramref name="connectionMultiplexerFactory"/> returns (called once; not disposed by the store).</summary>
+    /// <param name="builder">The idempotency builder.</param>
+    /// <param name="connectionMultiplexerFactory">Returns the multiplexer to use, typically the application's own.</param>
+    /// <param name="configure">Sets the key prefix, the eviction-policy check and the lease grace period.</param>
+    /// <returns>The same builder.</returns>
+    public static IIdempotencyBuilder AddRedisStore(
+        this IIdempotencyBuilder builder,
+        Func<IServiceProvider, IConnectionMultiplexer> connectionMultiplexerFactory,
+        Action<RedisIdempotencyStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(connectionMultiplexerFactory);
+        return builder.AddRedisStore(options =>
+        {
+            options.ConnectionMultiplexerFactory = connectionMultiplexerFactory;
+            configure?.Invoke(options);
+        });
+    }
+
+    /// <summary>
+    /// Uses a Redis store configured by <paramref name="configure"/>; when it sets neither a connection string nor a
+    /// multiplexer factory, the store uses the <see cref="IConnectionMultiplexer"/> registered in the service collection.
+    /// </summary>
+    /// <param name="builder">The idempotency builder.</param>
+    /// <param name="configure">Sets the connection, the key prefix, the eviction-policy check and the lease grace period.</param>
+    /// <returns>The same builder.</returns>
+    public static IIdempotencyBuilder AddRedisStore(this IIdempotencyBuilder builder, Action<RedisIdempotencyStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<RedisIdempotencyStoreOptions>().ValidateOnStart();
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisIdempotencyStoreOptions>, RedisIdempotencyStoreOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisIdempotencyStoreOptions>, RedisIdempotencyStoreConnectionValidator>());
+        services.TryAddSingleton(provider => RedisConnection.Create(provider, provider.GetRequiredService<IOptions<RedisIdempotencyStoreOptions>>().Value));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisStoreInitializer>());
+        return builder.UseStore<RedisIdempotencyStore>();
+    }
+}

@@ -1,0 +1,72 @@
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace Idempotency.Redis;
+
+/// <summary>
+/// The multiplexer behind the store: one the store opened from <see cref="RedisIdempotencyStoreOptions.ConnectionString"/>
+/// (opened on first use, disposed with the service provider), or one borrowed from the application.
+/// </summary>
+internal sealed class RedisConnection : IAsyncDisposable, IDisposable
+{
+    private readonly Lazy<Task<IConnectionMultiplexer>>? _owned;
+    private readonly IConnectionMultiplexer? _borrowed;
+
+    private RedisConnection(ConfigurationOptions configuration)
+    {
+        _owned = new(() => ConnectAsync(configuration));
+    }
+
+    private RedisConnection(IConnectionMultiplexer borrowed)
+    {
+        _borrowed = borrowed;
+    }
+
+    public static RedisConnection Create(IServiceProvider services, RedisIdempotencyStoreOptions options)
+    {
+        if (options.ConnectionString is not null)
+        {
+            var configuration = ConfigurationOptions.Parse(options.ConnectionString);
+
+            // Start while Redis is down and reconnect in the background: until then calls fail and requests are refused.
+            configuration.AbortOnConnectFail = false;
+            return new RedisConnection(configuration);
+        }
+
+        var multiplexer = options.ConnectionMultiplexerFactory is { } factory
+            ? factory(services) ?? throw new InvalidOperationException("RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory returned null.")
+            : services.GetService<IConnectionMultiplexer>() ?? throw new InvalidOperationException(
+                "The Redis idempotency store has no connection: pass a connection string to AddRedisStore(\"host:6379\"), " +
+                "set RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory, or register an IConnectionMultiplexer in the service collection.");
+        return new RedisConnection(multiplexer);
+    }
+
+    /// <summary>Gets the multiplexer, connecting on the first call when the store owns it.</summary>
+    public ValueTask<IConnectionMultiplexer> GetMultiplexerAsync()
+    {
+        if (_borrowed is not null)
+        {
+            return ValueTask.FromResult(_borrowed);
+        }
+
+        var connecting = _owned!.Value;
+        return connecting.IsCompletedSuccessfully ? ValueTask.FromResult(connecting.Result) : new(connecting);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (OwnedMultiplexer is { } multiplexer)
+        {
+            await multiplexer.DisposeAsync();
+        }
+    }
+
+    public void Dispose() => OwnedMultiplexer?.Dispose();
+
+    // Only what this instance opened; a borrowed multiplexer belongs to the application.
+    private IConnectionMultiplexer? OwnedMultiplexer =>
+        _owned is { IsValueCreated: true } && _owned.Value.IsCompletedSuccessfully ? _owned.Value.Result : null;
+
+    private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration) =>
+        await ConnectionMultiplexer.ConnectAsync(configuration);
+}

@@ -1,0 +1,157 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Idempotency.Redis;
+
+/// <summary>
+/// Keeps idempotency records in Redis: one hash per record, each operation one Lua script called by its SHA
+/// (<c>EVALSHA</c>), so one round trip, atomic, touching a single key (cluster-safe). Leases are judged by the
+/// Redis server's clock, so every application instance agrees on them.
+/// </summary>
+/// <remarks>
+/// Record (hash) fields: <c>v</c> format version (<c>1</c>), <c>state</c> (<c>claimed</c> or <c>completed</c>),
+/// <c>fp</c> request fingerprint, and <c>owner</c> with <c>lease</c> (expiry, server milliseconds) while claimed,
+/// or <c>payload</c> once completed. Key TTL: lease + <see cref="RedisIdempotencyStoreOptions.LeaseGracePeriod"/>
+/// while claimed, the retention once completed.
+/// </remarks>
+internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
+{
+    private const long ClaimedReply = 0;
+    private const long InFlightReply = 1;
+    private const long CompletedReply = 2;
+    private const long FingerprintMismatchReply = 3;
+
+    private readonly RedisConnection _connection;
+    private readonly string _keyPrefix;
+    private readonly long _leaseGraceMilliseconds;
+    private readonly ILogger _logger;
+
+    public RedisIdempotencyStore(RedisConnection connection, IOptions<RedisIdempotencyStoreOptions> options, ILogger<RedisIdempotencyStore>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        ArgumentNullException.ThrowIfNull(options);
+        _connection = connection;
+        _keyPrefix = options.Value.KeyPrefix;
+        _leaseGraceMilliseconds = (long)options.Value.LeaseGracePeriod.TotalMilliseconds;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+    }
+
+    public async ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        RedisValue[] arguments = [request.Fingerprint, request.OwnerToken, ToMilliseconds(request.LeaseDuration), _leaseGraceMilliseconds];
+        var reply = await EvaluateAsync(RedisScript.Claim, request.Key, arguments, cancellationToken);
+
+        var parts = (RedisResult[]?)reply;
+        switch (parts is { Length: > 0 } ? (long)parts[0] : -1)
+        {
+            case ClaimedReply when parts!.Length == 2:
+                return IdempotencyClaimResult.Claimed(DateTimeOffset.FromUnixTimeMilliseconds((long)parts[1]));
+            case InFlightReply when parts!.Length == 2:
+                return IdempotencyClaimResult.InFlight(TimeSpan.FromMilliseconds((long)parts[1]));
+            case CompletedReply when parts!.Length == 2 && (byte[]?)parts[1] is { } payload:
+                return IdempotencyClaimResult.Completed(payload);
+            case FingerprintMismatchReply:
+                return IdempotencyClaimResult.FingerprintMismatch();
+            default:
+                throw UnexpectedReply(RedisScript.Claim, reply);
+        }
+    }
+
+    public async ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        RedisValue[] arguments = [request.OwnerToken, request.Payload, ToMilliseconds(request.Retention)];
+        var reply = await EvaluateAsync(RedisScript.Complete, request.Key, arguments, cancellationToken);
+        return ToFlag(RedisScript.Complete, reply) ? CompletionStatus.Completed : CompletionStatus.ClaimLost;
+    }
+
+    public async ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        ArgumentException.ThrowIfNullOrEmpty(ownerToken);
+        var reply = await EvaluateAsync(RedisScript.Release, key, [ownerToken], cancellationToken);
+        return ToFlag(RedisScript.Release, reply);
+    }
+
+    // Redis expires keys to the millisecond; round up so a sub-millisecond duration never becomes "expire now".
+    private static long ToMilliseconds(TimeSpan duration) => Math.Max(1, (long)Math.Ceiling(duration.TotalMilliseconds));
+
+    private static bool ToFlag(RedisScript script, RedisResult reply)
+    {
+        if (reply.Resp2Type != ResultType.Integer || (long)reply is not (0 or 1))
+        {
+            throw UnexpectedReply(script, reply);
+        }
+
+        return (long)reply == 1;
+    }
+
+    private static IdempotencyStoreException UnexpectedReply(RedisScript script, RedisResult reply) =>
+        new($"The Redis idempotency store's {script.Name} script returned an unexpected reply ({reply.Resp2Type}). " +
+            "Another program may be writing under the store's key prefix; give the store a prefix of its own.");
+
+    private async Task<RedisResult> EvaluateAsync(RedisScript script, string key, RedisValue[] arguments, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        try
+        {
+            var multiplexer = await _connection.GetMultiplexerAsync();
+            var evaluation = EvaluateOnceAsync(multiplexer.GetDatabase(), script, [_keyPrefix + key], arguments);
+
+            // StackExchange.Redis takes no token: stop waiting when cancelled. A claim abandoned this way may still
+            // land; it then holds the key until its lease ends, like a claim whose owner crashed.
+            return cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken) : await evaluation;
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("IDEMPOTENCY_FORMAT", StringComparison.Ordinal))
+        {
+            throw new IdempotencyStoreException(
+                $"The Redis idempotency store could not {script.Name} the key: {ex.Message}. A newer version of the store wrote " +
+                "this record; upgrade every instance to the same version of Idempotency.Redis.", ex);
+        }
+        catch (RedisTimeoutException ex)
+        {
+            LogOperationFailed(script.Name, ex);
+            throw new IdempotencyStoreException(
+                $"The Redis idempotency store could not {script.Name} the key: Redis did not answer in time. " +
+                "The operation must not run unprotected; check the health of Redis and the connection's asyncTimeout.", ex);
+        }
+        catch (RedisConnectionException ex)
+        {
+            LogOperationFailed(script.Name, ex);
+            throw new IdempotencyStoreException(
+                $"The Redis idempotency store could not {script.Name} the key: Redis is not connected ({ex.FailureType}). " +
+                "The operation must not run unprotected; the store reconnects by itself once Redis is reachable.", ex);
+        }
+        catch (RedisException ex)
+        {
+            LogOperationFailed(script.Name, ex);
+            throw new IdempotencyStoreException(
+                $"The Redis idempotency store could not {script.Name} the key: Redis answered with an error ({ex.Message}).", ex);
+        }
+        catch (RedisCommandException ex)
+        {
+            // The connection's command map disables a command the store needs (EVALSHA or EVAL).
+            LogOperationFailed(script.Name, ex);
+            throw new IdempotencyStoreException($"The Redis idempotency store could not {script.Name} the key: {ex.Message}", ex);
+        }
+    }
+
+    private async Task<RedisResult> EvaluateOnceAsync(IDatabaseAsync database, RedisScript script, RedisKey[] keys, RedisValue[] arguments)
+    {
+        try
+        {
+            return await database.ScriptEvaluateAsync(script.Hash, keys, arguments);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            // Redis lost its script cache (restart, fail-over, SCRIPT FLUSH). EVAL runs the script from its text and
+            // caches it again, so the next call by SHA succeeds: one extra round trip, once per server. NoScriptCache
+            // keeps StackExchange.Redis from adding a SCRIPT LOAD of its own.
+            LogScriptReloaded(script.Name);
+            return await database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache);
+        }
+    }
+}

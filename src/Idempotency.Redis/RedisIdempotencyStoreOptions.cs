@@ -1,0 +1,72 @@
+using System.ComponentModel.DataAnnotations;
+using StackExchange.Redis;
+
+namespace Idempotency.Redis;
+
+/// <summary>Options of the Redis idempotency store (<c>AddRedisStore(...)</c>).</summary>
+/// <remarks>
+/// The store connects with <see cref="ConnectionString"/> when it is set, otherwise with the multiplexer made by
+/// <see cref="ConnectionMultiplexerFactory"/>, otherwise with the <see cref="IConnectionMultiplexer"/> registered in
+/// the service collection (the application's own). Set at most one of the first two.
+/// </remarks>
+public sealed class RedisIdempotencyStoreOptions
+{
+    /// <summary>
+    /// Gets or sets a StackExchange.Redis configuration string, for example
+    /// <c>"redis-1:6379,redis-2:6379,password=…,asyncTimeout=2000"</c>. The store then owns its own connection,
+    /// opened on first use and closed with the service provider.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: use <see cref="ConnectionMultiplexerFactory"/> or the registered multiplexer.</value>
+    /// <remarks>
+    /// <c>abortConnect</c> is always turned off, so the application starts while Redis is down and the store
+    /// reconnects by itself; until it has, store calls fail (the request is refused, never run unprotected). The
+    /// connection's <c>asyncTimeout</c> bounds how long a call can wait on an unresponsive Redis.
+    /// </remarks>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>
+    /// Gets or sets a factory for the multiplexer the store uses, called once. The store does not dispose a
+    /// multiplexer it did not create.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: use <see cref="ConnectionString"/> or the registered multiplexer.</value>
+    public Func<IServiceProvider, IConnectionMultiplexer>? ConnectionMultiplexerFactory { get; set; }
+
+    /// <summary>
+    /// Gets or sets the prefix of every key the store writes, so several services (or environments) can share
+    /// one Redis without seeing each other's records.
+    /// </summary>
+    /// <value>The default is <c>"idempotency:"</c>.</value>
+    /// <remarks>
+    /// It must not be empty and must not contain <c>{</c> or <c>}</c>: in Redis Cluster a hash tag in the prefix
+    /// would put every record in one slot, on one node.
+    /// </remarks>
+    [Required(ErrorMessage = "RedisIdempotencyStoreOptions.KeyPrefix must not be empty: it keeps idempotency records apart from every other key in Redis.")]
+    [RegularExpression("^[^{}]*$", ErrorMessage = "RedisIdempotencyStoreOptions.KeyPrefix must not contain '{{' or '}}': in Redis Cluster a hash tag in the prefix would put every record on one node.")]
+    public string KeyPrefix { get; set; } = RedisStoreDefaults.KeyPrefix;
+
+    /// <summary>
+    /// Gets or sets what happens at start-up when Redis's <c>maxmemory-policy</c> is not <c>noeviction</c>.
+    /// </summary>
+    /// <value>The default is <see cref="RedisEvictionPolicyCheck.Warn"/>.</value>
+    /// <remarks>
+    /// The policy is read with <c>CONFIG GET maxmemory-policy</c>, or from <c>INFO memory</c> where <c>CONFIG</c> is
+    /// disabled (as on most managed Redis services). When neither answers, or Redis is unreachable at start-up, a
+    /// warning says the policy could not be checked, whatever this option says (except
+    /// <see cref="RedisEvictionPolicyCheck.Ignore"/>). The check runs once, in a hosted service when the host starts.
+    /// </remarks>
+    [EnumDataType(typeof(RedisEvictionPolicyCheck), ErrorMessage = "RedisIdempotencyStoreOptions.EvictionPolicyCheck must be Warn, Fail or Ignore.")]
+    public RedisEvictionPolicyCheck EvictionPolicyCheck { get; set; } = RedisStoreDefaults.EvictionPolicyCheck;
+
+    /// <summary>
+    /// Gets or sets how long an in-flight record stays in Redis after its lease has ended.
+    /// </summary>
+    /// <value>The default is 1 minute.</value>
+    /// <remarks>
+    /// Once the lease ends, any request with the key may claim it again. Until one does, the original owner can
+    /// still complete (or release) its claim, so an operation that overran its lease is recorded instead of being
+    /// run again by the next retry. After the grace period the record expires and a late completion reports
+    /// <see cref="CompletionStatus.ClaimLost"/>. The grace only costs memory for claims whose owner died.
+    /// </remarks>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan LeaseGracePeriod { get; set; } = RedisStoreDefaults.LeaseGracePeriod;
+}

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace Idempotency.Redis;
+
+/// <summary>Validates <see cref="RedisIdempotencyStoreOptions"/> at start-up (source-generated from its attributes).</summary>
+[OptionsValidator]
+internal sealed partial class RedisIdempotencyStoreOptionsValidator : IValidateOptions<RedisIdempotencyStoreOptions>;
+
+/// <summary>Validates how <see cref="RedisIdempotencyStoreOptions"/> says to connect, which attributes cannot express.</summary>
+internal sealed class RedisIdempotencyStoreConnectionValidator : IValidateOptions<RedisIdempotencyStoreOptions>
+{
+    public ValidateOptionsResult Validate(string? name, RedisIdempotencyStoreOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.ConnectionString is null)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        if (options.ConnectionMultiplexerFactory is not null)
+        {
+            return ValidateOptionsResult.Fail(
+                "RedisIdempotencyStoreOptions.ConnectionString and ConnectionMultiplexerFactory are both set; set only one " +
+                "(AddRedisStore was probably called twice with different connections).");
+        }
+
+        try
+        {
+            var configuration = ConfigurationOptions.Parse(options.ConnectionString);
+            if (configuration.EndPoints.Count == 0)
+            {
+                return ValidateOptionsResult.Fail("RedisIdempotencyStoreOptions.ConnectionString names no Redis endpoint (expected for example \"localhost:6379\").");
+            }
+        }
+        catch (ArgumentException ex)
+        {
+            return ValidateOptionsResult.Fail($"RedisIdempotencyStoreOptions.ConnectionString is not a valid StackExchange.Redis configuration string: {ex.Message}");
+        }
+
+        return ValidateOptionsResult.Success;
+    }
+}

@@ -1,0 +1,13 @@
+namespace Idempotency.Redis;
+
+/// <summary>The stable event ids of everything the Redis store logs (the 3100 range belongs to Idempotency.Redis).</summary>
+internal static class RedisLogEvents
+{
+    public const int EvictionPolicyUnsafe = 3101;
+    public const int EvictionPolicyNotChecked = 3102;
+    public const int EvictionPolicySafe = 3103;
+    public const int StartupChecksIncomplete = 3104;
+    public const int ScriptsLoaded = 3105;
+    public const int OperationFailed = 3110;
+    public const int ScriptReloaded = 3111;
+}

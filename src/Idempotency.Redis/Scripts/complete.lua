@@ -1,0 +1,20 @@
+-- Stores the outcome of a claim, only for its owner, in one round trip.
+-- KEYS[1] the record   ARGV[1] owner token   ARGV[2] payload   ARGV[3] retention (ms)
+-- Returns 1 when stored, 0 when the caller no longer owns an in-flight claim.
+-- An owner whose lease has ended may still complete while nobody else has claimed the key (the record lives
+-- for the grace period after its lease): the work has run, and recording it beats letting a retry run it again.
+local key = KEYS[1]
+local rec = redis.call('HMGET', key, 'v', 'state', 'owner')
+if not rec[1] then
+  return 0
+end
+if rec[1] ~= '1' then
+  return redis.error_reply('IDEMPOTENCY_FORMAT record format version ' .. tostring(rec[1]) .. ' is not supported by this version of Idempotency.Redis')
+end
+if rec[2] ~= 'claimed' or rec[3] ~= ARGV[1] then
+  return 0
+end
+redis.call('HSET', key, 'state', 'completed', 'payload', ARGV[2])
+redis.call('HDEL', key, 'owner', 'lease')
+redis.call('PEXPIRE', key, ARGV[3])
+return 1

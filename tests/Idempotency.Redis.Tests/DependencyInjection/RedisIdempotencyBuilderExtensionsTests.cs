@@ -1,0 +1,120 @@
+using Idempotency.Redis.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using StackExchange.Redis;
+using static Idempotency.Redis.Tests.Infrastructure.TestPayloads;
+
+namespace Idempotency.Redis.Tests.DependencyInjection;
+
+[Collection(RedisCollection.Name)]
+public sealed class RedisIdempotencyBuilderExtensionsTests(RedisServerFixture redis)
+{
+    [Fact]
+    public void AddRedisStore_ThrowsArgumentException_ForMissingArguments()
+    {
+        var builder = new ServiceCollection().AddIdempotentExecutor();
+
+        Assert.Throws<ArgumentNullException>("builder", () => ((IIdempotencyBuilder)null!).AddRedisStore("localhost"));
+        Assert.Throws<ArgumentNullException>("builder", () => ((IIdempotencyBuilder)null!).AddRedisStore(_ => null!));
+        Assert.Throws<ArgumentNullException>("builder", () => ((IIdempotencyBuilder)null!).AddRedisStore());
+        Assert.Throws<ArgumentNullException>("connectionString", () => builder.AddRedisStore((string)null!));
+        Assert.Throws<ArgumentException>("connectionString", () => builder.AddRedisStore(" "));
+        Assert.Throws<ArgumentNullException>("connectionMultiplexerFactory", () => builder.AddRedisStore((Func<IServiceProvider, IConnectionMultiplexer>)null!));
+    }
+
+    [Fact]
+    public async Task AddRedisStore_ReplacesTheDefaultStore_AndReturnsTheSameBuilder()
+    {
+        IIdempotencyBuilder? returned = null;
+        await using var host = RedisStoreHost.Create(idempotency => returned = idempotency.AddRedisStore("127.0.0.1:1"));
+
+        Assert.IsType<RedisIdempotencyStore>(host.Store);
+        Assert.NotNull(returned);
+    }
+
+    [Fact]
+    public async Task AddRedisStore_CalledTwice_RegistersOneStartupCheck()
+    {
+        await using var host = RedisStoreHost.Create(idempotency => idempotency.AddRedisStore("127.0.0.1:1").AddRedisStore("127.0.0.1:1"));
+
+        Assert.Single(host.Services.GetServices<IHostedService>().OfType<RedisStoreInitializer>());
+    }
+
+    [Fact]
+    public async Task AddRedisStore_UsesTheRegisteredMultiplexer_AndLeavesItOpen()
+    {
+        await using var appMultiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString());
+        var key = NewKey();
+
+        await using (var host = await RedisStoreHost.StartAsync(
+            idempotency => idempotency.AddRedisStore(),
+            services => services.AddSingleton<IConnectionMultiplexer>(appMultiplexer)))
+        {
+            Assert.Equal(ClaimStatus.Claimed, (await host.Store.ClaimAsync(Claim(key, NewOwner()), default)).Status);
+        }
+
+        Assert.True(appMultiplexer.IsConnected, "The store must not dispose a multiplexer it borrowed.");
+        Assert.True(await appMultiplexer.GetDatabase().KeyExistsAsync("idempotency:" + key));
+    }
+
+    [Fact]
+    public async Task AddRedisStore_CallsTheFactoryOnce_AndLeavesItsMultiplexerOpen()
+    {
+        await using var appMultiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString());
+        var calls = 0;
+
+        await using (var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(_ =>
+        {
+            Interlocked.Increment(ref calls);
+            return appMultiplexer;
+        })))
+        {
+            await host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default);
+            await host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default);
+        }
+
+        Assert.Equal(1, calls);
+        Assert.True(appMultiplexer.IsConnected, "The store must not dispose a multiplexer it did not create.");
+    }
+
+    [Fact]
+    public async Task AddRedisStore_ClosesTheConnectionItOpened_WhenTheProviderIsDisposed()
+    {
+        IConnectionMultiplexer multiplexer;
+        await using (var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(redis.Server.ConnectionString())))
+        {
+            await host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default);
+            multiplexer = await host.Services.GetRequiredService<RedisConnection>().GetMultiplexerAsync();
+            Assert.True(multiplexer.IsConnected);
+        }
+
+        Assert.False(multiplexer.IsConnected);
+    }
+
+    [Fact]
+    public async Task AddRedisStore_ClosesTheConnectionItOpened_WhenTheProviderIsDisposedSynchronously()
+    {
+        var services = new ServiceCollection();
+        services.AddIdempotentExecutor().AddRedisStore(redis.Server.ConnectionString());
+        var provider = services.BuildServiceProvider();
+        await provider.GetRequiredService<IIdempotencyStore>().ClaimAsync(Claim(NewKey(), NewOwner()), default);
+        var multiplexer = await provider.GetRequiredService<RedisConnection>().GetMultiplexerAsync();
+
+        provider.Dispose();
+
+        Assert.False(multiplexer.IsConnected);
+    }
+
+    [Fact]
+    public async Task Startup_Throws_WhenNoConnectionIsConfiguredAndNoMultiplexerIsRegistered()
+    {
+        await using var host = RedisStoreHost.Create(idempotency => idempotency.AddRedisStore());
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(host.StartAsync);
+
+        Assert.Equal(
+            "The Redis idempotency store has no connection: pass a connection string to AddRedisStore(\"host:6379\"), " +
+            "set RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory, or register an IConnectionMultiplexer in the service collection.",
+            error.Message);
+    }
+}

@@ -1,0 +1,108 @@
+using Idempotency.Redis.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace Idempotency.Redis.Tests;
+
+public sealed class RedisIdempotencyStoreOptionsTests
+{
+    [Fact]
+    public void Options_HaveTheDocumentedDefaults()
+    {
+        var options = new RedisIdempotencyStoreOptions();
+
+        Assert.Null(options.ConnectionString);
+        Assert.Null(options.ConnectionMultiplexerFactory);
+        Assert.Equal("idempotency:", options.KeyPrefix);
+        Assert.Equal(RedisEvictionPolicyCheck.Warn, options.EvictionPolicyCheck);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.LeaseGracePeriod);
+    }
+
+    [Fact]
+    public void Validation_Succeeds_ForTheDefaults()
+    {
+        Assert.Empty(Failures(new RedisIdempotencyStoreOptions()));
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(null)]
+    public void Validation_Fails_WhenKeyPrefixIsEmpty(string? prefix)
+    {
+        var failures = Failures(new RedisIdempotencyStoreOptions { KeyPrefix = prefix! });
+
+        Assert.Equal(["KeyPrefix: RedisIdempotencyStoreOptions.KeyPrefix must not be empty: it keeps idempotency records apart from every other key in Redis."], failures);
+    }
+
+    [Theory]
+    [InlineData("{orders}:")]
+    [InlineData("orders}")]
+    public void Validation_Fails_WhenKeyPrefixContainsAHashTagBrace(string prefix)
+    {
+        var failures = Failures(new RedisIdempotencyStoreOptions { KeyPrefix = prefix });
+
+        Assert.Equal(["KeyPrefix: RedisIdempotencyStoreOptions.KeyPrefix must not contain '{' or '}': in Redis Cluster a hash tag in the prefix would put every record on one node."], failures);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(24 * 60 * 60 + 1)]
+    public void Validation_Fails_WhenLeaseGracePeriodIsOutOfRange(int seconds)
+    {
+        var failures = Failures(new RedisIdempotencyStoreOptions { LeaseGracePeriod = TimeSpan.FromSeconds(seconds) });
+
+        Assert.Equal(["LeaseGracePeriod: The field RedisIdempotencyStoreOptions.LeaseGracePeriod must be between 00:00:00 and 1.00:00:00."], failures);
+    }
+
+    [Fact]
+    public void Validation_Fails_WhenEvictionPolicyCheckIsUndefined()
+    {
+        var failures = Failures(new RedisIdempotencyStoreOptions { EvictionPolicyCheck = (RedisEvictionPolicyCheck)42 });
+
+        Assert.Equal(["EvictionPolicyCheck: RedisIdempotencyStoreOptions.EvictionPolicyCheck must be Warn, Fail or Ignore."], failures);
+    }
+
+    [Fact]
+    public void Validation_Fails_WhenBothAConnectionStringAndAFactoryAreSet()
+    {
+        var failures = Failures(new RedisIdempotencyStoreOptions { ConnectionString = "localhost:6379", ConnectionMultiplexerFactory = _ => null! });
+
+        Assert.Equal(
+            ["RedisIdempotencyStoreOptions.ConnectionString and ConnectionMultiplexerFactory are both set; set only one (AddRedisStore was probably called twice with different connections)."],
+            failures);
+    }
+
+    [Fact]
+    public void Validation_Fails_WhenTheConnectionStringNamesNoEndpoint()
+    {
+        var failures = Failures(new RedisIdempotencyStoreOptions { ConnectionString = "password=secret" });
+
+        Assert.Equal(["RedisIdempotencyStoreOptions.ConnectionString names no Redis endpoint (expected for example \"localhost:6379\")."], failures);
+    }
+
+    [Fact]
+    public void Validation_Fails_WhenTheConnectionStringIsNotAConfigurationString()
+    {
+        var failures = Failures(new RedisIdempotencyStoreOptions { ConnectionString = "localhost:6379,noSuchOption=1" });
+
+        var failure = Assert.Single(failures);
+        Assert.StartsWith("RedisIdempotencyStoreOptions.ConnectionString is not a valid StackExchange.Redis configuration string: ", failure, StringComparison.Ordinal);
+        Assert.Contains("noSuchOption", failure, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Startup_FailsWithTheValidationMessage_WhenOptionsAreInvalid()
+    {
+        await using var host = RedisStoreHost.Create(idempotency => idempotency.AddRedisStore("localhost:6379", options => options.KeyPrefix = "{x}"));
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(host.StartAsync);
+
+        Assert.Contains("must not contain '{' or '}'", error.Message, StringComparison.Ordinal);
+    }
+
+    private static IReadOnlyList<string> Failures(RedisIdempotencyStoreOptions options)
+    {
+        IValidateOptions<RedisIdempotencyStoreOptions>[] validators = [new RedisIdempotencyStoreOptionsValidator(), new RedisIdempotencyStoreConnectionValidator()];
+        return validators.Select(v => v.Validate(Options.DefaultName, options)).Where(r => r.Failed).SelectMany(r => r.Failures!).ToList();
+    }
+}
