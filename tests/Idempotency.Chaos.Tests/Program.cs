@@ -16,7 +16,8 @@ public static class Program
         if (args is not ["chaos-ledger", .. var rest] || !TryParse(rest, out var options, out var parentId))
         {
             await Console.Error.WriteLineAsync(
-                "usage: chaos-ledger --port <port> --store memory|redis [--redis <connection string>] --journal <file> " +
+                "usage: chaos-ledger --port <port> --store memory|redis|postgresql|postgresqltransactional [--redis <connection string>] " +
+                "[--postgresql <connection string>] --journal <file> " +
                 "--incarnation <n> --lease-ms <ms> --parent <pid>");
             return 2;
         }
@@ -47,6 +48,9 @@ public static class Program
                     break;
                 case "--redis":
                     options = options with { RedisConnectionString = value };
+                    break;
+                case "--postgresql":
+                    options = options with { PostgreSqlConnectionString = value };
                     break;
                 case "--journal":
                     options = options with { JournalPath = value };

@@ -128,6 +128,11 @@ internal sealed class LedgerProcess : IAsyncDisposable
             Add("--redis", redis);
         }
 
+        if (_options.PostgreSqlConnectionString is { } postgreSql)
+        {
+            Add("--postgresql", postgreSql);
+        }
+
         Add("--journal", _options.JournalPath ?? throw new InvalidOperationException("A ledger process needs a journal file."));
         Add("--incarnation", Incarnation.ToString(CultureInfo.InvariantCulture));
         Add("--lease-ms", ((int)_options.LeaseDuration.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));

@@ -17,7 +17,8 @@ namespace Idempotency.Chaos.Tests.Ledger;
 /// The chaos ledger: a minimal money service on real Kestrel (127.0.0.1 only) behind the real idempotency middleware,
 /// with the store under test. <c>POST /accounts/{account}/deposits</c> and <c>/withdrawals</c> (<c>{"amount":n}</c>)
 /// and <c>POST /transfers</c> (<c>{"from":"a","to":"b","amount":n}</c>) require a key and answer 201.
-/// It accepts overdrafts on purpose: no request is ever refused for funds, so the expected final balances do not depend
+/// With <see cref="ChaosStore.PostgreSqlTransactional"/> the writes run in the request's idempotency transaction and
+/// the effects go to the same database. It accepts overdrafts on purpose: no request is ever refused for funds, so the expected final balances do not depend
 /// on the order in which concurrent requests land, and any difference is a lost or repeated effect.
 /// </summary>
 internal sealed class ChaosLedgerApp : IAsyncDisposable
@@ -27,12 +28,17 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
 
     private readonly WebApplication _app;
     private readonly MetricCollector<long> _requests;
+    private readonly HandlerCounter _handlerRuns;
 
-    private ChaosLedgerApp(WebApplication app, ILedgerBook book, Uri baseAddress)
+    private readonly ChaosLedgerOptions _options;
+
+    private ChaosLedgerApp(WebApplication app, ChaosLedgerOptions options, ILedgerBook book, Uri baseAddress)
     {
         _app = app;
+        _options = options;
         Book = book;
         BaseAddress = baseAddress;
+        _handlerRuns = app.Services.GetRequiredService<HandlerCounter>();
         _requests = new MetricCollector<long>(app.Services.GetRequiredService<IMeterFactory>(), IdempotencyTelemetry.MeterName, "idempotency.requests");
     }
 
@@ -42,6 +48,17 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
 
     public IServiceProvider Services => _app.Services;
 
+    /// <summary>Gets how many times a write handler started applying its effect, committed or not.</summary>
+    public int HandlerRuns => _handlerRuns.Count;
+
+    /// <summary>Counts the effects applied (committed, in transactional mode) per operation.</summary>
+    public async Task<LedgerTally> TallyAsync() => Book switch
+    {
+        MemoryLedgerBook memory => memory.Tally(),
+        PostgreSqlLedgerBook => PostgreSqlLedgerBook.Tally(await PostgreSqlLedgerBook.ReadAsync(PostgreSqlConnectionString(_options))),
+        _ => throw new InvalidOperationException("This ledger keeps its effects in a journal: read it with Journal.Read."),
+    };
+
     /// <summary>Gets the middleware's own count of requests by outcome (<c>idempotency.requests</c>), as text for the report.</summary>
     public string Outcomes => string.Join(", ", _requests.GetMeasurementSnapshot()
         .GroupBy(m => Convert.ToString(m.Tags["outcome"], CultureInfo.InvariantCulture))
@@ -50,7 +67,12 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
 
     public static async Task<ChaosLedgerApp> StartAsync(ChaosLedgerOptions options, ILedgerBook? book = null)
     {
-        book ??= options.JournalPath is { } path ? new JournalLedgerBook(path, options.Incarnation) : new MemoryLedgerBook();
+        book ??= options switch
+        {
+            { Store: ChaosStore.PostgreSqlTransactional } => new PostgreSqlLedgerBook(PostgreSqlConnectionString(options), options.Incarnation),
+            { JournalPath: { } path } => new JournalLedgerBook(path, options.Incarnation),
+            _ => new MemoryLedgerBook(),
+        };
         var app = Build(options, book);
         try
         {
@@ -63,7 +85,7 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
-        return new ChaosLedgerApp(app, book, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"));
+        return new ChaosLedgerApp(app, options, book, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"));
     }
 
     public async ValueTask DisposeAsync()
@@ -79,12 +101,16 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, options.Port));
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton(book);
+        builder.Services.AddSingleton<HandlerCounter>();
 
         var idempotency = builder.Services.AddIdempotency(o => o.LeaseDuration = options.LeaseDuration);
         switch (options.Store)
         {
             case ChaosStore.Redis:
                 idempotency.AddRedisStore(options.RedisConnectionString ?? throw new InvalidOperationException("The Redis store needs a connection string."));
+                break;
+            case ChaosStore.PostgreSql or ChaosStore.PostgreSqlTransactional:
+                idempotency.AddPostgreSqlStore(PostgreSqlConnectionString(options), o => o.CreateSchemaOnStartup = true);
                 break;
             default:
                 idempotency.AddInMemoryStore();
@@ -94,8 +120,8 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
         var app = builder.Build();
         app.UseIdempotency();
         app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/accounts/{account}", (string account, ILedgerBook ledger) =>
-            ledger.Balance(account) is { } balance ? Results.Json(new BalanceView(account, balance)) : Results.NotFound());
+        app.MapGet("/accounts/{account}", async (string account, ILedgerBook ledger) =>
+            await ledger.BalanceAsync(account) is { } balance ? Results.Json(new BalanceView(account, balance)) : Results.NotFound());
 
         var writes = app.MapGroup("");
         writes.MapPost("/accounts/{account}/deposits", (string account, AmountBody body, HttpContext context, ILedgerBook ledger) =>
@@ -107,6 +133,11 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
         if (options.RequireKeys)
         {
             writes.RequireIdempotency();
+        }
+
+        if (options.Store == ChaosStore.PostgreSqlTransactional)
+        {
+            writes.WithPostgreSqlTransaction();
         }
 
         return app;
@@ -124,13 +155,17 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
         // up must not decide whether the effect happens.
         await PauseAsync(options);
         var key = context.Features.Get<IIdempotencyFeature>()?.Key;
-        await ledger.ApplyAsync(new LedgerPosting(operation, key, legs), CancellationToken.None);
+        context.RequestServices.GetRequiredService<HandlerCounter>().Increment();
+        await ledger.ApplyAsync(context, new LedgerPosting(operation, key, legs), CancellationToken.None);
         await PauseAsync(options);
         return Results.Json(new PostingView(operation, options.Incarnation, legs.Length), statusCode: StatusCodes.Status201Created);
     }
 
     private static Task PauseAsync(ChaosLedgerOptions options) =>
         options.MaxHandlerPauseMilliseconds <= 0 ? Task.CompletedTask : Task.Delay(Random.Shared.Next(options.MaxHandlerPauseMilliseconds + 1));
+
+    private static string PostgreSqlConnectionString(ChaosLedgerOptions options) =>
+        options.PostgreSqlConnectionString ?? throw new InvalidOperationException("The PostgreSQL store needs a connection string.");
 
     internal sealed record AmountBody(long Amount);
 
@@ -139,4 +174,13 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
     internal sealed record BalanceView(string Account, long Balance);
 
     internal sealed record PostingView(string Operation, int Incarnation, int Legs);
+
+    private sealed class HandlerCounter
+    {
+        private int _count;
+
+        public int Count => Volatile.Read(ref _count);
+
+        public void Increment() => Interlocked.Increment(ref _count);
+    }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Microsoft.AspNetCore.Http;
 
 namespace Idempotency.Chaos.Tests.Ledger;
 
@@ -21,7 +22,7 @@ internal sealed class JournalLedgerBook : ILedgerBook, IDisposable
         _incarnation = incarnation;
     }
 
-    public ValueTask ApplyAsync(LedgerPosting posting, CancellationToken cancellationToken)
+    public ValueTask ApplyAsync(HttpContext context, LedgerPosting posting, CancellationToken cancellationToken)
     {
         var line = new StringBuilder()
             .Append(_incarnation.ToString(CultureInfo.InvariantCulture)).Append('\t')
@@ -43,7 +44,7 @@ internal sealed class JournalLedgerBook : ILedgerBook, IDisposable
         return ValueTask.CompletedTask;
     }
 
-    public long? Balance(string account) => null;
+    public Task<long?> BalanceAsync(string account) => Task.FromResult<long?>(null);
 
     public void Dispose() => _file.Dispose();
 }

@@ -1,3 +1,5 @@
+using Microsoft.AspNetCore.Http;
+
 namespace Idempotency.Chaos.Tests.Ledger;
 
 /// <summary>
@@ -12,31 +14,7 @@ internal sealed class MemoryLedgerBook : ILedgerBook
     private int _total;
     private int _withoutKey;
 
-    /// <summary>Gets the number of executions of all operations.</summary>
-    public int TotalExecutions
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _total;
-            }
-        }
-    }
-
-    /// <summary>Gets the number of executions that ran without a claimed idempotency key.</summary>
-    public int ExecutionsWithoutKey
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _withoutKey;
-            }
-        }
-    }
-
-    public ValueTask ApplyAsync(LedgerPosting posting, CancellationToken cancellationToken)
+    public ValueTask ApplyAsync(HttpContext context, LedgerPosting posting, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
@@ -56,20 +34,19 @@ internal sealed class MemoryLedgerBook : ILedgerBook
         return ValueTask.CompletedTask;
     }
 
-    public long? Balance(string account)
+    public Task<long?> BalanceAsync(string account)
     {
         lock (_lock)
         {
-            return _balances.GetValueOrDefault(account);
+            return Task.FromResult<long?>(_balances.GetValueOrDefault(account));
         }
     }
 
-    /// <summary>How many times <paramref name="operationId"/> was executed.</summary>
-    public int Executions(string operationId)
+    public LedgerTally Tally()
     {
         lock (_lock)
         {
-            return _executions.GetValueOrDefault(operationId);
+            return new LedgerTally(new Dictionary<string, int>(_executions, StringComparer.Ordinal), _total, _withoutKey);
         }
     }
 }

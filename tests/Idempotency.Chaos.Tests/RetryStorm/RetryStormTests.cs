@@ -30,6 +30,28 @@ public sealed class RetryStormTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task RetriedOperations_AreEachAppliedOnce_AndBalancesAreExact_WithThePostgreSqlStore()
+    {
+        await using var postgreSql = await ChaosPostgreSql.StartAsync();
+        await RunKeyedStormAsync("Retry storm, PostgreSQL store", ChaosSettings.Seed(7103), new ChaosLedgerOptions
+        {
+            Store = ChaosStore.PostgreSql,
+            PostgreSqlConnectionString = postgreSql.ConnectionString(),
+        });
+    }
+
+    [Fact]
+    public async Task RetriedOperations_AreEachCommittedOnce_AndBalancesAreExact_InPostgreSqlTransactionalMode()
+    {
+        await using var postgreSql = await ChaosPostgreSql.StartAsync();
+        await RunKeyedStormAsync("Retry storm, PostgreSQL transactional mode", ChaosSettings.Seed(7104), new ChaosLedgerOptions
+        {
+            Store = ChaosStore.PostgreSqlTransactional,
+            PostgreSqlConnectionString = postgreSql.ConnectionString(),
+        });
+    }
+
+    [Fact]
     public async Task WithoutKeys_TheSameFaults_ApplyOperationsTwice_AndBalancesAreWrong()
     {
         var seed = ChaosSettings.Seed(7101);
@@ -43,20 +65,19 @@ public sealed class RetryStormTests(ITestOutputHelper output)
             using (client)
             await using (proxy)
             {
-                var book = (MemoryLedgerBook)app.Book;
+                var tally = await app.TallyAsync();
                 var expected = Workload.ExpectedBalances(operations);
                 var actual = await BalancesAsync(app, expected.Keys);
-                var lostAnswers = proxy.Count(FaultKind.DropResponse) + proxy.Count(FaultKind.ResetAfterResponse) + proxy.Count(FaultKind.TruncateResponse);
-                var repeated = operations.Count(o => book.Executions(o.Id) > 1);
+                var repeated = operations.Count(o => tally.Of(o.Id) > 1);
                 report.Add("operations applied more than once", repeated);
                 report.Add("accounts with a wrong balance", expected.Count(e => actual[e.Key] != e.Value));
                 report.Add("net error over all accounts (sum of |actual - expected|)", expected.Sum(e => Math.Abs(actual[e.Key] - e.Value)));
 
                 Assert.True(result.Count(201) == operations.Count, result.Failures());
-                Assert.True(lostAnswers > 0, "The plan injected no lost answers: the control shows nothing.");
+                Assert.True(LostAnswers(proxy) > 0, "The plan injected no lost answers: the control shows nothing.");
 
                 // Without keys, every request that reached the server whole was executed, retries included.
-                Assert.Equal(proxy.Forwarded, book.TotalExecutions);
+                Assert.Equal(proxy.Forwarded, tally.Total);
                 Assert.True(repeated > 0, "No operation was applied twice.");
                 Assert.NotEqual(expected, actual);
                 passed = true;
@@ -80,19 +101,19 @@ public sealed class RetryStormTests(ITestOutputHelper output)
             using (client)
             await using (proxy)
             {
-                var book = (MemoryLedgerBook)app.Book;
+                var tally = await app.TallyAsync();
                 var expected = Workload.ExpectedBalances(operations);
                 var actual = await BalancesAsync(app, expected.Keys);
-                var notOnce = operations.Where(o => book.Executions(o.Id) != 1).Select(o => $"{o.Id}: executed {book.Executions(o.Id)} times").ToList();
-                var lostAnswers = proxy.Count(FaultKind.DropResponse) + proxy.Count(FaultKind.ResetAfterResponse) + proxy.Count(FaultKind.TruncateResponse);
+                var notOnce = operations.Where(o => tally.Of(o.Id) != 1).Select(o => $"{o.Id}: applied {tally.Of(o.Id)} times").ToList();
+                report.Add("effects applied", tally.Total);
                 report.Add("operations not applied exactly once", notOnce.Count);
                 report.Add("accounts with a wrong balance", expected.Count(e => actual[e.Key] != e.Value));
 
                 Assert.True(result.Count(201) == operations.Count, result.Failures());
-                Assert.True(lostAnswers > 0, "The plan injected no lost answers: the run proves nothing.");
+                Assert.True(LostAnswers(proxy) > 0, "The plan injected no lost answers: the run proves nothing.");
                 Assert.Empty(notOnce.Take(20));
-                Assert.Equal(0, book.ExecutionsWithoutKey);
-                Assert.Equal(operations.Count, book.TotalExecutions);
+                Assert.Equal(0, tally.WithoutKey);
+                Assert.Equal(operations.Count, tally.Total);
                 Assert.Equal(expected, actual);
                 passed = true;
             }
@@ -120,13 +141,9 @@ public sealed class RetryStormTests(ITestOutputHelper output)
             report.Add("attempt outcomes", client.Attempts.Summary);
             report.Add("answers replayed (Idempotent-Replayed)", client.Attempts.Replays);
             report.Add("connections through the proxy", proxy.Connections);
-            foreach (var kind in Enum.GetValues<FaultKind>())
-            {
-                report.Add($"proxy: {kind}", proxy.Count(kind));
-            }
-
+            report.Add("faults injected", string.Join(", ", Enum.GetValues<FaultKind>().Where(k => k != FaultKind.None).Select(k => $"{k}: {proxy.Count(k)}")));
             report.Add("requests that reached the server", proxy.Forwarded);
-            report.Add("handler executions", ((MemoryLedgerBook)app.Book).TotalExecutions);
+            report.Add("handler runs", app.HandlerRuns);
             report.Add("middleware outcomes (idempotency.requests)", app.Outcomes);
             report.Add("operations ending 201", result.Count(201));
             report.Add("elapsed (s)", Math.Round(result.Elapsed.TotalSeconds, 1));
@@ -139,6 +156,9 @@ public sealed class RetryStormTests(ITestOutputHelper output)
             throw;
         }
     }
+
+    private static int LostAnswers(FaultInjectingProxy proxy) =>
+        proxy.Count(FaultKind.DropResponse) + proxy.Count(FaultKind.ResetAfterResponse) + proxy.Count(FaultKind.TruncateResponse);
 
     private static async Task<Dictionary<string, long>> BalancesAsync(ChaosLedgerApp app, IEnumerable<string> accounts)
     {

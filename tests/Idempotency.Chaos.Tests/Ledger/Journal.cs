@@ -1,18 +1,18 @@
 using System.Globalization;
 
-namespace Idempotency.Chaos.Tests.Infrastructure;
+namespace Idempotency.Chaos.Tests.Ledger;
 
-/// <summary>One effect read back from the journal: which incarnation of the process applied which operation.</summary>
-internal sealed record JournalEntry(int Incarnation, DateTimeOffset At, string OperationId, string? Key, IReadOnlyList<(string Account, long Delta)> Legs);
+/// <summary>One applied effect read back after a run: which incarnation of the process applied which operation, and when.</summary>
+internal sealed record AppliedEffect(int Incarnation, DateTimeOffset At, string OperationId, string? Key, IReadOnlyList<LedgerLeg> Legs);
 
-/// <summary>Reads the journal the chaos ledger processes append their effects to (see <c>JournalLedgerBook</c>).</summary>
+/// <summary>Reads the journal the chaos ledger processes append their effects to (see <see cref="JournalLedgerBook"/>).</summary>
 internal static class Journal
 {
     /// <summary>The complete lines of the journal, and how many lines were torn (none is expected: each is one write).</summary>
-    public static (IReadOnlyList<JournalEntry> Entries, int Torn) Read(string path)
+    public static (IReadOnlyList<AppliedEffect> Effects, int Torn) Read(string path)
     {
         var text = File.Exists(path) ? File.ReadAllText(path) : string.Empty;
-        var entries = new List<JournalEntry>();
+        var effects = new List<AppliedEffect>();
         var torn = 0;
         var lines = text.Split('\n');
         for (var i = 0; i < lines.Length; i++)
@@ -33,12 +33,12 @@ internal static class Journal
             var legs = fields[4..].Select(f =>
             {
                 var colon = f.LastIndexOf(':');
-                return (f[..colon], long.Parse(f[(colon + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
+                return new LedgerLeg(f[..colon], long.Parse(f[(colon + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture));
             }).ToList();
             var at = DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(fields[1], NumberStyles.None, CultureInfo.InvariantCulture));
-            entries.Add(new JournalEntry(incarnation, at, fields[2], fields[3] == "-" ? null : fields[3], legs));
+            effects.Add(new AppliedEffect(incarnation, at, fields[2], fields[3] == "-" ? null : fields[3], legs));
         }
 
-        return (entries, torn);
+        return (effects, torn);
     }
 }
