@@ -7,9 +7,10 @@ namespace Idempotency.Chaos.Tests.Crashes;
 
 /// <summary>
 /// The service is a separate process, killed with SIGKILL at random moments under load and started again; every client
-/// retries until it gets its answer. Its effects go to a journal file that survives the kills. With the in-memory and
-/// Redis stores the key record and the effect are two writes in two places, so a crash between them can repeat an
-/// effect: these tests measure how often, and assert what must hold even so.
+/// retries until it gets its answer. With the in-memory, Redis and PostgreSQL stores the effects go to a journal file
+/// that survives the kills: the key record and the effect are two writes in two places, so a crash between them can
+/// repeat an effect, and these tests measure how often and assert what must hold even so. In PostgreSQL transactional
+/// mode the effects go to PostgreSQL in the request's transaction, and every operation must be applied exactly once.
 /// </summary>
 public sealed class ProcessCrashTests(ITestOutputHelper output)
 {
@@ -34,6 +35,30 @@ public sealed class ProcessCrashTests(ITestOutputHelper output)
         {
             Store = ChaosStore.Redis,
             RedisConnectionString = redis.ConnectionString(),
+            LeaseDuration = TimeSpan.FromSeconds(3),
+        });
+    }
+
+    [Fact]
+    public async Task KilledProcess_WithThePostgreSqlStore_BlocksRetriesForTheLease_ThenOnlyEffectsCutOffByTheCrashRepeat()
+    {
+        await using var postgreSql = await ChaosPostgreSql.StartAsync();
+        await RunAsync("Crashes, PostgreSQL store", ChaosSettings.Seed(7203), new ChaosLedgerOptions
+        {
+            Store = ChaosStore.PostgreSql,
+            PostgreSqlConnectionString = postgreSql.ConnectionString(),
+            LeaseDuration = TimeSpan.FromSeconds(3),
+        });
+    }
+
+    [Fact]
+    public async Task KilledProcess_InPostgreSqlTransactionalMode_AppliesEveryOperationExactlyOnce()
+    {
+        await using var postgreSql = await ChaosPostgreSql.StartAsync();
+        await RunAsync("Crashes, PostgreSQL transactional mode", ChaosSettings.Seed(7204), new ChaosLedgerOptions
+        {
+            Store = ChaosStore.PostgreSqlTransactional,
+            PostgreSqlConnectionString = postgreSql.ConnectionString(),
             LeaseDuration = TimeSpan.FromSeconds(3),
         });
     }
@@ -64,7 +89,8 @@ public sealed class ProcessCrashTests(ITestOutputHelper output)
             var result = await load.WaitAsync(s_hangGuard);
             await service.KillAsync();
 
-            var (entries, torn) = Journal.Read(journal);
+            var transactional = options.Store == ChaosStore.PostgreSqlTransactional;
+            var (entries, torn) = transactional ? (await PostgreSqlLedgerBook.ReadAsync(options.PostgreSqlConnectionString!), 0) : Journal.Read(journal);
             var applications = entries.GroupBy(e => e.OperationId).ToDictionary(g => g.Key, g => g.Select(e => e.Incarnation).ToList(), StringComparer.Ordinal);
             var repeatGaps = entries.GroupBy(e => e.OperationId).Where(g => g.Count() > 1).Select(g => (g.Max(e => e.At) - g.Min(e => e.At)).TotalSeconds).ToList();
             var missing = operations.Where(o => !applications.ContainsKey(o.Id)).Select(o => o.Id).ToList();
@@ -80,8 +106,12 @@ public sealed class ProcessCrashTests(ITestOutputHelper output)
             report.Add("attempts sent by clients", client.Attempts.Attempts);
             report.Add("attempt outcomes", client.Attempts.Summary);
             report.Add("answers replayed (Idempotent-Replayed)", client.Attempts.Replays);
-            report.Add("effects in the journal", entries.Count);
-            report.Add("torn journal lines", torn);
+            report.Add("effects recorded (journal, or table in transactional mode)", entries.Count);
+            if (!transactional)
+            {
+                report.Add("torn journal lines", torn);
+            }
+
             report.Add("operations applied once", applications.Count(a => a.Value.Count == 1));
             report.Add("operations applied more than once", repeated.Count);
             report.Add("most applications of one operation", applications.Count == 0 ? 0 : applications.Max(a => a.Value.Count));
@@ -106,6 +136,14 @@ public sealed class ProcessCrashTests(ITestOutputHelper output)
 
             // The store protects retries that reach the same process: an effect can repeat only across a crash.
             Assert.Empty(repeatedInOneIncarnation);
+            if (transactional)
+            {
+                // The claim, the effect and the response commit together: a crash rolls all three back, never one alone.
+                Assert.Empty(repeated.Select(r => r.Key));
+                Assert.Equal(operations.Count, entries.Count);
+                Assert.Equal(expected, actual);
+            }
+
             passed = true;
         }
         finally
