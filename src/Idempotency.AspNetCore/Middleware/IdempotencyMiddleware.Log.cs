@@ -57,4 +57,7 @@ internal sealed partial class IdempotencyMiddleware
 
     [LoggerMessage(17, LogLevel.Error, "The stored response for idempotency key {IdempotencyKey} cannot be read; answered 503.", EventName = "StoredResponseUnreadable")]
     private static partial void LogStoredResponseUnreadable(ILogger logger, Exception exception, string idempotencyKey);
+
+    [LoggerMessage(18, LogLevel.Debug, "Request to {Path} refused: its body could not be read ({ExceptionType}); nothing was claimed.", EventName = "RequestBodyUnreadable")]
+    private static partial void LogBodyUnreadable(ILogger logger, PathString path, string exceptionType);
 }

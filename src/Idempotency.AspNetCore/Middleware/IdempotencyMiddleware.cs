@@ -94,7 +94,24 @@ internal sealed partial class IdempotencyMiddleware
 
         var scope = await ResolveScopeAsync(context);
         var feature = new IdempotencyFeature(key!, scope, MirroredCopyKeys.Apply(context, IdempotencyStorageKey.Create(scope, key!)));
-        var fingerprint = await ComputeFingerprintAsync(context, endpoint);
+        byte[] fingerprint;
+        try
+        {
+            fingerprint = await ComputeFingerprintAsync(context, endpoint);
+        }
+        catch (Exception ex) when (ex is BadHttpRequestException or IOException)
+        {
+            // A body that cannot be read (broken chunked framing, over the size limit, too slow) is the client's error,
+            // answered as ASP.NET Core answers it without this middleware: never a 500, and nothing was claimed.
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                LogBodyUnreadable(_logger, context.Request.Path, ex.GetType().Name);
+                _metrics.Request(IdempotencyOutcome.Rejected);
+                context.Response.StatusCode = ex is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status400BadRequest;
+            }
+
+            return;
+        }
 
         var storeProvider = endpoint.Metadata.GetMetadata<IIdempotencyRequestStoreProvider>();
         IIdempotencyRequestStore? requestStore = null;
