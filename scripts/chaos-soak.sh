@@ -30,7 +30,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
   echo "- started: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "- machine: $(nproc) cores, $(uname -srm), .NET SDK $(dotnet --version)"
-  echo "- seed: ${CHAOS_SEED:-each test's own}"
+  echo "- seed: ${CHAOS_SEED:-the fixed seed of each test}"
   echo
 } > "$report"
 
