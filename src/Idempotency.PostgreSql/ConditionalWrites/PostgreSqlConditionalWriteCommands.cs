@@ -134,10 +134,13 @@ internal static class PostgreSqlConditionalWriteCommands
         }
     }
 
-    /// <summary>The connection of a caller's transaction, which must still be open.</summary>
+    /// <summary>
+    /// The connection of a caller's transaction. Npgsql itself refuses a command on a transaction that has been
+    /// committed or rolled back ("Transaction is already completed"), so only a missing connection is checked here.
+    /// </summary>
     public static NpgsqlConnection ConnectionOf(NpgsqlTransaction transaction) =>
         transaction.Connection ?? throw new InvalidOperationException(
-            "The transaction given to WithTransaction(...) has been committed or rolled back; bind the store to the transaction that is running.");
+            "The transaction given to WithTransaction(...) has no connection any more; bind the store to a transaction that is running.");
 
     // Dapper binds byte[] as bytea; avoid a copy when the memory already is a whole array (the usual case).
     private static byte[] AsArray(ReadOnlyMemory<byte> memory) =>
