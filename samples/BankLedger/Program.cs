@@ -1,6 +1,6 @@
 using BankLedger.Auth;
 using BankLedger.Endpoints;
-using BankLedger.Ledger;
+using BankLedger.Storage;
 using Microsoft.AspNetCore.Authentication;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -11,8 +11,9 @@ builder.Services.AddAuthentication(DemoBearerAuthenticationHandler.SchemeName)
 builder.Services.AddAuthorization();
 
 // Keys are scoped to the authenticated user: alice's key can never replay bob's response.
-builder.Services.AddIdempotency(options => builder.Configuration.GetSection("Idempotency:Options").Bind(options));
-builder.Services.AddSingleton<ILedger, InMemoryLedger>();
+// Idempotency:Store picks where keys and the ledger live: memory (default), redis or postgres (see README.md).
+builder.Services.AddIdempotency(options => builder.Configuration.GetSection("Idempotency:Options").Bind(options))
+    .AddLedgerStore(builder.Configuration);
 
 // Traffic mirroring: a primary by default. Run a copy with Mirroring:Role=Canary to receive mirrored traffic safely.
 builder.Services.AddMirroring(options =>

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using BankLedger.Ledger;
+using BankLedger.Storage;
 using Idempotency.AspNetCore;
 
 namespace BankLedger.Endpoints;
@@ -26,17 +27,21 @@ public static class LedgerEndpoints
     {
         var api = app.MapGroup("").RequireAuthorization();
 
-        api.MapPost("/accounts", OpenAccountAsync).RequireIdempotency();
+        // With Idempotency:Store=postgres, keyed writes run in the transactional mode: the ledger write, the key and the
+        // stored response commit together (a no-op in the other modes).
+        var storage = app.ServiceProvider.GetRequiredService<LedgerStorage>();
+
+        api.MapPost("/accounts", OpenAccountAsync).RequireIdempotency().WithLedgerTransaction(storage);
         api.MapGet("/accounts/{id:long}", GetAccountAsync);
         api.MapGet("/accounts/{id:long}/entries", GetEntriesAsync);
         api.MapGet("/accounts/{id:long}/entries/{entry:long}", GetEntryAsync);
 
         // "As long as the last entry is 563, create entry 564": no key needed, the condition makes a duplicate harmless.
         // A key is still honoured when sent, so a client retrying with one gets the original 201 replayed.
-        api.MapPost("/accounts/{id:long}/entries", AppendEntryAsync).RequirePrecondition().EnableIdempotency();
-        api.MapPost("/accounts/{id:long}/deposits", DepositAsync).RequireIdempotency();
-        api.MapPost("/accounts/{id:long}/withdrawals", WithdrawAsync).RequireIdempotency();
-        api.MapPost("/transfers", TransferAsync).RequireIdempotency();
+        api.MapPost("/accounts/{id:long}/entries", AppendEntryAsync).RequirePrecondition().EnableIdempotency().WithLedgerTransaction(storage);
+        api.MapPost("/accounts/{id:long}/deposits", DepositAsync).RequireIdempotency().WithLedgerTransaction(storage);
+        api.MapPost("/accounts/{id:long}/withdrawals", WithdrawAsync).RequireIdempotency().WithLedgerTransaction(storage);
+        api.MapPost("/transfers", TransferAsync).RequireIdempotency().WithLedgerTransaction(storage);
         return app;
     }
 
