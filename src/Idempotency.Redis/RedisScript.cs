@@ -6,7 +6,7 @@ namespace Idempotency.Redis;
 /// <summary>One of the store's Lua scripts: its text, and the SHA-1 that Redis knows it by once loaded.</summary>
 internal sealed class RedisScript
 {
-    private RedisScript(string name)
+    internal RedisScript(string name)
     {
         Name = name;
         var resource = $"Idempotency.Redis.Scripts.{name}.lua";

@@ -1,6 +1,14 @@
 using BenchmarkDotNet.Running;
+using Idempotency.Benchmarks;
+
+// "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else runs BenchmarkDotNet.
+if (args.Length > 0 && args[0] == "serve")
+{
+    await BenchmarkServer.RunAsync(args[1..]);
+    return;
+}
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 
-/// <summary>Entry point of the micro-benchmarks.</summary>
+/// <summary>Entry point of the benchmarks.</summary>
 public partial class Program;

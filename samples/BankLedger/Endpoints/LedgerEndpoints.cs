@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using BankLedger.Ledger;
-using Microsoft.Net.Http.Headers;
+using BankLedger.Storage;
+using Idempotency.AspNetCore;
 
 namespace BankLedger.Endpoints;
 
@@ -10,21 +11,37 @@ public sealed record AmountRequest(long? Amount);
 
 public sealed record TransferRequest(long? From, long? To, long? Amount);
 
-/// <summary>The ledger's HTTP API. Every write requires an Idempotency-Key, so a retried request never moves money twice.</summary>
+public sealed record EntryRequest(long? Amount, string? Memo);
+
+/// <summary>
+/// The ledger's HTTP API. Every write is protected against being applied twice: deposits, withdrawals and transfers
+/// require an Idempotency-Key; entries require If-Match naming the account's last entry, so a duplicate fails with 412.
+/// </summary>
 public static class LedgerEndpoints
 {
     public const string ProblemTypeBase = "https://bankledger.example/problems/";
+
+    private const int MaxMemoLength = 200;
 
     public static IEndpointRouteBuilder MapLedger(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("").RequireAuthorization();
 
-        api.MapPost("/accounts", OpenAccountAsync).RequireIdempotency();
+        // With Idempotency:Store=postgres, keyed writes run in the transactional mode: the ledger write, the key and the
+        // stored response commit together (a no-op in the other modes).
+        var storage = app.ServiceProvider.GetRequiredService<LedgerStorage>();
+
+        api.MapPost("/accounts", OpenAccountAsync).RequireIdempotency().WithLedgerTransaction(storage);
         api.MapGet("/accounts/{id:long}", GetAccountAsync);
         api.MapGet("/accounts/{id:long}/entries", GetEntriesAsync);
-        api.MapPost("/accounts/{id:long}/deposits", DepositAsync).RequireIdempotency();
-        api.MapPost("/accounts/{id:long}/withdrawals", WithdrawAsync).RequireIdempotency();
-        api.MapPost("/transfers", TransferAsync).RequireIdempotency();
+        api.MapGet("/accounts/{id:long}/entries/{entry:long}", GetEntryAsync);
+
+        // "As long as the last entry is 563, create entry 564": no key needed, the condition makes a duplicate harmless.
+        // A key is still honoured when sent, so a client retrying with one gets the original 201 replayed.
+        api.MapPost("/accounts/{id:long}/entries", AppendEntryAsync).RequirePrecondition().EnableIdempotency().WithLedgerTransaction(storage);
+        api.MapPost("/accounts/{id:long}/deposits", DepositAsync).RequireIdempotency().WithLedgerTransaction(storage);
+        api.MapPost("/accounts/{id:long}/withdrawals", WithdrawAsync).RequireIdempotency().WithLedgerTransaction(storage);
+        api.MapPost("/transfers", TransferAsync).RequireIdempotency().WithLedgerTransaction(storage);
         return app;
     }
 
@@ -40,7 +57,7 @@ public static class LedgerEndpoints
         return Results.Created($"/accounts/{account.Id}", account);
     }
 
-    private static async Task<IResult> GetAccountAsync(long id, ClaimsPrincipal user, ILedger ledger, HttpResponse response, CancellationToken ct)
+    private static async Task<IResult> GetAccountAsync(long id, ClaimsPrincipal user, ILedger ledger, HttpRequest request, HttpResponse response, CancellationToken ct)
     {
         var account = await ledger.GetAccountAsync(UserId(user), id, ct);
         if (account is null)
@@ -48,7 +65,14 @@ public static class LedgerEndpoints
             return AccountNotFound(id);
         }
 
-        response.Headers.ETag = new EntityTagHeaderValue($"\"{account.LastEntry}\"").ToString();
+        // The account's version is its last entry number: the tag a client sends back in If-Match to append after it.
+        var etag = EntityTag.FromVersion(account.LastEntry);
+        if (request.EvaluatePreconditions(etag) is { CanProceed: false } precondition)
+        {
+            return precondition.ToHttpResult(); // 304 for If-None-Match: "563" while entry 563 is still the last
+        }
+
+        response.Headers.ETag = etag.ToString();
         return Results.Ok(account);
     }
 
@@ -56,6 +80,61 @@ public static class LedgerEndpoints
     {
         var entries = await ledger.GetEntriesAsync(UserId(user), id, ct);
         return entries is null ? AccountNotFound(id) : Results.Ok(entries);
+    }
+
+    private static async Task<IResult> GetEntryAsync(long id, long entry, ClaimsPrincipal user, ILedger ledger, CancellationToken ct)
+    {
+        var entries = await ledger.GetEntriesAsync(UserId(user), id, ct);
+        if (entries is null)
+        {
+            return AccountNotFound(id);
+        }
+
+        return entry >= 1 && entry <= entries.Count
+            ? Results.Ok(entries[(int)(entry - 1)])
+            : Results.Problem(
+                statusCode: StatusCodes.Status404NotFound,
+                type: ProblemTypeBase + "entry-not-found",
+                title: "Entry not found",
+                detail: $"Account {id} has no entry {entry}.");
+    }
+
+    private static async Task<IResult> AppendEntryAsync(long id, EntryRequest? request, ClaimsPrincipal user, ILedger ledger, HttpRequest http, ILogger<ILedger> logger, CancellationToken ct)
+    {
+        if (request is not { Amount: { } amount } || amount == 0)
+        {
+            return Invalid("amount", "Give a non-zero amount in cents, negative for a withdrawal: {\"amount\":-10000,\"memo\":\"rent\"}.");
+        }
+
+        if (request.Memo is { Length: > MaxMemoLength })
+        {
+            return Invalid("memo", $"Keep the memo to {MaxMemoLength} characters.");
+        }
+
+        if (!http.TryGetIfMatchVersion(out var expectedLast))
+        {
+            return PreconditionResults.PreconditionRequired(
+                $"Send If-Match with the ETag of account {id} exactly as GET /accounts/{id} returned it, such as If-Match: \"563\" " +
+                "to create entry 564 only while entry 563 is the last. '*', a list of tags or a weak tag cannot say which entry comes next.");
+        }
+
+        var result = await ledger.AppendIfLastAsync(UserId(user), id, expectedLast, amount, request.Memo, ct);
+        switch (result.Error)
+        {
+            case LedgerError.AccountNotFound:
+                return AccountNotFound(id);
+            case LedgerError.InsufficientFunds:
+                return InsufficientFunds(id);
+            case LedgerError.LastEntryMismatch:
+                logger.LogInformation("Refused an entry on account {AccountId}: If-Match named entry {Expected}, the last is {LastEntry}", id, expectedLast, result.LastEntry);
+                break;
+            default:
+                logger.LogInformation("Appended entry {Entry} of {Amount} to account {AccountId}", result.LastEntry, amount, id);
+                break;
+        }
+
+        // 201 + ETag "564" + Location when appended; 412 problem + ETag of the actual last entry when not.
+        return result.Write.ToHttpResult(location: $"/accounts/{id}/entries/{result.Write.Version}", value: result.Posting);
     }
 
     private static Task<IResult> DepositAsync(long id, AmountRequest? request, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct) =>

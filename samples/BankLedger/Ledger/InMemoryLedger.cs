@@ -54,6 +54,32 @@ public sealed class InMemoryLedger : ILedger
         }
     }
 
+    public Task<EntryAppendResult> AppendIfLastAsync(string userId, long accountId, long expectedLastEntry, long amount, string? memo, CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            var account = Find(userId, accountId);
+            if (account is null)
+            {
+                return Task.FromResult(new EntryAppendResult(LedgerError.AccountNotFound, 0, null));
+            }
+
+            // Compare and append under the same lock: a check before taking it would let two requests both pass.
+            if (account.Entries.Count != expectedLastEntry)
+            {
+                return Task.FromResult(new EntryAppendResult(LedgerError.LastEntryMismatch, account.Entries.Count, null));
+            }
+
+            if (account.Balance + amount < 0)
+            {
+                return Task.FromResult(new EntryAppendResult(LedgerError.InsufficientFunds, account.Entries.Count, null));
+            }
+
+            var entry = account.Append(amount, memo);
+            return Task.FromResult(new EntryAppendResult(LedgerError.None, entry.Entry, new PostingView(account.Id, entry.Entry, amount, entry.Balance)));
+        }
+    }
+
     public Task<LedgerResult<TransferView>> TransferAsync(string userId, long from, long to, long amount, CancellationToken cancellationToken)
     {
         lock (_lock)
@@ -90,10 +116,10 @@ public sealed class InMemoryLedger : ILedger
 
         public List<EntryView> Entries { get; } = [];
 
-        public EntryView Append(long amount)
+        public EntryView Append(long amount, string? memo = null)
         {
             Balance += amount;
-            var entry = new EntryView(Entries.Count + 1, amount, Balance);
+            var entry = new EntryView(Entries.Count + 1, amount, Balance, memo);
             Entries.Add(entry);
             return entry;
         }

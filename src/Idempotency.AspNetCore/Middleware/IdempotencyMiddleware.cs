@@ -93,7 +93,7 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         var scope = await ResolveScopeAsync(context);
-        var feature = new IdempotencyFeature(key!, scope, IdempotencyStorageKey.Create(scope, key!));
+        var feature = new IdempotencyFeature(key!, scope, MirroredCopyKeys.Apply(context, IdempotencyStorageKey.Create(scope, key!)));
         var fingerprint = await ComputeFingerprintAsync(context, endpoint);
 
         var storeProvider = endpoint.Metadata.GetMetadata<IIdempotencyRequestStoreProvider>();

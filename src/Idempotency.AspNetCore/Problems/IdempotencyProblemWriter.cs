@@ -69,7 +69,7 @@ internal sealed class IdempotencyProblemWriter(IOptions<IdempotencyOptions> opti
     private static string RetryAfterSeconds(TimeSpan retryAfter) =>
         Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
 
-    private async Task WriteAsync(HttpContext context, int status, string type, string title, string detail, IDictionary<string, object?>? extensions = null)
+    internal async Task WriteAsync(HttpContext context, int status, string type, string title, string detail, IDictionary<string, object?>? extensions = null)
     {
         var problem = new ProblemDetails
         {

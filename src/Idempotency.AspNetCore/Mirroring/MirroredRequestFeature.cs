@@ -1,0 +1,10 @@
+namespace Idempotency.AspNetCore;
+
+internal sealed class MirroredRequestFeature(MirrorCopySignal signal, MirrorClassification classification, MirrorGuardAction action) : IMirroredRequestFeature
+{
+    public MirrorCopySignal Signal { get; } = signal;
+
+    public MirrorClassification Classification { get; } = classification;
+
+    public MirrorGuardAction Action { get; } = action;
+}

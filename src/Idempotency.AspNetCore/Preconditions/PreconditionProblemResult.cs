@@ -1,0 +1,50 @@
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
+
+namespace Idempotency.AspNetCore;
+
+/// <summary>
+/// Writes a precondition problem as <c>application/problem+json</c> through <see cref="IProblemDetailsService"/> when
+/// the app has one, with the type under <see cref="IdempotencyOptions.ProblemTypeBaseUri"/>.
+/// </summary>
+internal sealed class PreconditionProblemResult(PreconditionProblem problem, EntityTag? currentETag) : IResult, IStatusCodeHttpResult
+{
+    public int? StatusCode => problem.Status;
+
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        ArgumentNullException.ThrowIfNull(httpContext);
+        return WriteAsync(httpContext, problem, currentETag);
+    }
+
+    public static async Task WriteAsync(HttpContext context, PreconditionProblem problem, EntityTag? currentETag)
+    {
+        var baseUri = context.RequestServices.GetService<IOptions<IdempotencyOptions>>()?.Value.ProblemTypeBaseUri
+            ?? IdempotencyProblemTypes.DefaultBaseUri;
+        var details = new ProblemDetails
+        {
+            Status = problem.Status,
+            Type = baseUri + problem.Type,
+            Title = problem.Title,
+            Detail = problem.Detail,
+            Instance = context.Request.Path,
+        };
+
+        context.Response.StatusCode = problem.Status;
+        if (currentETag is not null)
+        {
+            context.Response.Headers[HeaderNames.ETag] = currentETag.ToString();
+        }
+
+        var service = context.RequestServices.GetService<IProblemDetailsService>();
+        if (service is not null && await service.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = details }))
+        {
+            return;
+        }
+
+        await Results.Problem(details).ExecuteAsync(context);
+    }
+}

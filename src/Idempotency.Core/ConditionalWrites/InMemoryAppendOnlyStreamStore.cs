@@ -1,0 +1,62 @@
+namespace Idempotency;
+
+/// <summary>
+/// Append-only streams in process memory, under one lock: each operation is atomic because it runs entirely under it.
+/// For tests and single-instance services; entries are kept until the process ends.
+/// </summary>
+internal sealed class InMemoryAppendOnlyStreamStore : IAppendOnlyStreamStore
+{
+    private readonly Dictionary<string, List<StreamEntry>> _streams = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
+
+    public ValueTask<ConditionalWriteResult> AppendIfLastAsync(string stream, long expectedLastSequence, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stream);
+        ArgumentOutOfRangeException.ThrowIfNegative(expectedLastSequence);
+        var copy = payload.ToArray(); // outside the lock: the caller may reuse its buffer after the call
+        lock (_lock)
+        {
+            if (!_streams.TryGetValue(stream, out var entries))
+            {
+                entries = [];
+                _streams.Add(stream, entries);
+            }
+
+            // Entries are numbered 1..Count with no gaps, so the last sequence is the count.
+            if (entries.Count != expectedLastSequence)
+            {
+                return ValueTask.FromResult(ConditionalWriteResult.VersionConflict(entries.Count));
+            }
+
+            entries.Add(new StreamEntry(expectedLastSequence + 1, copy));
+            return ValueTask.FromResult(ConditionalWriteResult.Applied(expectedLastSequence + 1));
+        }
+    }
+
+    public ValueTask<long> GetLastSequenceAsync(string stream, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stream);
+        lock (_lock)
+        {
+            return ValueTask.FromResult<long>(_streams.TryGetValue(stream, out var entries) ? entries.Count : 0);
+        }
+    }
+
+    public ValueTask<IReadOnlyList<StreamEntry>> ReadAsync(string stream, long fromSequence, int maxCount, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(stream);
+        ArgumentOutOfRangeException.ThrowIfLessThan(fromSequence, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
+        lock (_lock)
+        {
+            if (!_streams.TryGetValue(stream, out var entries) || fromSequence > entries.Count)
+            {
+                return ValueTask.FromResult<IReadOnlyList<StreamEntry>>([]);
+            }
+
+            var start = (int)(fromSequence - 1);
+            var count = Math.Min(maxCount, entries.Count - start);
+            return ValueTask.FromResult<IReadOnlyList<StreamEntry>>(entries.GetRange(start, count).ToArray());
+        }
+    }
+}

@@ -1,0 +1,71 @@
+using Idempotency;
+using Idempotency.PostgreSql;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using Npgsql;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Keeps idempotency records in PostgreSQL.</summary>
+public static class PostgreSqlIdempotencyBuilderExtensions
+{
+    /// <summary>
+    /// Uses the PostgreSQL store, replacing any store registered before. Set the database in <paramref name="configure"/>,
+    /// or register an <see cref="NpgsqlDataSource"/> in the service collection for the store to share.
+    /// </summary>
+    /// <param name="builder">The idempotency builder.</param>
+    /// <param name="configure">Sets the database, the table and the cleanup; <see langword="null"/> keeps the defaults.</param>
+    /// <returns>The same builder.</returns>
+    public static IIdempotencyBuilder AddPostgreSqlStore(this IIdempotencyBuilder builder, Action<PostgreSqlIdempotencyStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var services = builder.Services;
+        services.AddOptions<PostgreSqlIdempotencyStoreOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgreSqlIdempotencyStoreOptions>, PostgreSqlIdempotencyStoreOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgreSqlIdempotencyStoreOptions>, PostgreSqlIdempotencyStoreConnectionValidator>());
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton(PostgreSqlIdempotencyDatabase.Create);
+        services.TryAddScoped<PostgreSqlIdempotentTransaction>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgreSqlSchemaInitializer>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgreSqlCleanupService>());
+        return builder.UseStore<PostgreSqlIdempotencyStore>();
+    }
+
+    /// <summary>Uses the PostgreSQL store over a data source that it builds from <paramref name="connectionString"/> and owns.</summary>
+    /// <param name="builder">The idempotency builder.</param>
+    /// <param name="connectionString">An Npgsql connection string.</param>
+    /// <param name="configure">Sets the table and the cleanup; <see langword="null"/> keeps the defaults.</param>
+    /// <returns>The same builder.</returns>
+    public static IIdempotencyBuilder AddPostgreSqlStore(this IIdempotencyBuilder builder, string connectionString, Action<PostgreSqlIdempotencyStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentException.ThrowIfNullOrWhiteSpace(connectionString);
+        return builder.AddPostgreSqlStore(options =>
+        {
+            options.ConnectionString = connectionString;
+            configure?.Invoke(options);
+        });
+    }
+
+    /// <summary>Uses the PostgreSQL store over <paramref name="dataSource"/>, shared with the application and not disposed by the store.</summary>
+    /// <param name="builder">The idempotency builder.</param>
+    /// <param name="dataSource">The data source to open connections from.</param>
+    /// <param name="configure">Sets the table and the cleanup; <see langword="null"/> keeps the defaults.</param>
+    /// <returns>The same builder.</returns>
+    public static IIdempotencyBuilder AddPostgreSqlStore(this IIdempotencyBuilder builder, NpgsqlDataSource dataSource, Action<PostgreSqlIdempotencyStoreOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(dataSource);
+        return builder.AddPostgreSqlStore(options =>
+        {
+            options.DataSource = dataSource;
+            configure?.Invoke(options);
+        });
+    }
+}

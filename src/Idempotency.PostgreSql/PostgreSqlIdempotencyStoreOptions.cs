@@ -1,0 +1,71 @@
+using System.ComponentModel.DataAnnotations;
+using Npgsql;
+
+namespace Idempotency.PostgreSql;
+
+/// <summary>Where and how the PostgreSQL store keeps idempotency records.</summary>
+/// <remarks>
+/// Set <see cref="ConnectionString"/> or <see cref="DataSource"/>, not both. When neither is set, the store uses the
+/// <see cref="NpgsqlDataSource"/> registered in the service provider (for example by <c>AddNpgsqlDataSource</c>).
+/// </remarks>
+public sealed class PostgreSqlIdempotencyStoreOptions
+{
+    /// <summary>Gets or sets the Npgsql connection string the store builds its own data source from.</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    /// <remarks>
+    /// The store owns and disposes the data source it builds. Its <c>Timeout</c> and <c>Command Timeout</c> bound how
+    /// long a request waits for an unreachable database before the store fails (and the middleware answers 503).
+    /// </remarks>
+    public string? ConnectionString { get; set; }
+
+    /// <summary>Gets or sets a data source to share with the application (the store does not dispose it).</summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public NpgsqlDataSource? DataSource { get; set; }
+
+    /// <summary>Gets or sets the schema of the records table.</summary>
+    /// <value>The default is <c>public</c>.</value>
+    /// <remarks>A lower-case identifier: letters a-z, digits and underscores, not starting with a digit, at most 48 characters.</remarks>
+    [Required]
+    [RegularExpression(PostgreSqlStoreDefaults.IdentifierPattern, ErrorMessage = "Schema must be a lower-case PostgreSQL identifier: letters a-z, digits and underscores, not starting with a digit, at most 48 characters.")]
+    public string Schema { get; set; } = PostgreSqlStoreDefaults.Schema;
+
+    /// <summary>Gets or sets the name of the records table.</summary>
+    /// <value>The default is <c>idempotency_records</c>.</value>
+    /// <remarks>A lower-case identifier: letters a-z, digits and underscores, not starting with a digit, at most 48 characters.</remarks>
+    [Required]
+    [RegularExpression(PostgreSqlStoreDefaults.IdentifierPattern, ErrorMessage = "TableName must be a lower-case PostgreSQL identifier: letters a-z, digits and underscores, not starting with a digit, at most 48 characters.")]
+    public string TableName { get; set; } = PostgreSqlStoreDefaults.TableName;
+
+    /// <summary>
+    /// Gets or sets whether the store creates its schema and table at start-up (<c>CREATE ... IF NOT EXISTS</c>,
+    /// serialized across instances by an advisory lock).
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    /// <remarks>
+    /// Off by default: in production the application's database user should not need the right to create tables,
+    /// and many teams apply schema changes through their own migrations. Run the <c>create.sql</c> script shipped in
+    /// the package (the same script the store runs when this is on), or turn this on for development and samples.
+    /// When on, the host does not start until the table exists.
+    /// </remarks>
+    public bool CreateSchemaOnStartup { get; set; } = PostgreSqlStoreDefaults.CreateSchemaOnStartup;
+
+    /// <summary>Gets or sets whether a background service deletes expired records.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    /// <remarks>
+    /// Expired records are already ignored by the store; cleanup only reclaims their space. Turn it off when another
+    /// job (pg_cron, a scheduled task) deletes them. Several instances may all run it: batches skip rows that
+    /// another instance is deleting.
+    /// </remarks>
+    public bool EnableCleanup { get; set; } = PostgreSqlStoreDefaults.EnableCleanup;
+
+    /// <summary>Gets or sets how often the cleanup service deletes expired records.</summary>
+    /// <value>The default is 1 minute.</value>
+    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    public TimeSpan CleanupInterval { get; set; } = PostgreSqlStoreDefaults.CleanupInterval;
+
+    /// <summary>Gets or sets how many expired records one cleanup statement deletes; each run repeats it until none are left.</summary>
+    /// <value>The default is 1,000.</value>
+    /// <remarks>Small batches keep each delete's transaction and locks short.</remarks>
+    [Range(1, 100_000)]
+    public int CleanupBatchSize { get; set; } = PostgreSqlStoreDefaults.CleanupBatchSize;
+}

@@ -1,0 +1,54 @@
+using Dapper;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Idempotency.PostgreSql;
+
+/// <summary>
+/// Creates the records table at start-up when <see cref="PostgreSqlIdempotencyStoreOptions.CreateSchemaOnStartup"/> is
+/// on. Instances starting together take turns through an advisory lock: concurrent <c>CREATE TABLE IF NOT EXISTS</c>
+/// statements can otherwise fail on PostgreSQL's catalog unique indexes.
+/// </summary>
+internal sealed partial class PostgreSqlSchemaInitializer(PostgreSqlIdempotencyDatabase database, ILogger<PostgreSqlSchemaInitializer> logger) : IHostedService
+{
+    private const string Operation = "create its schema";
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (!database.Options.CreateSchemaOnStartup)
+        {
+            return;
+        }
+
+        try
+        {
+            await CreateSchemaAsync(cancellationToken);
+        }
+        catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
+        {
+            LogSchemaCreationFailed(ex, database.Sql.QualifiedTableName);
+            throw PostgreSqlStoreErrors.Wrap(ex, Operation, database.Sql);
+        }
+
+        LogSchemaEnsured(database.Sql.QualifiedTableName);
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    internal async Task CreateSchemaAsync(CancellationToken cancellationToken)
+    {
+        var sql = database.Sql;
+        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            "SELECT pg_advisory_xact_lock(@LockKey)",
+            new { LockKey = PostgreSqlAdvisoryLocks.For("Idempotency.PostgreSql schema", sql.QualifiedTableName) },
+            transaction,
+            cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(
+            PostgreSqlSchemaScript.For(sql.Schema, sql.TableName),
+            transaction: transaction,
+            cancellationToken: cancellationToken));
+        await transaction.CommitAsync(cancellationToken);
+    }
+}

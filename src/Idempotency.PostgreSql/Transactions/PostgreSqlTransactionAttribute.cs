@@ -1,0 +1,33 @@
+using System.Data;
+using Idempotency.AspNetCore;
+using Microsoft.AspNetCore.Http;
+
+namespace Idempotency.PostgreSql;
+
+/// <summary>
+/// Runs keyed requests to the endpoint in PostgreSQL transactional mode: the claim of the key, the handler's own
+/// changes (through <see cref="PostgreSqlIdempotentTransaction"/> or <see cref="IPostgreSqlTransactionFeature"/>) and
+/// the stored response commit in one transaction, or none of them does. The same as <c>.WithPostgreSqlTransaction()</c>.
+/// </summary>
+/// <remarks>
+/// Use it together with <see cref="RequireIdempotencyAttribute"/> and the PostgreSQL store
+/// (<c>AddIdempotency().AddPostgreSqlStore(...)</c>); the business tables must live in the store's database.
+/// </remarks>
+[AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false, Inherited = true)]
+public sealed class PostgreSqlTransactionAttribute : Attribute, IIdempotencyRequestStoreProvider
+{
+    /// <summary>Gets or sets the isolation level of the request's transaction.</summary>
+    /// <value>The default is <see cref="IsolationLevel.ReadCommitted"/>, PostgreSQL's default.</value>
+    /// <remarks>
+    /// With <see cref="IsolationLevel.RepeatableRead"/> or <see cref="IsolationLevel.Serializable"/> a serialization
+    /// failure rolls everything back and the client gets a 503 to retry, which is safe: nothing was committed.
+    /// </remarks>
+    public IsolationLevel IsolationLevel { get; set; } = IsolationLevel.ReadCommitted;
+
+    /// <inheritdoc />
+    public async ValueTask<IIdempotencyRequestStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        return await PostgreSqlTransactionalRequestStore.BeginAsync(context, IsolationLevel, cancellationToken);
+    }
+}

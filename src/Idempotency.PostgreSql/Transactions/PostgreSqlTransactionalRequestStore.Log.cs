@@ -1,0 +1,18 @@
+using Microsoft.Extensions.Logging;
+
+namespace Idempotency.PostgreSql;
+
+internal sealed partial class PostgreSqlTransactionalRequestStore
+{
+    [LoggerMessage(EventId = 3030, EventName = "PostgreSqlTransactionFault", Level = LogLevel.Warning,
+        Message = "The PostgreSQL idempotency store could not {Operation}; nothing of the request was committed, unless the commit itself failed in flight.")]
+    private partial void LogStoreFault(Exception exception, string operation);
+
+    [LoggerMessage(EventId = 3031, EventName = "PostgreSqlTransactionAborted", Level = LogLevel.Error,
+        Message = "The handler's PostgreSQL transaction was aborted by an earlier database error; its response cannot be stored. Use a savepoint around statements whose errors the handler handles.")]
+    private partial void LogTransactionAborted(Exception exception);
+
+    [LoggerMessage(EventId = 3032, EventName = "PostgreSqlRollbackFailed", Level = LogLevel.Debug,
+        Message = "Could not roll back the request's PostgreSQL transaction; the server rolls it back when the connection closes.")]
+    private partial void LogRollbackFailed(Exception exception);
+}

@@ -1,0 +1,51 @@
+using StackExchange.Redis;
+
+namespace Idempotency.Redis;
+
+/// <summary>The conditional writes' Lua scripts, and how they are called: by SHA, one round trip, with the text as a fallback.</summary>
+internal static class RedisConditionalWriteScripts
+{
+    public static RedisScript Create { get; } = new("record-create");
+
+    public static RedisScript Update { get; } = new("record-update");
+
+    public static RedisScript Append { get; } = new("stream-append");
+
+    public static async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisScript script, RedisKey key, RedisValue[] arguments, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var evaluation = EvaluateOnceAsync(database, script, [key], arguments);
+        try
+        {
+            // StackExchange.Redis takes no token: stop waiting when cancelled. The write may still land, exactly as
+            // if the reply had been lost; the caller's next read shows it.
+            return cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken) : await evaluation;
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("CONDITIONAL_FORMAT", StringComparison.Ordinal) || ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+        {
+            throw UnreadableKey(key, ex);
+        }
+    }
+
+    public static IdempotencyStoreException UnreadableKey(RedisKey key, Exception? inner) =>
+        new($"The Redis key '{key}' is not in a format this version of Idempotency.Redis writes ({inner?.Message ?? "unexpected reply"}). " +
+            "Another program, or a newer version of the library, writes under the same key prefix; give these stores a prefix of their own.", inner);
+
+    public static IdempotencyStoreException UnexpectedReply(RedisScript script, RedisResult reply) =>
+        new($"The Redis {script.Name} script returned an unexpected reply ({reply.Resp2Type}). " +
+            "Another program may be writing under the same key prefix; give these stores a prefix of their own.");
+
+    private static async Task<RedisResult> EvaluateOnceAsync(IDatabaseAsync database, RedisScript script, RedisKey[] keys, RedisValue[] arguments)
+    {
+        try
+        {
+            return await database.ScriptEvaluateAsync(script.Hash, keys, arguments);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+        {
+            // The server does not know the script yet (first use, restart, fail-over, SCRIPT FLUSH): EVAL sends its
+            // text and caches it, so later calls by SHA take one round trip again.
+            return await database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache);
+        }
+    }
+}
