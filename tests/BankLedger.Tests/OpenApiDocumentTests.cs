@@ -21,7 +21,12 @@ public sealed class OpenApiDocumentTests(WebApplicationFactory<Program> factory)
             Assert.True(key.HasValue, path);
             Assert.True(key.Value.GetProperty("required").GetBoolean(), path);
             Assert.True(post.GetProperty("responses").TryGetProperty("422", out _), path);
+            Assert.True(post.GetProperty("responses").GetProperty("201").GetProperty("headers").TryGetProperty("Idempotent-Replayed", out _), path);
         }
+
+        // The application's own 409 (insufficient funds) is kept, and gains the in-flight meaning.
+        var withdrawalConflict = paths.GetProperty("/accounts/{id}/withdrawals").GetProperty("post").GetProperty("responses").GetProperty("409");
+        Assert.Contains("request-in-flight", withdrawalConflict.GetProperty("description").GetString(), StringComparison.Ordinal);
 
         var append = paths.GetProperty("/accounts/{id}/entries").GetProperty("post");
         Assert.NotNull(Header(append, "If-Match"));
