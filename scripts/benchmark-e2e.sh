@@ -5,7 +5,8 @@
 #   scripts/benchmark-e2e.sh                 # default: 10 s per scenario, wrk -t2 -c32
 #   DURATION=30s CONNECTIONS=64 scripts/benchmark-e2e.sh
 #
-# Needs wrk and redis-server (installed with apt-get when missing). Results: docs/performance.md.
+# Needs wrk, redis-server and PostgreSQL 15 (/usr/lib/postgresql/15/bin; installed with apt-get when missing).
+# Results: docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
@@ -13,17 +14,20 @@ WARMUP=${WARMUP:-3s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 
-for tool in wrk redis-server; do
-  if ! command -v "$tool" >/dev/null; then
-    apt-get update -qq >/dev/null && apt-get install -y -qq "$([ "$tool" = wrk ] && echo wrk || echo redis-server)" >/dev/null
-  fi
-done
+missing=()
+command -v wrk >/dev/null || missing+=(wrk)
+command -v redis-server >/dev/null || missing+=(redis-server)
+[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 
 dotnet build tests/Idempotency.Benchmarks -c Release -nologo -v q >/dev/null
 BIN=tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
 WORK=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+stop_pg() { :; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; stop_pg; rm -rf "$WORK"; }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -57,13 +61,31 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --maxmemory-policy noeviction --dir "$WORK" >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+# A throw-away PostgreSQL cluster on a free port (as the postgres user when run as root: PostgreSQL refuses root).
+PG_BIN=/usr/lib/postgresql/15/bin
+pg_port=$(free_port)
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+mkdir -p "$WORK/pg"; [ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK" && chmod 755 "$WORK"
+as_pg "$PG_BIN/initdb" -D "$WORK/pg/data" -U postgres -A trust --no-sync >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start \
+  -o "-p $pg_port -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off -c shared_preload_libraries=pg_stat_statements -c max_connections=200" >/dev/null
+stop_pg() { as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true; }
+psql_q() { psql -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -Atqc "$1"; }
+psql_q "CREATE EXTENSION pg_stat_statements" >/dev/null
+# Statements the application ran, from the server's own statistics (the script's own queries excluded).
+pg_statements() { psql_q "SELECT coalesce(sum(calls),0) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'"; }
+pg_commits() { psql_q "SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'"; }
+
 evalsha_calls() { redis-cli -p "$redis_port" info commandstats | awk -F'[=,]' '/^cmdstat_evalsha:/ {print $2}' | tr -d '\r' | grep . || echo 0; }
 
 bare=$(start_server bare --middleware false)
 memory=$(start_server memory --middleware true --store memory)
 redis=$(start_server redis --middleware true --store redis --redis "127.0.0.1:$redis_port")
 curl -fs -X POST "$memory/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
-curl -fs -X POST "$redis/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
+postgres=$(start_server postgres --middleware true --store postgres --postgres "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Maximum Pool Size=64")
+for server in "$redis" "$postgres"; do
+  curl -fs -X POST "$server/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
+done
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after a $WARMUP warm-up), $(nproc) cores, $(dotnet --version) SDK"
 printf '%-58s %12s %8s\n' "scenario" "req/s" "ratio"
@@ -94,3 +116,22 @@ echo
 echo "4. Redis round trips, from the server's INFO commandstats (EVALSHA calls / requests wrk sent, warm-up included):"
 echo "   new key: $new_calls / $new_requests = $(ratio "$new_calls" "$new_requests") per request"
 echo "   replay:  $replay_calls / $replay_requests = $(ratio "$replay_calls" "$replay_requests") per request"
+
+pg_new=$(rps "$postgres/keyed" new-key.lua)
+row "2. POST, PostgreSQL store, new key per request" "$pg_new" "$(ratio "$pg_new" "$post_bare")"
+pg_replay=$(rps "$postgres/keyed" replay.lua)
+row "2. POST, PostgreSQL store, replay" "$pg_replay" "$(ratio "$pg_replay" "$post_bare")"
+
+psql_q "SELECT pg_stat_statements_reset()" >/dev/null
+manual=$(rps "$postgres/ledger/manual" post.lua)
+manual_statements=$(pg_statements); manual_requests=$(requests_of_last)
+row "3. POST, ledger insert in a hand-written transaction" "$manual" "1.00"
+psql_q "SELECT pg_stat_statements_reset()" >/dev/null
+commits_before=$(pg_commits)
+transactional=$(rps "$postgres/ledger/transactional" new-key.lua)
+tx_statements=$(pg_statements); tx_requests=$(requests_of_last); tx_commits=$(( $(pg_commits) - commits_before ))
+row "3. POST, the same insert, transactional idempotency mode" "$transactional" "$(ratio "$transactional" "$manual")"
+echo
+echo "4. PostgreSQL statements per request, from pg_stat_statements (calls / requests wrk sent, warm-up included):"
+echo "   hand-written transaction: $manual_statements / $manual_requests = $(ratio "$manual_statements" "$manual_requests") (BEGIN, INSERT, COMMIT)"
+echo "   transactional mode:       $tx_statements / $tx_requests = $(ratio "$tx_statements" "$tx_requests"); commits $tx_commits (pg_stat_database)"

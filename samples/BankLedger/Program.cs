@@ -1,44 +1,6 @@
-using BankLedger.Auth;
-using BankLedger.Endpoints;
-using BankLedger.Ledger;
-using Microsoft.AspNetCore.Authentication;
+using BankLedger;
 
-var builder = WebApplication.CreateBuilder(args);
-
-builder.Services.AddProblemDetails();
-builder.Services.AddAuthentication(DemoBearerAuthenticationHandler.SchemeName)
-    .AddScheme<AuthenticationSchemeOptions, DemoBearerAuthenticationHandler>(DemoBearerAuthenticationHandler.SchemeName, null);
-builder.Services.AddAuthorization();
-
-// Keys are scoped to the authenticated user: alice's key can never replay bob's response.
-builder.Services.AddIdempotency(options => builder.Configuration.GetSection("Idempotency:Options").Bind(options));
-builder.Services.AddSingleton<ILedger, InMemoryLedger>();
-
-// Traffic mirroring: a primary by default. Run a copy with Mirroring:Role=Canary to receive mirrored traffic safely.
-builder.Services.AddMirroring(options =>
-{
-    var mirroring = builder.Configuration.GetSection("Mirroring");
-    mirroring.Bind(options);
-    options.HeaderName = mirroring["Header"] ?? options.HeaderName;
-});
-
-var app = builder.Build();
-
-app.UseStatusCodePages();
-app.UseMirrorGuard();
-app.UseAuthentication();
-app.UseAuthorization();
-app.UsePreconditions(); // 428 for a write without If-Match on endpoints that .RequirePrecondition()
-app.UseIdempotency();
-
-app.MapGet("/healthz", () => Results.Ok(new { status = "healthy" }));
-
-// Which endpoints a proxy may mirror to a canary: JSON, or ?format=istio / ?format=nginx. It lists every route:
-// a real service would protect it like any operator endpoint (.RequireAuthorization(...)).
-app.MapMirrorSafetyReport("/mirror-safety");
-app.MapLedger();
-
-app.Run();
+BankLedgerApp.Build(WebApplication.CreateBuilder(args)).Run();
 
 /// <summary>The sample's entry point, visible to its tests.</summary>
 public partial class Program;

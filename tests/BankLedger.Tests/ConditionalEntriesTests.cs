@@ -12,7 +12,8 @@ namespace BankLedger.Tests;
 /// <c>POST /accounts/{id}/entries</c>: "as long as the last entry is 563, create entry 564", guarded by If-Match
 /// instead of an Idempotency-Key, and <c>GET /accounts/{id}</c> honouring If-None-Match.
 /// </summary>
-public sealed class ConditionalEntriesTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
+/// <remarks>It runs in every store mode: the subclasses below (and in StoreModes/) supply the app.</remarks>
+public abstract class ConditionalEntriesTests(WebApplicationFactory<Program> factory)
 {
     private const string PreconditionProblems = "https://idempotency.dev/problems/";
 
@@ -267,7 +268,8 @@ public sealed class ConditionalEntriesTests(WebApplicationFactory<Program> facto
     // Seeds through the ledger itself: 563 entries over HTTP would only slow the tests down. Each entry deposits 100.
     private async Task<long> OpenAccountWithEntriesAsync(string userId, int entries)
     {
-        var ledger = factory.Services.GetRequiredService<ILedger>();
+        using var scope = factory.Services.CreateScope(); // the PostgreSQL ledger is a scoped service
+        var ledger = scope.ServiceProvider.GetRequiredService<ILedger>();
         var account = await ledger.OpenAccountAsync(userId, "andrew", default);
         for (var entry = 0; entry < entries; entry++)
         {
@@ -294,3 +296,6 @@ public sealed class ConditionalEntriesTests(WebApplicationFactory<Program> facto
         return client.SendAsync(request);
     }
 }
+
+/// <summary>The conditional entries over the in-memory ledger (the default mode).</summary>
+public sealed class InMemoryConditionalEntriesTests(WebApplicationFactory<Program> factory) : ConditionalEntriesTests(factory), IClassFixture<WebApplicationFactory<Program>>;

@@ -6,7 +6,8 @@ using Microsoft.AspNetCore.Mvc.Testing;
 
 namespace BankLedger.Tests;
 
-public sealed class LedgerApiTests(WebApplicationFactory<Program> factory) : IClassFixture<WebApplicationFactory<Program>>
+/// <summary>The ledger's HTTP API. It runs in every store mode: the subclasses below (and in StoreModes/) supply the app.</summary>
+public abstract class LedgerApiTests(WebApplicationFactory<Program> factory)
 {
     [Fact]
     public async Task Healthz_AnswersWithoutAuthentication()
@@ -204,3 +205,6 @@ public sealed class LedgerApiTests(WebApplicationFactory<Program> factory) : ICl
         return client.SendAsync(request);
     }
 }
+
+/// <summary>The API over the in-memory ledger and key store (the default mode).</summary>
+public sealed class InMemoryLedgerApiTests(WebApplicationFactory<Program> factory) : LedgerApiTests(factory), IClassFixture<WebApplicationFactory<Program>>;

@@ -1,4 +1,7 @@
 using System.Text.Json.Serialization;
+using Dapper;
+using Idempotency.PostgreSql;
+using Npgsql;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
@@ -10,7 +13,9 @@ namespace Idempotency.Benchmarks;
 /// <summary>
 /// The Kestrel app measured end to end by scripts/benchmark-e2e.sh. Arguments (as configuration):
 /// <c>--urls</c>, <c>--middleware true|false</c> (whether UseIdempotency() is in the pipeline),
-/// <c>--store memory|redis</c>, <c>--redis host:port</c>.
+/// <c>--store memory|redis|postgres</c>, <c>--redis host:port</c>, <c>--postgres connection-string</c>.
+/// With postgres, two more endpoints insert one ledger row per request: <c>/ledger/transactional</c> in the
+/// transactional idempotency mode, and <c>/ledger/manual</c>, the same insert in a hand-written transaction.
 /// </summary>
 internal static class BenchmarkServer
 {
@@ -34,8 +39,13 @@ internal static class BenchmarkServer
             case "redis":
                 idempotency.AddRedisStore(builder.Configuration["redis"] ?? throw new InvalidOperationException("--redis host:port is required with --store redis"));
                 break;
+            case "postgres":
+                var connectionString = builder.Configuration["postgres"] ?? throw new InvalidOperationException("--postgres <connection string> is required with --store postgres");
+                builder.Services.AddSingleton(NpgsqlDataSource.Create(connectionString));
+                idempotency.AddPostgreSqlStore(o => o.CreateSchemaOnStartup = true);
+                break;
             default:
-                throw new InvalidOperationException($"Unknown store '{builder.Configuration["store"]}': use memory or redis.");
+                throw new InvalidOperationException($"Unknown store '{builder.Configuration["store"]}': use memory, redis or postgres.");
         }
 
         var app = builder.Build();
@@ -47,11 +57,41 @@ internal static class BenchmarkServer
         app.MapGet("/plain", () => "hello");
         app.MapPost("/bare", Deposit);
         app.MapPost("/keyed", Deposit).RequireIdempotency();
+        if (builder.Configuration["store"] == "postgres")
+        {
+            await using (var connection = await app.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync())
+            {
+                await connection.ExecuteAsync("CREATE TABLE IF NOT EXISTS bench_ledger (id bigserial PRIMARY KEY, account bigint NOT NULL, amount bigint NOT NULL)");
+            }
+
+            app.MapPost("/ledger/transactional", InsertInIdempotentTransactionAsync).RequireIdempotency().WithPostgreSqlTransaction();
+            app.MapPost("/ledger/manual", InsertInOwnTransactionAsync);
+        }
+
         await app.RunAsync();
     }
 
     private static IResult Deposit(DepositRequest request) =>
         Results.Created("/accounts/1/entries/1", new DepositResponse(1, 1, request.Amount, request.Amount));
+
+    private const string InsertEntry = "INSERT INTO bench_ledger (account, amount) VALUES (1, @Amount) RETURNING id";
+
+    // The key, this insert and the stored response commit together (one transaction opened by the middleware).
+    private static async Task<IResult> InsertInIdempotentTransactionAsync(DepositRequest request, PostgreSqlIdempotentTransaction transaction)
+    {
+        var entry = await transaction.Connection.ExecuteScalarAsync<long>(InsertEntry, new { request.Amount }, transaction.Transaction);
+        return Results.Created("/accounts/1/entries/" + entry, new DepositResponse(1, entry, request.Amount, request.Amount));
+    }
+
+    // The baseline: the same insert in a transaction the handler writes by hand, with no idempotency.
+    private static async Task<IResult> InsertInOwnTransactionAsync(DepositRequest request, NpgsqlDataSource dataSource)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var transaction = await connection.BeginTransactionAsync();
+        var entry = await connection.ExecuteScalarAsync<long>(InsertEntry, new { request.Amount }, transaction);
+        await transaction.CommitAsync();
+        return Results.Created("/accounts/1/entries/" + entry, new DepositResponse(1, entry, request.Amount, request.Amount));
+    }
 }
 
 /// <summary>The benchmark's request body.</summary>

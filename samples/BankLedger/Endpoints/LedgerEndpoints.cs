@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using BankLedger.Ledger;
+using BankLedger.Storage;
 using Idempotency.AspNetCore;
 
 namespace BankLedger.Endpoints;
@@ -26,17 +27,34 @@ public static class LedgerEndpoints
     {
         var api = app.MapGroup("").RequireAuthorization();
 
-        api.MapPost("/accounts", OpenAccountAsync).RequireIdempotency();
-        api.MapGet("/accounts/{id:long}", GetAccountAsync);
-        api.MapGet("/accounts/{id:long}/entries", GetEntriesAsync);
-        api.MapGet("/accounts/{id:long}/entries/{entry:long}", GetEntryAsync);
+        // With Idempotency:Store=postgres, keyed writes run in the transactional mode: the ledger write, the key and the
+        // stored response commit together (a no-op in the other modes).
+        var storage = app.ServiceProvider.GetRequiredService<LedgerStorage>();
+
+        // Produces...: what each endpoint answers, for the OpenAPI document (/openapi/v1.json); the library's
+        // transformers add the Idempotency-Key and If-Match headers and their problem responses.
+        api.MapPost("/accounts", OpenAccountAsync).RequireIdempotency().WithLedgerTransaction(storage)
+            .Produces<AccountView>(StatusCodes.Status201Created).ProducesValidationProblem();
+        api.MapGet("/accounts/{id:long}", GetAccountAsync)
+            .Produces<AccountView>().Produces(StatusCodes.Status304NotModified).ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/accounts/{id:long}/entries", GetEntriesAsync)
+            .Produces<EntryView[]>().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapGet("/accounts/{id:long}/entries/{entry:long}", GetEntryAsync)
+            .Produces<EntryView>().ProducesProblem(StatusCodes.Status404NotFound);
 
         // "As long as the last entry is 563, create entry 564": no key needed, the condition makes a duplicate harmless.
         // A key is still honoured when sent, so a client retrying with one gets the original 201 replayed.
-        api.MapPost("/accounts/{id:long}/entries", AppendEntryAsync).RequirePrecondition().EnableIdempotency();
-        api.MapPost("/accounts/{id:long}/deposits", DepositAsync).RequireIdempotency();
-        api.MapPost("/accounts/{id:long}/withdrawals", WithdrawAsync).RequireIdempotency();
-        api.MapPost("/transfers", TransferAsync).RequireIdempotency();
+        api.MapPost("/accounts/{id:long}/entries", AppendEntryAsync).RequirePrecondition().EnableIdempotency().WithLedgerTransaction(storage)
+            .Produces<PostingView>(StatusCodes.Status201Created).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/accounts/{id:long}/deposits", DepositAsync).RequireIdempotency().WithLedgerTransaction(storage)
+            .Produces<PostingView>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
+        api.MapPost("/accounts/{id:long}/withdrawals", WithdrawAsync).RequireIdempotency().WithLedgerTransaction(storage)
+            .Produces<PostingView>(StatusCodes.Status201Created).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
+        api.MapPost("/transfers", TransferAsync).RequireIdempotency().WithLedgerTransaction(storage)
+            .Produces<TransferView>(StatusCodes.Status201Created).ProducesValidationProblem()
+            .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return app;
     }
 

@@ -9,11 +9,18 @@ public static class IdempotencyHttpClientBuilderExtensions
     /// <summary>
     /// Gives every unsafe request of this client an <c>Idempotency-Key</c> that stays the same on every retry.
     /// The handler is always placed first in the pipeline, outside any resilience or Polly handler, whatever the
-    /// order of the calls: only there does every retry and hedged copy carry the same key.
+    /// order of the calls: only there does every retry and hedged copy carry the same key. Calling it again on the same
+    /// client keeps the first call's options.
     /// </summary>
+    /// <remarks>
+    /// Do not also add an <see cref="IdempotencyKeyHandler"/> by hand with <c>AddHttpMessageHandler</c>: one found after
+    /// another handler makes creating the client throw an <see cref="InvalidOperationException"/>.
+    /// </remarks>
     /// <param name="builder">The client builder.</param>
     /// <param name="configure">Configures the handler; <see langword="null"/> keeps the defaults.</param>
     /// <returns>The same builder.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/> is negative.</exception>
+    /// <exception cref="ArgumentException"><see cref="IdempotencyKeyHandlerOptions.HeaderName"/> is empty.</exception>
     public static IHttpClientBuilder AddIdempotencyKeys(this IHttpClientBuilder builder, Action<IdempotencyKeyHandlerOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
@@ -23,11 +30,28 @@ public static class IdempotencyHttpClientBuilderExtensions
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxInFlightRetries, $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.MaxInFlightRetries)}");
         ArgumentException.ThrowIfNullOrWhiteSpace(options.HeaderName, $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.HeaderName)}");
 
+        var clientName = builder.Name;
         return builder.ConfigureAdditionalHttpMessageHandlers((handlers, services) =>
         {
-            if (handlers.Any(h => h is IdempotencyKeyHandler))
+            for (var i = 0; i < handlers.Count; i++)
             {
-                return;
+                if (handlers[i] is not IdempotencyKeyHandler)
+                {
+                    continue;
+                }
+
+                if (i == 0)
+                {
+                    // Already first: an earlier AddIdempotencyKeys() call on this client, whose options stay.
+                    return;
+                }
+
+                // Inside a hedging handler a hand-placed key handler gives each hedged copy its own key, so the
+                // server runs the operation once per copy: refuse it rather than keep it silently.
+                throw new InvalidOperationException(
+                    $"The HttpClient '{clientName}' has an IdempotencyKeyHandler added by hand at position {i} of its handlers, after " +
+                    $"{handlers[0].GetType().Name}. Inside a retry or hedging handler it can give each attempt its own key. " +
+                    "Remove the AddHttpMessageHandler call that adds it: AddIdempotencyKeys() always places the handler first.");
             }
 
             handlers.Insert(0, new IdempotencyKeyHandler(options, services.GetRequiredService<TimeProvider>()));

@@ -1,13 +1,13 @@
 using System.Net;
-using System.Net.Http.Headers;
-using System.Text.Json;
 
 namespace Idempotency;
 
 /// <summary>
 /// Gives every unsafe request an <c>Idempotency-Key</c> unless the caller set one, so that every retry of the same
-/// <see cref="HttpRequestMessage"/> carries the same key; re-sends after a 409 <c>request-in-flight</c>; and marks
-/// replayed responses (<see cref="IdempotencyHttpResponseExtensions.IsIdempotentReplay"/>).
+/// <see cref="HttpRequestMessage"/> carries the same key; and re-sends after a 409 <c>request-in-flight</c>, waiting
+/// <c>Retry-After</c>. A 422 <c>key-reused</c> is returned at once, never re-sent. Replays and key reuse are read from
+/// the response with <see cref="IdempotencyHttpResponseExtensions.IsIdempotentReplay"/> and
+/// <see cref="IdempotencyHttpResponseExtensions.IsIdempotencyKeyReusedAsync"/>.
 /// </summary>
 /// <remarks>
 /// The key lives on the request message, so the handler must run before anything that retries, hedges or clones
@@ -16,9 +16,6 @@ namespace Idempotency;
 /// </remarks>
 public sealed class IdempotencyKeyHandler : DelegatingHandler
 {
-    private const string InFlightProblemTypeSuffix = "/request-in-flight";
-    private const string ReplayedHeaderName = IdempotencyDefaults.ReplayedHeaderName;
-
     private readonly IdempotencyKeyHandlerOptions _options;
     private readonly TimeProvider _timeProvider;
 
@@ -49,16 +46,13 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
         while (true)
         {
             var response = await base.SendAsync(request, cancellationToken);
-            if (response.Headers.Contains(ReplayedHeaderName))
-            {
-                request.Options.Set(IdempotencyHttpResponseExtensions.ReplayedOption, true);
-            }
-
             if (retries >= _options.MaxInFlightRetries
                 || response.StatusCode != HttpStatusCode.Conflict
                 || RetryAfter(response) is not { } delay
                 || delay > _options.MaxRetryAfter
-                || !await IsInFlightProblemAsync(response, cancellationToken))
+                // Only the middleware's own 409 means "same key still running"; an application's 409 (say,
+                // insufficient funds) is a final answer and must never be re-sent.
+                || !await ProblemTypeReader.HasTypeAsync(response, ProblemTypeReader.RequestInFlight, cancellationToken))
             {
                 return response;
             }
@@ -90,28 +84,4 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
         { Date: { } date } => date - _timeProvider.GetUtcNow() is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
         _ => null,
     };
-
-    private static async Task<bool> IsInFlightProblemAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        if (response.Content.Headers.ContentType is not MediaTypeHeaderValue { MediaType: "application/problem+json" })
-        {
-            return false;
-        }
-
-        // Only the middleware's own 409 means "same key still running"; an application's 409 (say, insufficient
-        // funds) is a final answer and must never be re-sent.
-        await response.Content.LoadIntoBufferAsync(cancellationToken);
-        try
-        {
-            using var problem = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
-            return problem.RootElement.ValueKind == JsonValueKind.Object
-                && problem.RootElement.TryGetProperty("type", out var type)
-                && type.ValueKind == JsonValueKind.String
-                && type.GetString()!.EndsWith(InFlightProblemTypeSuffix, StringComparison.Ordinal);
-        }
-        catch (JsonException)
-        {
-            return false;
-        }
-    }
 }

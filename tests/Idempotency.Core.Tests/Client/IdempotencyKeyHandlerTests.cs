@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Text;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Time.Testing;
@@ -105,7 +107,44 @@ public sealed class IdempotencyKeyHandlerTests
 
         var response = await client.PostAsync(new Uri("http://test/pay"), new StringContent("{}"));
 
-        Assert.True(response.IsIdempotencyKeyReused());
+        Assert.True(await response.IsIdempotencyKeyReusedAsync());
+        Assert.Single(server.Keys);
+    }
+
+    [Fact]
+    public async Task AnApplications422_IsNotAKeyReuse()
+    {
+        using var validation = Problem(HttpStatusCode.UnprocessableEntity, "https://bank.example/invalid-amount", retryAfter: false);
+        using var plain = new HttpResponseMessage(HttpStatusCode.UnprocessableEntity) { Content = new StringContent("{\"type\":\"x/key-reused\"}") };
+        using var reusedWithOtherStatus = Problem(HttpStatusCode.BadRequest, "https://idempotency.dev/problems/key-reused", retryAfter: false);
+
+        Assert.False(await validation.IsIdempotencyKeyReusedAsync());
+        Assert.False(await plain.IsIdempotencyKeyReusedAsync()); // not application/problem+json
+        Assert.False(await reusedWithOtherStatus.IsIdempotencyKeyReusedAsync());
+    }
+
+    [Fact]
+    public async Task ReadingTheProblemType_LeavesTheBodyReadable()
+    {
+        using var response = Problem(HttpStatusCode.UnprocessableEntity, "https://idempotency.dev/problems/key-reused", retryAfter: false);
+
+        Assert.True(await response.IsIdempotencyKeyReusedAsync());
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(422, problem.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task AnApplicationConflictWithRetryAfter_IsReturnedWithItsBodyReadable()
+    {
+        // The handler reads the problem type to tell it from request-in-flight; the caller must still get the body.
+        var server = new ScriptedServer(_ => Problem(HttpStatusCode.Conflict, "https://bank.example/insufficient-funds", retryAfter: true));
+        using var client = new HttpClient(new IdempotencyKeyHandler { InnerHandler = server });
+
+        var response = await client.PostAsync(new Uri("http://test/pay"), new StringContent("{}"));
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal("https://bank.example/insufficient-funds", problem.GetProperty("type").GetString());
         Assert.Single(server.Keys);
     }
 
@@ -183,6 +222,41 @@ public sealed class IdempotencyKeyHandlerTests
 
         Assert.True(keys.Count >= 2);
         Assert.Equal(keys.Count, keys.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task AKeyHandlerAddedByHandAfterTheResilienceHandler_IsRefusedLoudly_WhenAddIdempotencyKeysIsCalledToo()
+    {
+        var services = new ServiceCollection();
+        services.AddHttpClient("ledger")
+            .ConfigurePrimaryHttpMessageHandler(() => new ScriptedServer(_ => new HttpResponseMessage(HttpStatusCode.Created)))
+            .AddStandardResilienceHandler().Services.AddHttpClient("ledger")
+            .AddHttpMessageHandler(() => new IdempotencyKeyHandler(new() { Methods = { "PUT" } }))
+            .AddIdempotencyKeys();
+        await using var provider = services.BuildServiceProvider();
+
+        var error = Assert.Throws<InvalidOperationException>(() => provider.GetRequiredService<IHttpClientFactory>().CreateClient("ledger"));
+
+        Assert.Contains("'ledger'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("position 1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("AddIdempotencyKeys()", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AddIdempotencyKeysCalledTwice_AddsOneHandler_WithTheFirstCallsOptions()
+    {
+        var server = new ScriptedServer(_ => new HttpResponseMessage(HttpStatusCode.Created));
+        var services = new ServiceCollection();
+        services.AddHttpClient("ledger")
+            .ConfigurePrimaryHttpMessageHandler(() => server)
+            .AddIdempotencyKeys(o => o.KeyGenerator = _ => "first")
+            .AddIdempotencyKeys(o => o.KeyGenerator = _ => "second");
+        await using var provider = services.BuildServiceProvider();
+        var http = provider.GetRequiredService<IHttpClientFactory>().CreateClient("ledger");
+
+        await http.PostAsync(new Uri("http://test/pay"), new StringContent("{}"));
+
+        Assert.Equal("\"first\"", Assert.Single(server.Keys));
     }
 
     private static async Task<(List<string?> Keys, HttpStatusCode Status)> SendHedgedAsync(Action<IHttpClientBuilder> addKeys)

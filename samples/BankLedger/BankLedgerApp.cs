@@ -1,0 +1,58 @@
+using BankLedger.Auth;
+using BankLedger.Endpoints;
+using BankLedger.Storage;
+using Microsoft.AspNetCore.Authentication;
+
+namespace BankLedger;
+
+/// <summary>
+/// The sample service, built from a <see cref="WebApplicationBuilder"/>: Program.cs runs it, and the retry-storm demo
+/// (samples/LedgerClient, <c>--self-host</c>) starts the same service in its own process.
+/// </summary>
+public static class BankLedgerApp
+{
+    /// <summary>Configures the services, builds the app and maps its pipeline and endpoints.</summary>
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.AddProblemDetails();
+        builder.Services.AddAuthentication(DemoBearerAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, DemoBearerAuthenticationHandler>(DemoBearerAuthenticationHandler.SchemeName, null);
+        builder.Services.AddAuthorization();
+
+        // Keys are scoped to the authenticated user: alice's key can never replay bob's response.
+        // Idempotency:Store picks where keys and the ledger live: memory (default), redis or postgres (see README.md).
+        builder.Services.AddIdempotency(options => builder.Configuration.GetSection("Idempotency:Options").Bind(options))
+            .AddLedgerStore(builder.Configuration);
+
+        // The OpenAPI document at /openapi/v1.json declares the Idempotency-Key header, If-Match, and the problem
+        // responses (400, 409, 412, 422, 428) of every endpoint that has them.
+        builder.Services.AddOpenApi(options => options.AddIdempotencyKeys().AddPreconditions());
+
+        // Traffic mirroring: a primary by default. Run a copy with Mirroring:Role=Canary to receive mirrored traffic safely.
+        builder.Services.AddMirroring(options =>
+        {
+            var mirroring = builder.Configuration.GetSection("Mirroring");
+            mirroring.Bind(options);
+            options.HeaderName = mirroring["Header"] ?? options.HeaderName;
+        });
+
+        var app = builder.Build();
+
+        app.UseStatusCodePages();
+        app.UseMirrorGuard();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.UsePreconditions(); // 428 for a write without If-Match on endpoints that .RequirePrecondition()
+        app.UseIdempotency();
+
+        app.MapGet("/healthz", () => Results.Ok(new { status = "healthy" }));
+        app.MapOpenApi();
+
+        // Which endpoints a proxy may mirror to a canary: JSON, or ?format=istio / ?format=nginx. It lists every route:
+        // a real service would protect it like any operator endpoint (.RequireAuthorization(...)).
+        app.MapMirrorSafetyReport("/mirror-safety");
+        app.MapLedger();
+        return app;
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace Idempotency.AspNetCore;
+
+/// <summary>Declares the <c>Idempotency-Key</c> header and the middleware's problem responses on opted-in operations.</summary>
+internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTransformer
+{
+    private const string ExampleKey = "\"8e03978e-40d5-43e8-bc93-6894a57f9324\"";
+
+    public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        // The nearest metadata wins, as in the middleware: .DisableIdempotency() on an endpoint overrides its group.
+        var metadata = context.Description.ActionDescriptor.EndpointMetadata.OfType<IIdempotencyMetadata>().LastOrDefault();
+        if (metadata is null || metadata.Requirement == IdempotencyRequirement.Disabled || !OpenApiOperationEditor.IsUnsafe(context))
+        {
+            return;
+        }
+
+        var options = OpenApiOperationEditor.Options(context);
+        var required = metadata.Requirement == IdempotencyRequirement.Required;
+        var header = options.HeaderName;
+        var types = options.ProblemTypeBaseUri;
+
+        OpenApiOperationEditor.AddHeaderParameter(
+            operation,
+            header,
+            required,
+            $"A unique key for this operation, such as a UUID, sent as a quoted string ({ExampleKey}); the bare form is accepted too. " +
+            "Send the same key on every retry of the operation: the first request runs, and every retry receives its original response " +
+            $"with '{IdempotencyDefaults.ReplayedHeaderName}: true'. A new operation needs a new key. " +
+            (required ? "Required." : "Optional: a request without a key runs unprotected."),
+            OpenApiOperationEditor.StringSchema(options.MaxKeyLength),
+            System.Text.Json.Nodes.JsonValue.Create(ExampleKey));
+
+        var problem = await OpenApiOperationEditor.ProblemSchemaAsync(context, cancellationToken);
+        OpenApiOperationEditor.AddProblemResponse(
+            operation,
+            400,
+            (required ? $"The '{header}' header is missing ({types}{IdempotencyProblemTypes.KeyMissing}), " : $"The '{header}' header is ") +
+            $"malformed ({types}{IdempotencyProblemTypes.KeyMalformed}), too long ({types}{IdempotencyProblemTypes.KeyTooLong}) " +
+            $"or sent twice ({types}{IdempotencyProblemTypes.KeyRepeated}). The request was not run.",
+            problem);
+        OpenApiOperationEditor.AddProblemResponse(
+            operation,
+            409,
+            $"The original request with this '{header}' is still running ({types}{IdempotencyProblemTypes.RequestInFlight}). " +
+            "Retry with the same key after Retry-After to receive its result.",
+            problem,
+            new Dictionary<string, IOpenApiHeader>
+            {
+                ["Retry-After"] = OpenApiOperationEditor.Header("Seconds to wait before retrying with the same key.", new OpenApiSchema { Type = JsonSchemaType.Integer }),
+            });
+        OpenApiOperationEditor.AddProblemResponse(
+            operation,
+            422,
+            $"This '{header}' was already used for a different request: another body, path or endpoint ({types}{IdempotencyProblemTypes.KeyReused}). " +
+            "A client bug: never retry it; use a new key for a new operation.",
+            problem);
+
+        foreach (var (status, response) in operation.Responses ?? [])
+        {
+            if (status.StartsWith('2') && response is OpenApiResponse success)
+            {
+                success.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                success.Headers.TryAdd(
+                    IdempotencyDefaults.ReplayedHeaderName,
+                    OpenApiOperationEditor.Header(
+                        "'true' when this is the stored response of an earlier request with the same key, replayed byte for byte; absent otherwise.",
+                        OpenApiOperationEditor.StringSchema()));
+            }
+        }
+    }
+}

@@ -1,0 +1,91 @@
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using Microsoft.OpenApi;
+
+namespace Idempotency.AspNetCore;
+
+/// <summary>Adds headers and problem responses to an operation without replacing what the application declared.</summary>
+internal static class OpenApiOperationEditor
+{
+    public const string ProblemContentType = "application/problem+json";
+    private const string ProblemDetailsSchemaId = "ProblemDetails";
+
+    public static IdempotencyOptions Options(OpenApiOperationTransformerContext context) =>
+        context.ApplicationServices.GetService<IOptions<IdempotencyOptions>>()?.Value ?? new IdempotencyOptions();
+
+    public static bool IsUnsafe(OpenApiOperationTransformerContext context) =>
+        context.Description.HttpMethod is { } method
+        && !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method));
+
+    public static void AddHeaderParameter(OpenApiOperation operation, string name, bool required, string description, IOpenApiSchema schema, JsonNode? example = null)
+    {
+        operation.Parameters ??= [];
+        if (operation.Parameters.Any(p => p.In == ParameterLocation.Header && string.Equals(p.Name, name, StringComparison.OrdinalIgnoreCase)))
+        {
+            return;
+        }
+
+        operation.Parameters.Add(new OpenApiParameter
+        {
+            Name = name,
+            In = ParameterLocation.Header,
+            Required = required,
+            Description = description,
+            Schema = schema,
+            Example = example,
+        });
+    }
+
+    /// <summary>
+    /// Declares a problem response. When the application already declares that status (an insufficient-funds 409,
+    /// say), its response stays and gains the description and the problem content type.
+    /// </summary>
+    public static void AddProblemResponse(OpenApiOperation operation, int status, string description, IOpenApiSchema problemSchema, IDictionary<string, IOpenApiHeader>? headers = null)
+    {
+        operation.Responses ??= [];
+        var key = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (operation.Responses.TryGetValue(key, out var existing) && existing is OpenApiResponse response)
+        {
+            response.Description = string.IsNullOrEmpty(response.Description) ? description : response.Description + " " + description;
+            response.Content ??= new Dictionary<string, OpenApiMediaType>();
+            response.Content.TryAdd(ProblemContentType, new OpenApiMediaType { Schema = problemSchema });
+            foreach (var (name, header) in headers ?? new Dictionary<string, IOpenApiHeader>())
+            {
+                response.Headers ??= new Dictionary<string, IOpenApiHeader>();
+                response.Headers.TryAdd(name, header);
+            }
+
+            return;
+        }
+
+        operation.Responses[key] = new OpenApiResponse
+        {
+            Description = description,
+            Content = new Dictionary<string, OpenApiMediaType> { [ProblemContentType] = new() { Schema = problemSchema } },
+            Headers = headers,
+        };
+    }
+
+    /// <summary>The RFC 9457 problem schema, as a shared component when the document is at hand.</summary>
+    public static async Task<IOpenApiSchema> ProblemSchemaAsync(OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
+    {
+        var schema = await context.GetOrCreateSchemaAsync(typeof(ProblemDetails), null, cancellationToken);
+        if (context.Document is not { } document)
+        {
+            return schema;
+        }
+
+        document.Components ??= new OpenApiComponents();
+        document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
+        document.Components.Schemas.TryAdd(ProblemDetailsSchemaId, schema);
+        return new OpenApiSchemaReference(ProblemDetailsSchemaId, document);
+    }
+
+    public static OpenApiSchema StringSchema(int? maxLength = null) => new() { Type = JsonSchemaType.String, MinLength = maxLength is null ? null : 1, MaxLength = maxLength };
+
+    public static OpenApiHeader Header(string description, OpenApiSchema schema) => new() { Description = description, Schema = schema };
+}

@@ -1,0 +1,36 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+
+namespace Idempotency;
+
+/// <summary>Reads the <c>type</c> of an <c>application/problem+json</c> response without consuming its body.</summary>
+internal static class ProblemTypeReader
+{
+    // The server's problem type URIs are its configured base URI followed by these names.
+    public const string RequestInFlight = "/request-in-flight";
+    public const string KeyReused = "/key-reused";
+
+    public static async Task<bool> HasTypeAsync(HttpResponseMessage response, string suffix, CancellationToken cancellationToken)
+    {
+        if (response.Content.Headers.ContentType is not MediaTypeHeaderValue { MediaType: "application/problem+json" })
+        {
+            return false;
+        }
+
+        // Buffered and read as a copy: ReadAsStreamAsync would hand out the content's one cached stream, left at its
+        // end, and a caller's ReadFromJsonAsync after this check would then find an empty body.
+        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        try
+        {
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+            return problem.RootElement.ValueKind == JsonValueKind.Object
+                && problem.RootElement.TryGetProperty("type", out var type)
+                && type.ValueKind == JsonValueKind.String
+                && type.GetString()!.EndsWith(suffix, StringComparison.Ordinal);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+}

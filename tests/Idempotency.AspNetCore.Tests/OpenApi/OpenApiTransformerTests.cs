@@ -1,0 +1,180 @@
+using System.Net;
+using System.Text.Json;
+using Idempotency.AspNetCore.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Idempotency.AspNetCore.Tests.OpenApi;
+
+public sealed class OpenApiTransformerTests
+{
+    [Fact]
+    public async Task ARequiredKey_IsDeclaredAsARequiredHeader_WithTheMiddlewaresProblemResponses()
+    {
+        var document = await GetDocumentAsync(e => e.MapPost("/payments", () => Results.Created("/payments/1", new { id = 1 })).RequireIdempotency());
+
+        var operation = document.GetProperty("paths").GetProperty("/payments").GetProperty("post");
+        var key = HeaderParameter(operation, "Idempotency-Key");
+        Assert.True(IsRequired(key));
+        Assert.Equal("string", key.GetProperty("schema").GetProperty("type").GetString());
+        Assert.Equal(255, key.GetProperty("schema").GetProperty("maxLength").GetInt32());
+        Assert.Contains("same key on every retry", key.GetProperty("description").GetString(), StringComparison.Ordinal);
+
+        var responses = operation.GetProperty("responses");
+        foreach (var status in new[] { "400", "409", "422" })
+        {
+            Assert.True(responses.GetProperty(status).GetProperty("content").TryGetProperty("application/problem+json", out var problem), status);
+            Assert.Equal("#/components/schemas/ProblemDetails", problem.GetProperty("schema").GetProperty("$ref").GetString());
+        }
+
+        Assert.Contains("https://idempotency.dev/problems/key-missing", responses.GetProperty("400").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("request-in-flight", responses.GetProperty("409").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(responses.GetProperty("409").GetProperty("headers").TryGetProperty("Retry-After", out _));
+        Assert.Contains("key-reused", responses.GetProperty("422").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(document.GetProperty("components").GetProperty("schemas").TryGetProperty("ProblemDetails", out _));
+    }
+
+    [Fact]
+    public async Task AnOptionalKey_IsDeclaredAsAnOptionalHeader_AndItsBadRequestDoesNotMentionAMissingKey()
+    {
+        var document = await GetDocumentAsync(e => e.MapPost("/payments", () => Results.Ok()).EnableIdempotency());
+
+        var operation = document.GetProperty("paths").GetProperty("/payments").GetProperty("post");
+        Assert.False(IsRequired(HeaderParameter(operation, "Idempotency-Key")));
+        Assert.DoesNotContain("key-missing", operation.GetProperty("responses").GetProperty("400").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(operation.GetProperty("responses").TryGetProperty("422", out _));
+    }
+
+    [Fact]
+    public async Task SuccessResponses_DeclareTheReplayedHeader()
+    {
+        var document = await GetDocumentAsync(e => e.MapPost("/payments", () => Results.Created("/payments/1", new { id = 1 }))
+            .Produces<PaymentView>(StatusCodes.Status201Created)
+            .RequireIdempotency());
+
+        var created = document.GetProperty("paths").GetProperty("/payments").GetProperty("post").GetProperty("responses").GetProperty("201");
+
+        Assert.True(created.GetProperty("headers").TryGetProperty("Idempotent-Replayed", out _));
+    }
+
+    [Fact]
+    public async Task ReadsDisabledEndpointsAndEndpointsWithoutMetadata_GetNoKey()
+    {
+        var document = await GetDocumentAsync(e =>
+        {
+            var group = e.MapGroup("/accounts").RequireIdempotency();
+            group.MapGet("/{id}", (int id) => Results.Ok(id));
+            group.MapPost("/{id}/notes", (int id) => Results.Ok(id)).DisableIdempotency();
+            e.MapPost("/plain", () => Results.Ok());
+        });
+
+        var paths = document.GetProperty("paths");
+        Assert.False(HasHeaderParameter(paths.GetProperty("/accounts/{id}").GetProperty("get"), "Idempotency-Key"));
+        Assert.False(HasHeaderParameter(paths.GetProperty("/accounts/{id}/notes").GetProperty("post"), "Idempotency-Key"));
+        Assert.False(HasHeaderParameter(paths.GetProperty("/plain").GetProperty("post"), "Idempotency-Key"));
+        Assert.False(paths.GetProperty("/plain").GetProperty("post").GetProperty("responses").TryGetProperty("422", out _));
+    }
+
+    [Fact]
+    public async Task TheConfiguredHeaderName_IsTheOneDeclared()
+    {
+        var document = await GetDocumentAsync(
+            e => e.MapPost("/payments", () => Results.Ok()).RequireIdempotency(),
+            o => { o.HeaderName = "X-Request-Key"; o.MaxKeyLength = 64; });
+
+        var operation = document.GetProperty("paths").GetProperty("/payments").GetProperty("post");
+
+        Assert.False(HasHeaderParameter(operation, "Idempotency-Key"));
+        Assert.Equal(64, HeaderParameter(operation, "X-Request-Key").GetProperty("schema").GetProperty("maxLength").GetInt32());
+    }
+
+    [Fact]
+    public async Task AnApplicationsOwnConflictResponse_IsKept_AndGainsTheInFlightMeaning()
+    {
+        var document = await GetDocumentAsync(e => e.MapPost("/withdrawals", () => Results.Ok())
+            .Produces<InsufficientFundsView>(StatusCodes.Status409Conflict, "application/json")
+            .RequireIdempotency());
+
+        var conflict = document.GetProperty("paths").GetProperty("/withdrawals").GetProperty("post").GetProperty("responses").GetProperty("409");
+        var description = conflict.GetProperty("description").GetString();
+
+        Assert.StartsWith("Conflict ", description, StringComparison.Ordinal); // the application's own description comes first
+        Assert.Contains("request-in-flight", description, StringComparison.Ordinal);
+        Assert.True(conflict.GetProperty("content").TryGetProperty("application/json", out _));
+        Assert.True(conflict.GetProperty("content").TryGetProperty("application/problem+json", out _));
+        Assert.True(conflict.GetProperty("headers").TryGetProperty("Retry-After", out _));
+    }
+
+    [Fact]
+    public async Task AConditionalEndpoint_DeclaresIfMatch_AndThePreconditionResponses()
+    {
+        var document = await GetDocumentAsync(e =>
+        {
+            e.MapPost("/accounts/{id}/entries", (int id) => Results.Ok(id)).RequirePrecondition().EnableIdempotency();
+            e.MapGet("/accounts/{id}", (int id) => Results.Ok(id)).RequirePrecondition();
+        });
+
+        var paths = document.GetProperty("paths");
+        var append = paths.GetProperty("/accounts/{id}/entries").GetProperty("post");
+        var ifMatch = HeaderParameter(append, "If-Match");
+        Assert.False(IsRequired(ifMatch)); // If-None-Match satisfies the requirement too
+        Assert.Contains("428", ifMatch.GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(HasHeaderParameter(append, "If-None-Match"));
+        Assert.True(HasHeaderParameter(append, "Idempotency-Key"));
+        var responses = append.GetProperty("responses");
+        Assert.Contains("precondition-failed", responses.GetProperty("412").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(responses.GetProperty("412").GetProperty("headers").TryGetProperty("ETag", out _));
+        Assert.Contains("precondition-required", responses.GetProperty("428").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(responses.GetProperty("428").GetProperty("content").TryGetProperty("application/problem+json", out _));
+
+        // One 400 carries both meanings: a bad key and a bad entity tag list.
+        var badRequest = responses.GetProperty("400").GetProperty("description").GetString();
+        Assert.Contains("key-malformed", badRequest, StringComparison.Ordinal);
+        Assert.Contains("precondition-malformed", badRequest, StringComparison.Ordinal);
+
+        var read = paths.GetProperty("/accounts/{id}").GetProperty("get");
+        Assert.False(HasHeaderParameter(read, "If-Match"));
+        Assert.False(read.GetProperty("responses").TryGetProperty("428", out _));
+    }
+
+    [Fact]
+    public void TheExtensions_RefuseNullOptions()
+    {
+        Assert.Throws<ArgumentNullException>(() => IdempotencyOpenApiOptionsExtensions.AddIdempotencyKeys(null!));
+        Assert.Throws<ArgumentNullException>(() => IdempotencyOpenApiOptionsExtensions.AddPreconditions(null!));
+    }
+
+    private static async Task<JsonElement> GetDocumentAsync(Action<IEndpointRouteBuilder> map, Action<IdempotencyOptions>? configure = null)
+    {
+        await using var app = await TestApp.StartAsync(
+            e =>
+            {
+                e.MapOpenApi();
+                map(e);
+            },
+            configure,
+            services => services.AddOpenApi(o => o.AddIdempotencyKeys().AddPreconditions()));
+
+        var response = await app.Client.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return json.RootElement.Clone();
+    }
+
+    private static bool HasHeaderParameter(JsonElement operation, string name) =>
+        operation.TryGetProperty("parameters", out var parameters)
+        && parameters.EnumerateArray().Any(p => p.GetProperty("in").GetString() == "header" && p.GetProperty("name").GetString() == name);
+
+    private static JsonElement HeaderParameter(JsonElement operation, string name) =>
+        Assert.Single(operation.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("in").GetString() == "header" && p.GetProperty("name").GetString() == name);
+
+    // OpenAPI writes "required" only when true.
+    private static bool IsRequired(JsonElement parameter) =>
+        parameter.TryGetProperty("required", out var required) && required.GetBoolean();
+
+    private sealed record PaymentView(int Id);
+
+    private sealed record InsufficientFundsView(long Balance);
+}
