@@ -83,7 +83,11 @@ public class MiddlewareBenchmarks
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
-        builder.Services.AddIdempotency().AddInMemoryStore(o => o.MaxEntries = int.MaxValue);
+        builder.Services.AddIdempotency().AddInMemoryStore(o =>
+        {
+            o.MaxEntries = int.MaxValue;
+            o.MaxBytes = long.MaxValue;
+        });
         var app = builder.Build();
         if (useIdempotency)
         {

@@ -18,6 +18,10 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
     private long _bytes;
     private DateTimeOffset _nextSweep;
 
+    // No record expires before this moment (a lower bound, exact after each sweep): a sweep before it would find
+    // nothing, so a full store refuses claims in O(1) instead of scanning every record on every request.
+    private DateTimeOffset _earliestExpiry = DateTimeOffset.MaxValue;
+
     public InMemoryIdempotencyStore(IOptions<InMemoryIdempotencyStoreOptions> options, TimeProvider timeProvider)
     {
         _options = options.Value;
@@ -36,6 +40,9 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
             }
         }
     }
+
+    /// <summary>Gets how many times the store has scanned its records for expired ones.</summary>
+    public int SweepCount { get; private set; }
 
     /// <summary>Gets the bytes accounted for the records held.</summary>
     public long Bytes
@@ -75,6 +82,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
             var claimed = new Entry(request.Fingerprint.ToArray(), request.OwnerToken, now + request.LeaseDuration, size);
             _entries.Add(request.Key, claimed);
             _bytes += size;
+            NoteExpiry(claimed.ExpiresAt);
             return ValueTask.FromResult(IdempotencyClaimResult.Claimed(claimed.ExpiresAt));
         }
     }
@@ -93,6 +101,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
             entry.Payload = request.Payload.ToArray();
             entry.IsCompleted = true;
             entry.ExpiresAt = now + request.Retention;
+            NoteExpiry(entry.ExpiresAt);
             entry.Size += entry.Payload.Length;
             _bytes += entry.Payload.Length;
             return ValueTask.FromResult(CompletionStatus.Completed);
@@ -151,18 +160,38 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
 
     private bool IsFull(int size) => _entries.Count >= _options.MaxEntries || _bytes + size > _options.MaxBytes;
 
+    private void NoteExpiry(DateTimeOffset expiresAt)
+    {
+        if (expiresAt < _earliestExpiry)
+        {
+            _earliestExpiry = expiresAt;
+        }
+    }
+
     private void SweepExpired(DateTimeOffset now)
     {
         _nextSweep = now + IdempotencyDefaults.InMemorySweepInterval;
+        if (now < _earliestExpiry)
+        {
+            return;
+        }
+
+        SweepCount++;
         List<string>? expired = null;
+        var earliestRemaining = DateTimeOffset.MaxValue;
         foreach (var (key, entry) in _entries)
         {
             if (entry.ExpiresAt <= now)
             {
                 (expired ??= []).Add(key);
             }
+            else if (entry.ExpiresAt < earliestRemaining)
+            {
+                earliestRemaining = entry.ExpiresAt;
+            }
         }
 
+        _earliestExpiry = earliestRemaining;
         if (expired is null)
         {
             return;

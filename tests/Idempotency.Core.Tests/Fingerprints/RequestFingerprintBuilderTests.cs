@@ -57,6 +57,36 @@ public sealed class RequestFingerprintBuilderTests
     }
 
     [Fact]
+    public void ABuilderAbandonedMidway_DoesNotLeakIntoTheNextOnTheSameThread()
+    {
+        var expected = Fingerprint("POST", "/accounts", "{}");
+        using (var abandoned = new RequestFingerprintBuilder())
+        {
+            abandoned.AppendField("GARBAGE");
+            abandoned.AppendBody(new byte[2_000]); // past the staging buffer, so the hash itself holds state
+        }
+
+        Assert.Equal(expected, Fingerprint("POST", "/accounts", "{}"));
+    }
+
+    [Fact]
+    public void Finish_MatchesAPlainSha256OfTheLengthPrefixedInput()
+    {
+        // The format is part of the stored data: fingerprints must not change between versions.
+        var input = new List<byte> { 1, 0, 0, 0, 4 };
+        input.AddRange("POST"u8.ToArray());
+        input.Add(0);
+        input.AddRange("{}"u8.ToArray());
+        input.AddRange(new byte[] { 0, 0, 0, 0, 0, 0, 0, 2 });
+        using var builder = new RequestFingerprintBuilder();
+        builder.AppendField("POST");
+        builder.AppendField(null);
+        builder.AppendBody("{}"u8);
+
+        Assert.Equal(SHA256.HashData(input.ToArray()), builder.Finish());
+    }
+
+    [Fact]
     public void AppendField_HandlesLongValues()
     {
         var longPath = new string('p', 10_000);

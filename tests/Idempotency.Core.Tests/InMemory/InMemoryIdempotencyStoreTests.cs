@@ -55,6 +55,28 @@ public sealed class InMemoryIdempotencyStoreTests
     }
 
     [Fact]
+    public async Task FullStore_RefusesClaimsWithoutScanningItsRecordsEachTime()
+    {
+        // Regression: a full store used to scan every record on every refused claim, under its lock.
+        var store = CreateStore(new() { MaxEntries = 100 });
+        for (var i = 0; i < 100; i++)
+        {
+            await ClaimAsync(store, "live-" + i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        for (var i = 0; i < 1_000; i++)
+        {
+            await Assert.ThrowsAsync<IdempotencyStoreCapacityExceededException>(() => ClaimAsync(store, "refused-" + i.ToString(CultureInfo.InvariantCulture)));
+        }
+
+        Assert.Equal(0, store.SweepCount);
+        _time.Advance(TimeSpan.FromMinutes(2)); // every lease has ended: the next claim sweeps once and succeeds
+        await ClaimAsync(store, "after-expiry");
+        Assert.Equal(1, store.SweepCount);
+        Assert.Equal(1, store.Count);
+    }
+
+    [Fact]
     public async Task Complete_IsNeverRefused_EvenOverTheByteLimit()
     {
         var store = CreateStore(new() { MaxBytes = 1_000 });
