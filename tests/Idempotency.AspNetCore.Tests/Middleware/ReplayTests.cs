@@ -91,6 +91,29 @@ public sealed class ReplayTests
         Assert.Equal(large, await response.Content.ReadAsStringAsync());
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(65_536)]
+    [InlineData(65_537)]
+    public async Task Handler_ReadsTheBodyThroughItsPipeReader_AfterItWasFingerprinted(int size)
+    {
+        // Bodies up to 64 KiB are held in one pooled buffer, larger ones in ASP.NET Core's request buffer.
+        await using var app = await TestApp.StartAsync(e => e.MapPost("/echo", async (HttpContext context) =>
+        {
+            var result = await context.Request.BodyReader.ReadAtLeastAsync(int.MaxValue);
+            var text = Encoding.UTF8.GetString(result.Buffer);
+            context.Request.BodyReader.AdvanceTo(result.Buffer.End);
+            return text.Length + ":" + text[^1];
+        }).RequireIdempotency());
+        var body = new string('x', size - 1) + "!";
+
+        var response = await app.SendAsync(TestApp.Post("/echo", "k", body));
+        var mismatch = await app.SendAsync(TestApp.Post("/echo", "k", new string('x', size - 1) + "?"));
+
+        Assert.Equal($"{size}:!", await response.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, mismatch.StatusCode); // the last byte is in the fingerprint
+    }
+
     [Fact]
     public async Task SameKey_WithAnotherBody_Gets422_AndTheOriginalKeepsReplaying()
     {
