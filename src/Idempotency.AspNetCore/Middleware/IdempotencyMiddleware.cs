@@ -49,13 +49,14 @@ internal sealed partial class IdempotencyMiddleware
     public Task InvokeAsync(HttpContext context)
     {
         // The common case, an endpoint without idempotency, costs one metadata lookup and no async state machine.
-        var metadata = context.GetEndpoint()?.Metadata.GetMetadata<IIdempotencyMetadata>();
-        if (metadata is null || metadata.Requirement == IdempotencyRequirement.Disabled || IsSafeMethod(context.Request.Method))
+        var endpoint = context.GetEndpoint();
+        var metadata = endpoint?.Metadata.GetMetadata<IIdempotencyMetadata>();
+        if (metadata is null || metadata.Requirement == IdempotencyRequirement.Disabled || HttpMethodSemantics.IsSafe(context.Request.Method))
         {
             return _next(context);
         }
 
-        return InvokeCoreAsync(context, context.GetEndpoint()!, metadata.Requirement);
+        return InvokeCoreAsync(context, endpoint!, metadata.Requirement);
     }
 
     private async Task InvokeCoreAsync(HttpContext context, Endpoint endpoint, IdempotencyRequirement requirement)
@@ -252,9 +253,6 @@ internal sealed partial class IdempotencyMiddleware
 
         return (user.FindFirst(ClaimTypes.NameIdentifier) ?? user.FindFirst("sub"))?.Value ?? string.Empty;
     }
-
-    private static bool IsSafeMethod(string method) =>
-        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method);
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 

@@ -46,7 +46,7 @@ internal static class MirrorSafetyClassifier
         }
 
         var anyMethod = method == MirrorSafety.AnyMethod;
-        if (!anyMethod && IsSafeMethod(method))
+        if (!anyMethod && HttpMethodSemantics.IsSafe(method))
         {
             return new(MirrorSafetyClass.Safe, MirrorSafetyReason.SafeMethod);
         }
@@ -91,9 +91,6 @@ internal static class MirrorSafetyClassifier
 
         return new(MirrorSafetyClass.Unsafe, unsafeReason);
     }
-
-    public static bool IsSafeMethod(string method) =>
-        HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method);
 
     private static bool IsUpgrade(HttpContext context) =>
         context.Features.Get<IHttpUpgradeFeature>()?.IsUpgradableRequest == true

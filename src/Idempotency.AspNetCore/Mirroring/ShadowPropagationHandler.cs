@@ -24,7 +24,7 @@ internal sealed partial class ShadowPropagationHandler(
         }
 
         var method = request.Method.Method;
-        if (!options.AllowUnsafeMethods && !MirrorSafetyClassifier.IsSafeMethod(method))
+        if (!options.AllowUnsafeMethods && !HttpMethodSemantics.IsSafe(method))
         {
             var target = Describe(request.RequestUri);
             if (!mirroring.ReportOnly)

@@ -1,5 +1,4 @@
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;
@@ -19,7 +18,7 @@ internal static class OpenApiOperationEditor
 
     public static bool IsUnsafe(OpenApiOperationTransformerContext context) =>
         context.Description.HttpMethod is { } method
-        && !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method));
+        && !HttpMethodSemantics.IsSafe(method);
 
     public static void AddHeaderParameter(OpenApiOperation operation, string name, bool required, string description, IOpenApiSchema schema, JsonNode? example = null)
     {

@@ -74,7 +74,7 @@ internal static class PreconditionEvaluator
 
     /// <summary>Tells whether a method is unsafe (RFC 9110 section 9.2.1): anything but GET, HEAD, OPTIONS and TRACE.</summary>
     public static bool IsUnsafe(string method) =>
-        !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method) || HttpMethods.IsTrace(method));
+        !HttpMethodSemantics.IsSafe(method);
 
     private static PreconditionResult Failed(EntityTag? currentETag, DateTimeOffset? lastModified) =>
         new(PreconditionOutcome.PreconditionFailed, currentETag, lastModified, null);

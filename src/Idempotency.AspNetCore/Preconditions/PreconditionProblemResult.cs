@@ -20,7 +20,7 @@ internal sealed class PreconditionProblemResult(PreconditionProblem problem, Ent
         return WriteAsync(httpContext, problem, currentETag);
     }
 
-    public static async Task WriteAsync(HttpContext context, PreconditionProblem problem, EntityTag? currentETag)
+    public static Task WriteAsync(HttpContext context, PreconditionProblem problem, EntityTag? currentETag)
     {
         var baseUri = context.RequestServices.GetService<IOptions<IdempotencyOptions>>()?.Value.ProblemTypeBaseUri
             ?? IdempotencyProblemTypes.DefaultBaseUri;
@@ -33,18 +33,11 @@ internal sealed class PreconditionProblemResult(PreconditionProblem problem, Ent
             Instance = context.Request.Path,
         };
 
-        context.Response.StatusCode = problem.Status;
         if (currentETag is not null)
         {
             context.Response.Headers[HeaderNames.ETag] = currentETag.ToString();
         }
 
-        var service = context.RequestServices.GetService<IProblemDetailsService>();
-        if (service is not null && await service.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = details }))
-        {
-            return;
-        }
-
-        await Results.Problem(details).ExecuteAsync(context);
+        return ProblemResponse.WriteAsync(context, details);
     }
 }

@@ -87,13 +87,6 @@ internal sealed class IdempotencyProblemWriter(IOptions<IdempotencyOptions> opti
             }
         }
 
-        context.Response.StatusCode = status;
-        var service = context.RequestServices.GetService(typeof(IProblemDetailsService)) as IProblemDetailsService;
-        if (service is not null && await service.TryWriteAsync(new ProblemDetailsContext { HttpContext = context, ProblemDetails = problem }))
-        {
-            return;
-        }
-
-        await Results.Problem(problem).ExecuteAsync(context);
+        await ProblemResponse.WriteAsync(context, problem);
     }
 }

@@ -79,7 +79,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
 
             var size = EntryOverheadBytes + (request.Key.Length * sizeof(char)) + request.Fingerprint.Length;
             EnsureCapacity(size, now);
-            var claimed = new Entry(request.Fingerprint.ToArray(), request.OwnerToken, now + request.LeaseDuration, size);
+            var claimed = new Entry(request.Fingerprint, request.OwnerToken, now + request.LeaseDuration, size);
             _entries.Add(request.Key, claimed);
             _bytes += size;
             NoteExpiry(claimed.ExpiresAt);
@@ -98,7 +98,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
                 return ValueTask.FromResult(CompletionStatus.ClaimLost);
             }
 
-            entry.Payload = request.Payload.ToArray();
+            entry.Payload = request.Payload; // the contract lets a store keep the caller's memory: no copy of the body
             entry.IsCompleted = true;
             entry.ExpiresAt = now + request.Retention;
             NoteExpiry(entry.ExpiresAt);
@@ -126,7 +126,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
 
     private static IdempotencyClaimResult Existing(Entry entry, ReadOnlySpan<byte> fingerprint, DateTimeOffset now)
     {
-        if (!entry.Fingerprint.AsSpan().SequenceEqual(fingerprint))
+        if (!entry.Fingerprint.Span.SequenceEqual(fingerprint))
         {
             return IdempotencyClaimResult.FingerprintMismatch();
         }
@@ -209,9 +209,9 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
         _bytes -= entry.Size;
     }
 
-    private sealed class Entry(byte[] fingerprint, string ownerToken, DateTimeOffset expiresAt, long size)
+    private sealed class Entry(ReadOnlyMemory<byte> fingerprint, string ownerToken, DateTimeOffset expiresAt, long size)
     {
-        public byte[] Fingerprint { get; } = fingerprint;
+        public ReadOnlyMemory<byte> Fingerprint { get; } = fingerprint;
 
         public string OwnerToken { get; } = ownerToken;
 
@@ -221,6 +221,6 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
 
         public bool IsCompleted { get; set; }
 
-        public byte[] Payload { get; set; } = [];
+        public ReadOnlyMemory<byte> Payload { get; set; }
     }
 }

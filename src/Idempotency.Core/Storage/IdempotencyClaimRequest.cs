@@ -22,7 +22,7 @@ public sealed class IdempotencyClaimRequest
     /// <summary>Gets the scoped storage key.</summary>
     public string Key { get; }
 
-    /// <summary>Gets the request fingerprint.</summary>
+    /// <summary>Gets the request fingerprint. A store may keep this memory rather than copy it: callers must not change it afterwards.</summary>
     public ReadOnlyMemory<byte> Fingerprint { get; }
 
     /// <summary>Gets the owner token of the claimer.</summary>

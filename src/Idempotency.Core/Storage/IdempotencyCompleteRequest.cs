@@ -25,7 +25,10 @@ public sealed class IdempotencyCompleteRequest
     /// <summary>Gets the owner token of the claimer.</summary>
     public string OwnerToken { get; }
 
-    /// <summary>Gets the encoded outcome, opaque to the store.</summary>
+    /// <summary>
+    /// Gets the encoded outcome, opaque to the store. A store may keep this memory rather than copy it: callers must not
+    /// change it afterwards.
+    /// </summary>
     public ReadOnlyMemory<byte> Payload { get; }
 
     /// <summary>Gets how long the completed record is kept.</summary>
