@@ -4,8 +4,9 @@ using Npgsql;
 namespace Idempotency.PostgreSql;
 
 /// <summary>
-/// Keeps idempotency records in a PostgreSQL table. Each operation is one SQL statement, so one round trip: claims are
-/// atomic through <c>INSERT ... ON CONFLICT</c>, and only the owner token of a claim completes or releases it.
+/// Keeps idempotency records in a PostgreSQL table. Each operation is one prepared SQL statement, so one round trip:
+/// claims are atomic through <c>INSERT ... ON CONFLICT</c> (a replay only reads), and only the owner token of a claim
+/// completes or releases it.
 /// </summary>
 internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
 {
@@ -30,7 +31,7 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
         try
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            return await PostgreSqlStoreCommands.ClaimAsync(connection, transaction: null, _sql, request, cancellationToken);
+            return await PostgreSqlStoreCommands.ClaimAsync(connection, _sql, request, cancellationToken);
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {
@@ -44,7 +45,7 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
         try
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            return await PostgreSqlStoreCommands.CompleteAsync(connection, transaction: null, _sql, request, cancellationToken);
+            return await PostgreSqlStoreCommands.CompleteAsync(connection, _sql, request, cancellationToken);
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {
@@ -59,7 +60,7 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
         try
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            return await PostgreSqlStoreCommands.ReleaseAsync(connection, transaction: null, _sql, key, ownerToken, cancellationToken);
+            return await PostgreSqlStoreCommands.ReleaseAsync(connection, _sql, key, ownerToken, cancellationToken);
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-using Dapper;
 using Npgsql;
 
 namespace Idempotency.PostgreSql;
@@ -8,100 +6,167 @@ namespace Idempotency.PostgreSql;
 /// The store's statements, run on a given connection and (in transactional mode) transaction. Shared by the store,
 /// which opens a pooled connection per operation, and by the transactional request store.
 /// </summary>
+/// <remarks>
+/// These are the hot path of every keyed request, so they use Npgsql directly rather than Dapper: each command is
+/// prepared, which Npgsql keeps per physical connection across pool rentals (the first use on a connection parses and
+/// plans the statement; every later one only binds and executes it), and parameters bind without boxing or copying.
+/// </remarks>
 internal static class PostgreSqlStoreCommands
 {
+    // A claim that meets a record committed after its snapshot returns no row and is run again (see
+    // PostgreSqlStoreSql.Claim). The next snapshot shows that record, so a second attempt settles it unless the key
+    // changes hands again in between; the bound only stops a pathological loop.
+    private const int MaxClaimAttempts = 5;
+
     public static async Task<IdempotencyClaimResult> ClaimAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, CancellationToken cancellationToken)
+        NpgsqlConnection connection, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, CancellationToken cancellationToken)
     {
-        var row = await connection.QuerySingleAsync<ClaimRow>(new CommandDefinition(
-            sql.Claim,
-            new
+        await using var command = new NpgsqlCommand(sql.Claim, connection)
+        {
+            Parameters =
             {
-                request.Key,
-                request.OwnerToken,
-                Fingerprint = AsArray(request.Fingerprint),
-                LeaseMilliseconds = request.LeaseDuration.TotalMilliseconds,
+                new NpgsqlParameter<string> { TypedValue = request.Key },
+                new NpgsqlParameter<string> { TypedValue = request.OwnerToken },
+                new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = request.Fingerprint, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea },
+                new NpgsqlParameter<double> { TypedValue = request.LeaseDuration.TotalMilliseconds },
             },
-            transaction,
-            cancellationToken: cancellationToken));
-        return ToResult(row);
+        };
+        await command.PrepareAsync(cancellationToken);
+        for (var attempt = 1; ; attempt++)
+        {
+            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+            if (await reader.ReadAsync(cancellationToken))
+            {
+                return ReadClaim(reader);
+            }
+
+            if (attempt == MaxClaimAttempts)
+            {
+                throw new IdempotencyStoreException(
+                    $"The PostgreSQL idempotency store could not claim a key: {MaxClaimAttempts} attempts in a row met a record of the key " +
+                    "that changed hands between the statement's snapshot and its insert. Something is claiming and deleting this key in a loop.");
+            }
+        }
     }
 
     /// <summary>
-    /// The transactional claim: when another transaction holds the key, the committed record (a replay or a mismatch)
-    /// or else <see cref="ClaimStatus.InFlight"/>, at once.
+    /// The transactional claim, in one round trip: the key's advisory lock (without waiting), then the live record.
+    /// A live record is reported as it is (replay, mismatch, or in flight); without one, the lock decides: held, the key
+    /// is this transaction's; not held, another transaction is running this key and nothing is committed yet.
     /// </summary>
     public static async Task<IdempotencyClaimResult> ClaimInTransactionAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, CancellationToken cancellationToken)
     {
-        var row = await connection.QuerySingleOrDefaultAsync<ClaimRow>(new CommandDefinition(
-            sql.TransactionalClaim,
-            new
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
             {
-                request.Key,
-                request.OwnerToken,
-                Fingerprint = AsArray(request.Fingerprint),
-                LeaseMilliseconds = request.LeaseDuration.TotalMilliseconds,
-                LockKey = PostgreSqlAdvisoryLocks.For(sql.QualifiedTableName, request.Key),
+                new NpgsqlBatchCommand(sql.TransactionalLock)
+                {
+                    Parameters = { new NpgsqlParameter<long> { TypedValue = PostgreSqlAdvisoryLocks.For(sql.QualifiedTableName, request.Key) } },
+                },
+                new NpgsqlBatchCommand(sql.TransactionalRead)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter<string> { TypedValue = request.Key },
+                        new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = request.Fingerprint, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea },
+                    },
+                },
             },
-            transaction,
-            cancellationToken: cancellationToken));
+        };
+        await batch.PrepareAsync(cancellationToken);
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        await reader.ReadAsync(cancellationToken);
+        var locked = reader.GetBoolean(0);
+        await reader.NextResultAsync(cancellationToken);
+        if (await reader.ReadAsync(cancellationToken))
+        {
+            return ReadClaim(reader);
+        }
 
-        // No row: another transaction holds the key and nothing is committed yet. Its lease is not visible from here.
-        return row is null ? IdempotencyClaimResult.InFlight(request.LeaseDuration) : ToResult(row);
+        // The lease plays no part in transactional mode: the transaction holds the key for as long as it lasts.
+        return locked
+            ? IdempotencyClaimResult.Claimed(DateTimeOffset.UtcNow + request.LeaseDuration)
+            : IdempotencyClaimResult.InFlight(request.LeaseDuration);
     }
 
-    public static async Task<CompletionStatus> CompleteAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, PostgreSqlStoreSql sql, IdempotencyCompleteRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Inserts the completed record and commits the transaction, in one round trip. Throws a <see cref="PostgresException"/>
+    /// whose <c>BatchCommand</c> says which of the two failed; see <see cref="IsClaimedElsewhere"/>.
+    /// </summary>
+    public static async Task CompleteAndCommitAsync(
+        NpgsqlConnection connection, NpgsqlTransaction transaction, PostgreSqlStoreSql sql, IdempotencyClaimRequest claim, IdempotencyCompleteRequest request, CancellationToken cancellationToken)
     {
-        var updated = await connection.ExecuteAsync(new CommandDefinition(
-            sql.Complete,
-            new
+        await using var batch = new NpgsqlBatch(connection, transaction)
+        {
+            BatchCommands =
             {
-                request.Key,
-                request.OwnerToken,
-                Payload = AsArray(request.Payload),
-                RetentionMilliseconds = request.Retention.TotalMilliseconds,
+                new NpgsqlBatchCommand(sql.TransactionalComplete)
+                {
+                    Parameters =
+                    {
+                        new NpgsqlParameter<string> { TypedValue = request.Key },
+                        new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = claim.Fingerprint, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea },
+                        new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = request.Payload, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea },
+                        new NpgsqlParameter<double> { TypedValue = request.Retention.TotalMilliseconds },
+                    },
+                },
+                new NpgsqlBatchCommand("COMMIT"),
             },
-            transaction,
-            cancellationToken: cancellationToken));
+        };
+        await batch.PrepareAsync(cancellationToken);
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> is the transactional completion refusing to overwrite a live record that a
+    /// plain store claim wrote since this transaction's claim (see <see cref="PostgreSqlStoreSql.TransactionalComplete"/>).
+    /// </summary>
+    public static bool IsClaimedElsewhere(PostgresException exception, PostgreSqlStoreSql sql) =>
+        exception is { SqlState: PostgresErrorCodes.NotNullViolation, ColumnName: "state" }
+        && exception.SchemaName == sql.Schema
+        && exception.TableName == sql.TableName;
+
+    public static async Task<CompletionStatus> CompleteAsync(
+        NpgsqlConnection connection, PostgreSqlStoreSql sql, IdempotencyCompleteRequest request, CancellationToken cancellationToken)
+    {
+        await using var command = new NpgsqlCommand(sql.Complete, connection)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string> { TypedValue = request.Key },
+                new NpgsqlParameter<string> { TypedValue = request.OwnerToken },
+                new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = request.Payload, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea },
+                new NpgsqlParameter<double> { TypedValue = request.Retention.TotalMilliseconds },
+            },
+        };
+        await command.PrepareAsync(cancellationToken);
+        var updated = await command.ExecuteNonQueryAsync(cancellationToken);
         return updated == 1 ? CompletionStatus.Completed : CompletionStatus.ClaimLost;
     }
 
     public static async Task<bool> ReleaseAsync(
-        NpgsqlConnection connection, NpgsqlTransaction? transaction, PostgreSqlStoreSql sql, string key, string ownerToken, CancellationToken cancellationToken)
+        NpgsqlConnection connection, PostgreSqlStoreSql sql, string key, string ownerToken, CancellationToken cancellationToken)
     {
-        var deleted = await connection.ExecuteAsync(new CommandDefinition(
-            sql.Release,
-            new { Key = key, OwnerToken = ownerToken },
-            transaction,
-            cancellationToken: cancellationToken));
-        return deleted == 1;
+        await using var command = new NpgsqlCommand(sql.Release, connection)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string> { TypedValue = key },
+                new NpgsqlParameter<string> { TypedValue = ownerToken },
+            },
+        };
+        await command.PrepareAsync(cancellationToken);
+        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 
-    private static IdempotencyClaimResult ToResult(ClaimRow row) => row.Status switch
+    // Columns: status, payload, expires_at, remaining.
+    private static IdempotencyClaimResult ReadClaim(NpgsqlDataReader reader) => (ClaimStatus)reader.GetInt32(0) switch
     {
-        ClaimStatus.Claimed => IdempotencyClaimResult.Claimed(new DateTimeOffset(DateTime.SpecifyKind(row.ExpiresAt, DateTimeKind.Utc))),
-        ClaimStatus.InFlight => IdempotencyClaimResult.InFlight(row.Remaining),
-        ClaimStatus.Completed => IdempotencyClaimResult.Completed(row.Payload ?? []),
+        ClaimStatus.Claimed => IdempotencyClaimResult.Claimed(new DateTimeOffset(reader.GetDateTime(2), TimeSpan.Zero)),
+        ClaimStatus.InFlight => IdempotencyClaimResult.InFlight(reader.GetTimeSpan(3)),
+        ClaimStatus.Completed => IdempotencyClaimResult.Completed(reader.IsDBNull(1) ? [] : reader.GetFieldValue<byte[]>(1)),
         _ => IdempotencyClaimResult.FingerprintMismatch(),
     };
-
-    // Dapper binds byte[] as bytea; avoid a copy when the memory already is a whole array (the usual case).
-    private static byte[] AsArray(ReadOnlyMemory<byte> memory) =>
-        MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : memory.ToArray();
-
-    /// <summary>The row the claim statements return; Dapper maps its columns by name.</summary>
-    private sealed class ClaimRow
-    {
-        public ClaimStatus Status { get; set; }
-
-        public byte[]? Payload { get; set; }
-
-        public DateTime ExpiresAt { get; set; }
-
-        public TimeSpan Remaining { get; set; }
-    }
 }

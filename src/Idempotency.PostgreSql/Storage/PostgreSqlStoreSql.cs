@@ -1,17 +1,21 @@
-using System.Globalization;
-
 namespace Idempotency.PostgreSql;
 
 /// <summary>
 /// The SQL of the store, built once for one table. Every contract operation is a single statement that runs in its
 /// own implicit transaction (or in the caller's, in transactional mode) and reads time from the database clock, so
-/// all instances of a service agree on when a lease or a retention ends.
+/// all instances of a service agree on when a lease or a retention ends. Parameters are positional (<c>$1</c>, ...)
+/// because the commands are prepared: see <see cref="PostgreSqlStoreCommands"/> for what each one binds.
 /// </summary>
 internal sealed class PostgreSqlStoreSql
 {
     public const short InFlightState = 1;
     public const short CompletedState = 2;
     public const short FormatVersion = 1;
+
+    private const int Claimed = (int)ClaimStatus.Claimed;
+    private const int InFlight = (int)ClaimStatus.InFlight;
+    private const int Completed = (int)ClaimStatus.Completed;
+    private const int Mismatch = (int)ClaimStatus.FingerprintMismatch;
 
     public PostgreSqlStoreSql(string schema, string tableName)
     {
@@ -20,48 +24,92 @@ internal sealed class PostgreSqlStoreSql
         QualifiedTableName = $"{Quote(schema)}.{Quote(tableName)}";
         var t = QualifiedTableName;
 
-        Claim = BuildClaim(t, source: "VALUES (@Key, {0}, @OwnerToken, @Fingerprint, NULL, {1}, clock_timestamp() + @LeaseMilliseconds * interval '1 millisecond', clock_timestamp())");
-
-        // Transactional mode: the claim runs inside the request's transaction, whose row stays invisible (and locked)
-        // until commit. A duplicate must not queue on that row lock behind the whole handler, so the statement first
-        // tries a transaction-scoped advisory lock on the key. With the lock, it claims as above (and sees every
-        // committed record of the key). Without it, another transaction is running or replaying this key: it inserts
-        // nothing and reports the committed record instead, so a completed key is still replayed and anything else
-        // is in flight, at once.
-        var claim = BuildClaim(
-            t,
-            source: "SELECT @Key, {0}, @OwnerToken, @Fingerprint, NULL::bytea, {1}, clock_timestamp() + @LeaseMilliseconds * interval '1 millisecond', clock_timestamp()\nFROM key_lock WHERE key_lock.locked");
-        TransactionalClaim = $"""
-            WITH key_lock AS (SELECT pg_try_advisory_xact_lock(@LockKey) AS locked),
+        // $1 key, $2 owner token, $3 fingerprint, $4 lease in milliseconds.
+        // Read first: a live record (a duplicate or a replay) is reported as it is, and the statement writes nothing,
+        // so a replay is a read-only transaction (no new row version, no WAL, no commit flush). Only when the snapshot
+        // shows no live record does it insert a claim, or take over an expired record. If a concurrent claimer
+        // committed the key after this statement's snapshot was taken, the insert meets that row (ON CONFLICT sees the
+        // latest committed version, whatever the snapshot), leaves it alone because it is live, and the statement
+        // returns no row at all: the caller runs it again, and the new snapshot shows the record. Concurrent claimers
+        // of one key queue on the key's unique index entry, so exactly one inserts.
+        Claim = $"""
+            WITH live AS (
+                SELECT state, owner_token, fingerprint, payload, expires_at
+                FROM {t}
+                WHERE key = $1 AND expires_at > clock_timestamp()
+            ),
             claimed AS (
-            {claim}
+                INSERT INTO {t} AS r (key, state, owner_token, fingerprint, payload, format_version, expires_at, created_at)
+                SELECT $1, {InFlightState}, $2, $3, NULL, {FormatVersion}, clock_timestamp() + $4 * interval '1 millisecond', clock_timestamp()
+                WHERE NOT EXISTS (SELECT FROM live)
+                ON CONFLICT (key) DO UPDATE SET
+                    state = EXCLUDED.state, owner_token = EXCLUDED.owner_token, fingerprint = EXCLUDED.fingerprint,
+                    payload = NULL, format_version = EXCLUDED.format_version, expires_at = EXCLUDED.expires_at,
+                    created_at = EXCLUDED.created_at
+                WHERE r.expires_at <= EXCLUDED.created_at
+                RETURNING expires_at
             )
-            SELECT "Status", "Payload", "ExpiresAt", "Remaining" FROM claimed
+            SELECT {Claimed} AS status, NULL::bytea AS payload, expires_at, expires_at - clock_timestamp() AS remaining
+            FROM claimed
             UNION ALL
             SELECT
-                CASE WHEN r.expires_at <= clock_timestamp() THEN {(int)ClaimStatus.InFlight}
-                     WHEN r.fingerprint <> @Fingerprint THEN {(int)ClaimStatus.FingerprintMismatch}
-                     WHEN r.state = {CompletedState} THEN {(int)ClaimStatus.Completed}
-                     ELSE {(int)ClaimStatus.InFlight} END,
-                CASE WHEN r.state = {CompletedState} AND r.fingerprint = @Fingerprint AND r.expires_at > clock_timestamp() THEN r.payload END,
-                r.expires_at,
-                CASE WHEN r.expires_at <= clock_timestamp() THEN @LeaseMilliseconds * interval '1 millisecond'
-                     ELSE r.expires_at - clock_timestamp() END
-            FROM {t} AS r, key_lock
-            WHERE NOT key_lock.locked AND r.key = @Key
+                CASE WHEN state = {InFlightState} AND owner_token = $2 THEN {Claimed}
+                     WHEN fingerprint <> $3 THEN {Mismatch}
+                     WHEN state = {CompletedState} THEN {Completed}
+                     ELSE {InFlight} END,
+                CASE WHEN state = {CompletedState} AND fingerprint = $3 THEN payload END,
+                expires_at,
+                expires_at - clock_timestamp()
+            FROM live
             """;
 
+        // Transactional mode claims in two statements sent in one round trip (with the BEGIN that Npgsql sends ahead
+        // of them). The first takes a transaction-scoped advisory lock on the key ($1, a 64-bit hash) without waiting:
+        // whoever holds it is the only transaction that may write the key until it ends. The second, run after the
+        // lock (so under Read Committed its snapshot shows everything the previous holder committed), reads the live
+        // record: $1 key, $2 fingerprint. Nothing is written at claim time; the record is inserted, already
+        // completed, by TransactionalComplete just before COMMIT.
+        TransactionalLock = "SELECT pg_try_advisory_xact_lock($1)";
+        TransactionalRead = $"""
+            SELECT
+                CASE WHEN fingerprint <> $2 THEN {Mismatch}
+                     WHEN state = {CompletedState} THEN {Completed}
+                     ELSE {InFlight} END AS status,
+                CASE WHEN state = {CompletedState} AND fingerprint = $2 THEN payload END AS payload,
+                expires_at,
+                expires_at - clock_timestamp() AS remaining
+            FROM {t}
+            WHERE key = $1 AND expires_at > clock_timestamp()
+            """;
+
+        // $1 key, $2 fingerprint, $3 payload, $4 retention in milliseconds. Sent in one batch with COMMIT, so the
+        // record must be written or the statement must fail (an error skips the COMMIT that follows it). Under the
+        // advisory lock no other transactional claimer can write the key, but a plain store claim (which does not take
+        // the lock) may have claimed it since this transaction's claim: then the conflicting row is live, the update
+        // sets state to NULL, and the NOT NULL constraint fails the statement (NotNullViolation on column "state"),
+        // which the caller reports as a lost claim. An expired row is taken over.
+        TransactionalComplete = $"""
+            INSERT INTO {t} AS r (key, state, owner_token, fingerprint, payload, format_version, expires_at, created_at)
+            VALUES ($1, {CompletedState}, NULL, $2, $3, {FormatVersion}, clock_timestamp() + $4 * interval '1 millisecond', now())
+            ON CONFLICT (key) DO UPDATE SET
+                state = CASE WHEN r.expires_at <= clock_timestamp() THEN EXCLUDED.state END,
+                owner_token = NULL, fingerprint = EXCLUDED.fingerprint, payload = EXCLUDED.payload,
+                format_version = EXCLUDED.format_version, expires_at = EXCLUDED.expires_at, created_at = EXCLUDED.created_at
+            """;
+
+        // $1 key, $2 owner token, $3 payload, $4 retention in milliseconds.
         // Only the owner completes its claim, even after its lease passed, as long as nobody has taken the key over.
         Complete = $"""
             UPDATE {t}
-            SET state = {CompletedState}, owner_token = NULL, payload = @Payload,
-                expires_at = clock_timestamp() + @RetentionMilliseconds * interval '1 millisecond'
-            WHERE key = @Key AND state = {InFlightState} AND owner_token = @OwnerToken
+            SET state = {CompletedState}, owner_token = NULL, payload = $3,
+                expires_at = clock_timestamp() + $4 * interval '1 millisecond'
+            WHERE key = $1 AND state = {InFlightState} AND owner_token = $2
             """;
 
+        // $1 key, $2 owner token.
         Release = $"""
             DELETE FROM {t}
-            WHERE key = @Key AND state = {InFlightState} AND owner_token = @OwnerToken
+            WHERE key = $1 AND state = {InFlightState} AND owner_token = $2
             """;
 
         // Oldest first through the expires_at index; SKIP LOCKED so that instances cleaning at once, and claims that
@@ -85,51 +133,23 @@ internal sealed class PostgreSqlStoreSql
     /// <summary>Gets the quoted, schema-qualified table name, e.g. <c>"public"."idempotency_records"</c>.</summary>
     public string QualifiedTableName { get; }
 
+    /// <summary>Gets the claim of the plain store: reports a live record, or claims the key (new or expired).</summary>
     public string Claim { get; }
 
-    /// <summary>
-    /// Gets the claim of transactional mode. When another transaction holds the key it reports the committed record
-    /// (or no row at all when none is committed yet) instead of claiming.
-    /// </summary>
-    public string TransactionalClaim { get; }
+    /// <summary>Gets the first statement of the transactional claim: the key's advisory lock, without waiting.</summary>
+    public string TransactionalLock { get; }
+
+    /// <summary>Gets the second statement of the transactional claim: the key's live record, if any.</summary>
+    public string TransactionalRead { get; }
+
+    /// <summary>Gets the completion of transactional mode, which inserts the completed record right before COMMIT.</summary>
+    public string TransactionalComplete { get; }
 
     public string Complete { get; }
 
     public string Release { get; }
 
     public string DeleteExpiredBatch { get; }
-
-    // One statement that inserts a new claim, takes over an expired record, or leaves a live record as it is.
-    // It always ends in the DO UPDATE branch for an existing row, because only a row that the statement inserted
-    // or updated is RETURNed: the "no-op" update of a live record (every column set to its own value, a HOT update
-    // since no indexed value changes) is what lets one statement report what it found. Concurrent claimers of one
-    // key queue on its row lock and each sees the row as the previous one left it, so exactly one wins.
-    // clock_timestamp() rather than now(): in transactional mode the statement runs inside a longer transaction.
-    private static string BuildClaim(string t, string source)
-    {
-        const string Taken = "r.expires_at <= EXCLUDED.created_at";
-        var rows = string.Format(CultureInfo.InvariantCulture, source, InFlightState, FormatVersion);
-        return $"""
-            INSERT INTO {t} AS r (key, state, owner_token, fingerprint, payload, format_version, expires_at, created_at)
-            {rows}
-            ON CONFLICT (key) DO UPDATE SET
-                state = CASE WHEN {Taken} THEN EXCLUDED.state ELSE r.state END,
-                owner_token = CASE WHEN {Taken} THEN EXCLUDED.owner_token ELSE r.owner_token END,
-                fingerprint = CASE WHEN {Taken} THEN EXCLUDED.fingerprint ELSE r.fingerprint END,
-                payload = CASE WHEN {Taken} THEN NULL ELSE r.payload END,
-                format_version = CASE WHEN {Taken} THEN EXCLUDED.format_version ELSE r.format_version END,
-                expires_at = CASE WHEN {Taken} THEN EXCLUDED.expires_at ELSE r.expires_at END,
-                created_at = CASE WHEN {Taken} THEN EXCLUDED.created_at ELSE r.created_at END
-            RETURNING
-                CASE WHEN r.state = {InFlightState} AND r.owner_token = @OwnerToken THEN {(int)ClaimStatus.Claimed}
-                     WHEN r.fingerprint <> @Fingerprint THEN {(int)ClaimStatus.FingerprintMismatch}
-                     WHEN r.state = {CompletedState} THEN {(int)ClaimStatus.Completed}
-                     ELSE {(int)ClaimStatus.InFlight} END AS "Status",
-                CASE WHEN r.state = {CompletedState} AND r.fingerprint = @Fingerprint THEN r.payload END AS "Payload",
-                r.expires_at AS "ExpiresAt",
-                r.expires_at - clock_timestamp() AS "Remaining"
-            """;
-    }
 
     // Names are validated as lower-case identifiers before they get here; quoting keeps them from ever being keywords.
     public static string Quote(string identifier) => $"\"{identifier}\"";

@@ -15,4 +15,8 @@ internal sealed partial class PostgreSqlTransactionalRequestStore
     [LoggerMessage(EventId = 3032, EventName = "PostgreSqlRollbackFailed", Level = LogLevel.Debug,
         Message = "Could not roll back the request's PostgreSQL transaction; the server rolls it back when the connection closes.")]
     private partial void LogRollbackFailed(Exception exception);
+
+    [LoggerMessage(EventId = 3033, EventName = "PostgreSqlKeyClaimedElsewhere", Level = LogLevel.Warning,
+        Message = "A non-transactional endpoint claimed the request's idempotency key while the request's transaction ran; the transaction was rolled back and nothing of the request was committed. Do not share keys between transactional and non-transactional endpoints.")]
+    private partial void LogClaimedElsewhere();
 }

@@ -9,14 +9,15 @@ namespace Idempotency.PostgreSql;
 
 /// <summary>
 /// The store of one request in transactional mode. It opens a connection and a transaction before the claim, hands
-/// both to the handler, writes the claim and the completion in that transaction and commits once, at completion.
-/// A release, an exception or a disposal without completion rolls everything back; so does a crash, because
-/// PostgreSQL rolls back the transaction of a connection that disappears.
+/// both to the handler, and at completion writes the completed record and commits, in one round trip. A release, an
+/// exception or a disposal without completion rolls everything back; so does a crash, because PostgreSQL rolls back
+/// the transaction of a connection that disappears.
 /// </summary>
 /// <remarks>
-/// A concurrent duplicate never waits for the original's uncommitted row: the claim first tries a transaction-scoped
-/// advisory lock on the key, and answers "in flight" at once when another transaction holds it. Leases play no part
-/// while the original runs: its row is invisible until commit, and its lock lasts exactly as long as its transaction.
+/// The claim writes nothing: it takes a transaction-scoped advisory lock on the key without waiting and reads the
+/// key's committed record. While this transaction holds the lock no other transactional claim of the key can run, so
+/// a concurrent duplicate answers "in flight" (or replays a committed record) at once, and never waits on this one.
+/// Leases play no part while the original runs: the lock lasts exactly as long as its transaction.
 /// </remarks>
 internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotencyRequestStore
 {
@@ -31,7 +32,7 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
     private readonly NpgsqlTransaction _transaction;
     private readonly PostgreSqlIdempotentTransaction _handle;
     private readonly ILogger _logger;
-    private string? _claimedBy;
+    private IdempotencyClaimRequest? _claim;
     private bool _ended;
 
     private PostgreSqlTransactionalRequestStore(
@@ -83,7 +84,7 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
             var claim = await PostgreSqlStoreCommands.ClaimInTransactionAsync(_connection, _transaction, _sql, request, cancellationToken);
             if (claim.Status == ClaimStatus.Claimed)
             {
-                _claimedBy = request.OwnerToken;
+                _claim = request;
             }
 
             return claim;
@@ -97,15 +98,24 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
     public async ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (_ended || !string.Equals(_claimedBy, request.OwnerToken, StringComparison.Ordinal))
+        if (_ended || _claim is null || !string.Equals(_claim.OwnerToken, request.OwnerToken, StringComparison.Ordinal))
         {
             return CompletionStatus.ClaimLost;
         }
 
-        CompletionStatus status;
         try
         {
-            status = await PostgreSqlStoreCommands.CompleteAsync(_connection, _transaction, _sql, request, cancellationToken);
+            // The one moment that decides: the record, the handler's changes and the response commit together here.
+            await PostgreSqlStoreCommands.CompleteAndCommitAsync(_connection, _transaction, _sql, _claim, request, cancellationToken);
+            _ended = true;
+            return CompletionStatus.Completed;
+        }
+        catch (PostgresException ex) when (PostgreSqlStoreCommands.IsClaimedElsewhere(ex, _sql))
+        {
+            // A plain store claim took the key during this transaction: nothing of this request commits.
+            LogClaimedElsewhere();
+            await RollBackAsync();
+            return CompletionStatus.ClaimLost;
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InFailedSqlTransaction)
         {
@@ -118,25 +128,8 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {
-            throw Fault(ex, CompleteOperation);
-        }
-
-        if (status != CompletionStatus.Completed)
-        {
-            return status; // rolled back on disposal
-        }
-
-        try
-        {
-            // The one moment that decides: the claim, the handler's changes and the response commit together here.
-            await _transaction.CommitAsync(cancellationToken);
-            _ended = true;
-            return CompletionStatus.Completed;
-        }
-        catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
-        {
             // Committed or not, a retry is safe: it replays what committed, or runs again if nothing did.
-            throw Fault(ex, CommitOperation);
+            throw Fault(ex, ex is PostgresException { BatchCommand.CommandText: "COMMIT" } ? CommitOperation : CompleteOperation);
         }
     }
 
@@ -144,7 +137,7 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(ownerToken);
-        var owned = !_ended && string.Equals(_claimedBy, ownerToken, StringComparison.Ordinal);
+        var owned = !_ended && string.Equals(_claim?.OwnerToken, ownerToken, StringComparison.Ordinal);
         await RollBackAsync();
         return owned;
     }

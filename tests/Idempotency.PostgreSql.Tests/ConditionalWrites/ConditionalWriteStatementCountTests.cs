@@ -1,4 +1,3 @@
-using Dapper;
 using Idempotency.PostgreSql.Tests.Infrastructure;
 using Npgsql;
 
@@ -6,26 +5,19 @@ namespace Idempotency.PostgreSql.Tests.ConditionalWrites;
 
 /// <summary>
 /// Every conditional write is one SQL statement (so one round trip), counted by the server itself: pg_stat_statements
-/// in a database that only the stores under test use, reset before each operation. Besides it the server may see
-/// Npgsql's pool reset, <c>DISCARD ALL</c>, which travels in the same network write as the next command.
+/// in a database that only the stores under test use (see <see cref="ServerStatementCounter"/>).
 /// </summary>
 [Collection(PostgreSqlCollection.Name)]
 public sealed class ConditionalWriteStatementCountTests(PostgreSqlFixture fixture) : IAsyncLifetime
 {
-    private NpgsqlDataSource _admin = null!;
+    private ServerStatementCounter _counter = null!;
     private NpgsqlDataSource _storeDataSource = null!;
     private ConditionalWriteHost _host = null!;
-    private long _databaseId;
 
     public async Task InitializeAsync()
     {
         var database = await fixture.Server.CreateDatabaseAsync();
-        _admin = NpgsqlDataSource.Create(fixture.ConnectionString);
-        await using (var connection = await _admin.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-            _databaseId = await connection.QuerySingleAsync<long>("SELECT oid::bigint FROM pg_database WHERE datname = @database", new { database });
-        }
+        _counter = await ServerStatementCounter.CreateAsync(fixture.Server, database);
 
         _storeDataSource = NpgsqlDataSource.Create(fixture.Server.ConnectionString(database));
         _host = await ConditionalWriteHost.StartAsync(_storeDataSource);
@@ -38,7 +30,7 @@ public sealed class ConditionalWriteStatementCountTests(PostgreSqlFixture fixtur
     {
         await _host.DisposeAsync();
         await _storeDataSource.DisposeAsync();
-        await _admin.DisposeAsync();
+        await _counter.DisposeAsync();
     }
 
     [Fact]
@@ -82,12 +74,7 @@ public sealed class ConditionalWriteStatementCountTests(PostgreSqlFixture fixtur
     /// <summary>Runs <paramref name="operation"/> and counts the statements the server executed for it in the stores' database.</summary>
     private async Task<(T Result, long Statements)> CountAsync<T>(Func<Task<T>> operation)
     {
-        await using var connection = await _admin.OpenConnectionAsync();
-        await connection.ExecuteAsync("SELECT pg_stat_statements_reset(0, @dbid::oid, 0)", new { dbid = _databaseId });
-        var result = await operation();
-        var all = (await connection.QueryAsync<(string Query, long Calls)>(
-            "SELECT query, calls FROM pg_stat_statements WHERE dbid = @dbid::oid", new { dbid = _databaseId })).ToList();
-        Assert.InRange(all.Where(s => s.Query == "DISCARD ALL").Sum(s => s.Calls), 0, 1);
-        return (result, all.Where(s => s.Query != "DISCARD ALL").Sum(s => s.Calls));
+        var (result, statements) = await _counter.CountAsync(operation);
+        return (result, statements.Count);
     }
 }

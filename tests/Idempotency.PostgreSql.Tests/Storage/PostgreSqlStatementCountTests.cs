@@ -7,32 +7,20 @@ using Npgsql;
 namespace Idempotency.PostgreSql.Tests.Storage;
 
 /// <summary>
-/// Every contract operation is exactly one SQL statement (so one round trip), counted by the server itself:
-/// pg_stat_statements in a database that only the store under test uses, reset before each operation.
+/// Every contract operation is exactly one SQL statement (so one round trip), counted by the server itself in a
+/// database that only the store under test uses; and a duplicate or a replay writes nothing.
 /// </summary>
-/// <remarks>
-/// Besides the store's statement the server may also see Npgsql's pool reset, <c>DISCARD ALL</c>, once per reuse of a
-/// pooled connection. Npgsql prepends it to the next command in the same network write, so it costs no round trip;
-/// it is counted apart and must be the only other statement.
-/// </remarks>
 [Collection(PostgreSqlCollection.Name)]
 public sealed class PostgreSqlStatementCountTests(PostgreSqlFixture fixture) : IAsyncLifetime
 {
-    private NpgsqlDataSource _admin = null!;
+    private ServerStatementCounter _counter = null!;
     private NpgsqlDataSource _storeDataSource = null!;
     private PostgreSqlIdempotencyStore _store = null!;
-    private long _databaseId;
 
     public async Task InitializeAsync()
     {
         var database = await fixture.Server.CreateDatabaseAsync();
-        _admin = NpgsqlDataSource.Create(fixture.ConnectionString);
-        await using (var connection = await _admin.OpenConnectionAsync())
-        {
-            await connection.ExecuteAsync("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-            _databaseId = await connection.QuerySingleAsync<long>("SELECT oid::bigint FROM pg_database WHERE datname = @database", new { database });
-        }
-
+        _counter = await ServerStatementCounter.CreateAsync(fixture.Server, database);
         _storeDataSource = NpgsqlDataSource.Create(fixture.Server.ConnectionString(database));
         var storeDatabase = new PostgreSqlIdempotencyDatabase(_storeDataSource, ownsDataSource: false, new PostgreSqlIdempotencyStoreOptions());
         await new PostgreSqlSchemaInitializer(storeDatabase, NullLogger<PostgreSqlSchemaInitializer>.Instance).CreateSchemaAsync(default);
@@ -47,7 +35,7 @@ public sealed class PostgreSqlStatementCountTests(PostgreSqlFixture fixture) : I
     public async Task DisposeAsync()
     {
         await _storeDataSource.DisposeAsync();
-        await _admin.DisposeAsync();
+        await _counter.DisposeAsync();
     }
 
     private static byte[] Fingerprint { get; } = SHA256.HashData("a"u8);
@@ -63,10 +51,10 @@ public sealed class PostgreSqlStatementCountTests(PostgreSqlFixture fixture) : I
         var complete = await CountAsync(async () => await _store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, new byte[] { 1, 2, 3 }, TimeSpan.FromMinutes(1)), default));
         var replay = await CountAsync(async () => (await _store.ClaimAsync(new IdempotencyClaimRequest(key, Fingerprint, "third", TimeSpan.FromMinutes(1)), default)).Status);
 
-        Assert.Equal((ClaimStatus.Claimed, 1L, "INSERT"), (claim.Result, claim.Calls, claim.Verb));
-        Assert.Equal((ClaimStatus.InFlight, 1L, "INSERT"), (duplicate.Result, duplicate.Calls, duplicate.Verb));
-        Assert.Equal((CompletionStatus.Completed, 1L, "UPDATE"), (complete.Result, complete.Calls, complete.Verb));
-        Assert.Equal((ClaimStatus.Completed, 1L, "INSERT"), (replay.Result, replay.Calls, replay.Verb));
+        Assert.Equal((ClaimStatus.Claimed, 1, "WITH"), claim);
+        Assert.Equal((ClaimStatus.InFlight, 1, "WITH"), duplicate);
+        Assert.Equal((CompletionStatus.Completed, 1, "UPDATE"), complete);
+        Assert.Equal((ClaimStatus.Completed, 1, "WITH"), replay);
     }
 
     [Fact]
@@ -78,22 +66,46 @@ public sealed class PostgreSqlStatementCountTests(PostgreSqlFixture fixture) : I
 
         var release = await CountAsync(async () => await _store.ReleaseAsync(key, owner, default));
 
-        Assert.Equal((true, 1L, "DELETE"), (release.Result, release.Calls, release.Verb));
+        Assert.Equal((true, 1, "DELETE"), release);
     }
 
-    /// <summary>Runs <paramref name="operation"/> and counts the statements the server executed for it in the store's database.</summary>
-    private async Task<(T Result, long Calls, string Verb)> CountAsync<T>(Func<Task<T>> operation)
+    [Fact]
+    public async Task DuplicateAndReplay_LeaveTheRecordUntouched()
     {
-        await using var connection = await _admin.OpenConnectionAsync();
-        await connection.ExecuteAsync("SELECT pg_stat_statements_reset(0, @dbid::oid, 0)", new { dbid = _databaseId });
-        var result = await operation();
-        var all = (await connection.QueryAsync<(string Query, long Calls)>(
-            "SELECT query, calls FROM pg_stat_statements WHERE dbid = @dbid::oid", new { dbid = _databaseId })).ToList();
-        var poolResets = all.Where(s => s.Query == "DISCARD ALL").Sum(s => s.Calls);
-        var statements = all.Where(s => s.Query != "DISCARD ALL").ToList();
-        Assert.InRange(poolResets, 0, 1);
-        var calls = statements.Sum(s => s.Calls);
-        var verb = statements.Count == 1 ? statements[0].Query.TrimStart().Split(' ', 2)[0] : string.Join(" | ", statements.Select(s => s.Query));
-        return (result, calls, verb);
+        var key = Guid.NewGuid().ToString();
+        var owner = Guid.NewGuid().ToString("N");
+        await _store.ClaimAsync(new IdempotencyClaimRequest(key, Fingerprint, owner, TimeSpan.FromMinutes(1)), default);
+        var claimedVersion = await RowVersionAsync(key);
+
+        var duplicate = await _store.ClaimAsync(new IdempotencyClaimRequest(key, Fingerprint, "other", TimeSpan.FromMinutes(1)), default);
+        var afterDuplicate = await RowVersionAsync(key);
+        await _store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, new byte[] { 1, 2, 3 }, TimeSpan.FromMinutes(1)), default);
+        var completedVersion = await RowVersionAsync(key);
+        var replay = await _store.ClaimAsync(new IdempotencyClaimRequest(key, Fingerprint, "third", TimeSpan.FromMinutes(1)), default);
+        var afterReplay = await RowVersionAsync(key);
+
+        Assert.Equal(ClaimStatus.InFlight, duplicate.Status);
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.Equal(claimedVersion, afterDuplicate);
+        Assert.NotEqual(claimedVersion, completedVersion); // the probe sees a write when there is one
+        Assert.Equal(completedVersion, afterReplay);
+    }
+
+    /// <summary>
+    /// The row's physical version: the transaction that wrote it (<c>xmin</c>), the one that last locked or replaced it
+    /// (<c>xmax</c>) and where it lies (<c>ctid</c>). Any write or row lock changes at least one of them.
+    /// </summary>
+    private async Task<string> RowVersionAsync(string key)
+    {
+        await using var connection = await _storeDataSource.OpenConnectionAsync();
+        return await connection.QuerySingleAsync<string>(
+            "SELECT xmin::text || '/' || xmax::text || '/' || ctid::text FROM idempotency_records WHERE key = @key", new { key });
+    }
+
+    /// <summary>Runs <paramref name="operation"/>: its result, how many statements the server ran for it, and the first word of the last one.</summary>
+    private async Task<(T Result, int Statements, string Verb)> CountAsync<T>(Func<Task<T>> operation)
+    {
+        var (result, statements) = await _counter.CountAsync(operation);
+        return (result, statements.Count, statements.Count == 0 ? string.Empty : ServerStatementCounter.Verb(statements[^1]));
     }
 }

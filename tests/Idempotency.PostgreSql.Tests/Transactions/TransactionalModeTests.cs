@@ -121,6 +121,33 @@ public sealed class TransactionalModeTests(PostgreSqlFixture fixture)
     }
 
     [Fact]
+    public async Task PlainStoreClaimOfTheSameKey_WhileTheTransactionRuns_MakesTheTransactionCommitNothing()
+    {
+        // A non-transactional endpoint's store does not take the advisory lock, so it can claim the key while the
+        // transaction runs. The completion must then refuse to overwrite that live claim, and must not commit.
+        var database = await LedgerDatabase.CreateAsync(fixture.ConnectionString);
+        var gate = new LedgerGate();
+        await using var app = await LedgerApp.StartTestServerAsync(database, gate);
+        await using var dataSource = NpgsqlDataSource.Create(database.ConnectionString);
+        var plainStore = new PostgreSqlIdempotencyStore(
+            new PostgreSqlIdempotencyDatabase(dataSource, ownsDataSource: false, new PostgreSqlIdempotencyStoreOptions { TableName = database.RecordsTable }),
+            Microsoft.Extensions.Logging.Abstractions.NullLogger<PostgreSqlIdempotencyStore>.Instance);
+
+        var original = app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1", hold: "gate"));
+        await gate.Entered.WaitAsync(s_hangGuard);
+        var plainClaim = await plainStore.ClaimAsync(
+            new IdempotencyClaimRequest(IdempotencyStorageKey.Create(string.Empty, "k1"), new byte[32], "plain-owner", TimeSpan.FromMinutes(5)), default);
+        gate.Open();
+        var response = await original.WaitAsync(s_hangGuard);
+
+        Assert.Equal(ClaimStatus.Claimed, plainClaim.Status);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.Null(response.Headers.Location);
+        Assert.Equal(0, await database.LedgerCountAsync());
+        Assert.Equal(PostgreSqlStoreSql.InFlightState, await database.RecordStateAsync("k1")); // the plain claim, untouched
+    }
+
+    [Fact]
     public async Task DuplicateOfACompletedKey_IsReplayed_EvenWhileAnotherTransactionHoldsTheKeysLock()
     {
         var database = await LedgerDatabase.CreateAsync(fixture.ConnectionString);
@@ -146,7 +173,7 @@ public sealed class TransactionalModeTests(PostgreSqlFixture fixture)
     }
 
     [Fact]
-    public async Task Handler_GetsOneConnectionAndTransaction_ThroughTheFeatureAndTheScopedService_WithTheClaimAlreadyInIt()
+    public async Task Handler_GetsOneConnectionAndTransaction_ThroughTheFeatureAndTheScopedService_HoldingTheKeysLock()
     {
         var database = await LedgerDatabase.CreateAsync(fixture.ConnectionString);
         var seen = new List<object?>();
@@ -157,15 +184,17 @@ public sealed class TransactionalModeTests(PostgreSqlFixture fixture)
         app.UseRouting();
         app.UseIdempotency();
         var storageKey = IdempotencyStorageKey.Create(string.Empty, "k1");
+        var lockKey = PostgreSqlAdvisoryLocks.For(new PostgreSqlStoreSql("public", database.RecordsTable).QualifiedTableName, storageKey);
         app.MapPost("/inspect", async (HttpContext context, PostgreSqlIdempotentTransaction tx) =>
         {
             var feature = context.Features.Get<IPostgreSqlTransactionFeature>();
-            var insideState = await tx.Connection.QuerySingleOrDefaultAsync<short?>(
-                $"SELECT state FROM {database.RecordsTable} WHERE key = @storageKey", new { storageKey }, tx.Transaction);
             await using var outside = new NpgsqlConnection(database.ConnectionString);
-            var outsideState = await outside.QuerySingleOrDefaultAsync<short?>(
-                $"SELECT state FROM {database.RecordsTable} WHERE key = @storageKey", new { storageKey });
-            seen.AddRange([ReferenceEquals(feature, tx), tx.IsActive, insideState, outsideState]);
+            await outside.OpenAsync();
+            await using var other = await outside.BeginTransactionAsync();
+            var otherGetsTheKey = await outside.QuerySingleAsync<bool>("SELECT pg_try_advisory_xact_lock(@lockKey)", new { lockKey }, other);
+            var committedRecords = await outside.QuerySingleAsync<long>(
+                $"SELECT count(*) FROM {database.RecordsTable} WHERE key = @storageKey", new { storageKey }, other);
+            seen.AddRange([ReferenceEquals(feature, tx), tx.IsActive, otherGetsTheKey, committedRecords]);
             return Results.Ok();
         }).RequireIdempotency().WithPostgreSqlTransaction();
         await app.StartAsync();
@@ -173,9 +202,11 @@ public sealed class TransactionalModeTests(PostgreSqlFixture fixture)
         using var request = new HttpRequestMessage(HttpMethod.Post, "/inspect") { Headers = { { "Idempotency-Key", "k1" } } };
 
         var response = await client.SendAsync(request);
+        var stateAfterCommit = await database.RecordStateAsync("k1");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        Assert.Equal([true, true, PostgreSqlStoreSql.InFlightState, null], seen);
+        Assert.Equal([true, true, false, 0L], seen);
+        Assert.Equal(PostgreSqlStoreSql.CompletedState, stateAfterCommit);
     }
 
     [Fact]
