@@ -2,7 +2,7 @@
 # End-to-end throughput of the idempotency middleware: a Kestrel app on 127.0.0.1 under wrk, every scenario
 # side by side in one run, so the ratios compare like with like on the same machine at the same moment.
 #
-#   scripts/benchmark-e2e.sh                 # default: 10 s per scenario, wrk -t2 -c32
+#   scripts/benchmark-e2e.sh                 # default: 5 s warm-up and 10 s per scenario, wrk -t2 -c32
 #   DURATION=30s CONNECTIONS=64 scripts/benchmark-e2e.sh
 #
 # Needs wrk, redis-server and PostgreSQL 15 (/usr/lib/postgresql/15/bin; installed with apt-get when missing).
@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}
-WARMUP=${WARMUP:-3s}
+WARMUP=${WARMUP:-5s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 
@@ -27,7 +27,10 @@ BIN=tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
 WORK=$(mktemp -d)
 PIDS=()
 stop_pg() { :; }
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; stop_pg; rm -rf "$WORK"; }
+cleanup() {
+  for p in "${PIDS[@]}" $(cat "$WORK"/*.pid 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true; stop_pg; rm -rf "$WORK"
+}
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
@@ -37,21 +40,33 @@ wait_for() { # url
   echo "server at $1 did not start" >&2; exit 1
 }
 
+# Runs in a command substitution (a subshell), so the server's PID goes to a file that cleanup and rps read.
 start_server() { # name, extra args...
   local name=$1; shift
   local port; port=$(free_port)
   dotnet "$BIN" serve --urls "http://127.0.0.1:$port" "$@" >"$WORK/$name.log" 2>&1 &
-  PIDS+=($!)
+  echo $! >"$WORK/$port.pid"
   wait_for "http://127.0.0.1:$port/plain"
   echo "http://127.0.0.1:$port"
 }
 
+# CPU time (user + system, in clock ticks) the server behind a URL has used so far, from /proc/<pid>/stat.
+server_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/$1.pid")/stat"; }
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+
+# Requests per second of the measured run; also leaves the server's CPU microseconds per request in $WORK/cpu.txt
+# (the app's process only: wrk, Redis and PostgreSQL are not in it).
 rps() { # url, script-or-empty
   local url=$1 script=${2:-}
+  local port; port=$(sed -E 's#^http://[^:/]+:([0-9]+).*#\1#' <<<"$url")
   local args=(-t"$THREADS" -c"$CONNECTIONS")
   [ -n "$script" ] && args+=(-s "scripts/wrk/$script")
   wrk "${args[@]}" -d"$WARMUP" "$url" >"$WORK/warmup.txt"
-  wrk "${args[@]}" -d"$DURATION" "$url" | tee "$WORK/last.txt" | awk '/Requests\/sec/ {print $2}'
+  local before; before=$(server_ticks "$port")
+  wrk "${args[@]}" -d"$DURATION" "$url" >"$WORK/last.txt"
+  local after; after=$(server_ticks "$port")
+  awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" '/requests in/ {printf "%.1f", t * 1000000 / hz / $1}' "$WORK/last.txt" >"$WORK/cpu.txt"
+  awk '/Requests\/sec/ {print $2}' "$WORK/last.txt"
 }
 
 # Requests sent by the last scenario, warm-up included (the store sees both).
@@ -73,7 +88,11 @@ stop_pg() { as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/nu
 psql_q() { psql -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -Atqc "$1"; }
 psql_q "CREATE EXTENSION pg_stat_statements" >/dev/null
 # Statements the application ran, from the server's own statistics (the script's own queries excluded).
-pg_statements() { psql_q "SELECT coalesce(sum(calls),0) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'"; }
+# Npgsql's pool reset (DISCARD ALL, or on connections with prepared statements the list of resets that keeps them)
+# travels in front of the next command, in the same network write: counted apart.
+POOL_RESET="('DISCARD ALL', 'CLOSE ALL', 'UNLISTEN *', 'SELECT pg_advisory_unlock_all()', 'DISCARD SEQUENCES', 'DISCARD TEMP', 'SET SESSION AUTHORIZATION DEFAULT', 'RESET ALL')"
+pg_statements() { psql_q "SELECT coalesce(sum(calls),0) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT IN $POOL_RESET"; }
+pg_statement_list() { psql_q "SELECT string_agg(split_part(ltrim(query), ' ', 1) || ' ' || round(calls::numeric / $1, 2), ', ' ORDER BY calls DESC) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT IN $POOL_RESET"; }
 pg_commits() { psql_q "SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'"; }
 
 evalsha_calls() { redis-cli -p "$redis_port" info commandstats | awk -F'[=,]' '/^cmdstat_evalsha:/ {print $2}' | tr -d '\r' | grep . || echo 0; }
@@ -88,8 +107,8 @@ for server in "$redis" "$postgres"; do
 done
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after a $WARMUP warm-up), $(nproc) cores, $(dotnet --version) SDK"
-printf '%-58s %12s %8s\n' "scenario" "req/s" "ratio"
-row() { printf '%-58s %12s %8s\n' "$1" "$2" "$3"; }
+printf '%-58s %12s %8s %12s\n' "scenario" "req/s" "ratio" "app CPU/req"
+row() { printf '%-58s %12s %8s %9s us\n' "$1" "$2" "$3" "$(cat "$WORK/cpu.txt")"; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
 get_bare=$(rps "$bare/plain")
@@ -124,14 +143,16 @@ row "2. POST, PostgreSQL store, replay" "$pg_replay" "$(ratio "$pg_replay" "$pos
 
 psql_q "SELECT pg_stat_statements_reset()" >/dev/null
 manual=$(rps "$postgres/ledger/manual" post.lua)
-manual_statements=$(pg_statements); manual_requests=$(requests_of_last)
+manual_statements=$(pg_statements); manual_requests=$(requests_of_last); manual_list=$(pg_statement_list "$manual_requests")
 row "3. POST, ledger insert in a hand-written transaction" "$manual" "1.00"
 psql_q "SELECT pg_stat_statements_reset()" >/dev/null
 commits_before=$(pg_commits)
 transactional=$(rps "$postgres/ledger/transactional" new-key.lua)
-tx_statements=$(pg_statements); tx_requests=$(requests_of_last); tx_commits=$(( $(pg_commits) - commits_before ))
+tx_statements=$(pg_statements); tx_requests=$(requests_of_last); tx_list=$(pg_statement_list "$tx_requests"); tx_commits=$(( $(pg_commits) - commits_before ))
 row "3. POST, the same insert, transactional idempotency mode" "$transactional" "$(ratio "$transactional" "$manual")"
 echo
-echo "4. PostgreSQL statements per request, from pg_stat_statements (calls / requests wrk sent, warm-up included):"
-echo "   hand-written transaction: $manual_statements / $manual_requests = $(ratio "$manual_statements" "$manual_requests") (BEGIN, INSERT, COMMIT)"
-echo "   transactional mode:       $tx_statements / $tx_requests = $(ratio "$tx_statements" "$tx_requests"); commits $tx_commits (pg_stat_database)"
+echo "4. PostgreSQL statements per request, from pg_stat_statements (calls / requests wrk sent, warm-up included; without"
+echo "   the pool reset; a COMMIT sent as a prepared statement, as transactional mode does, is not recorded there):"
+echo "   hand-written transaction: $manual_statements / $manual_requests = $(ratio "$manual_statements" "$manual_requests") ($manual_list)"
+echo "   transactional mode:       $tx_statements / $tx_requests = $(ratio "$tx_statements" "$tx_requests") ($tx_list)"
+echo "   commits in transactional mode (pg_stat_database, which also counts each pool reset): $tx_commits"
