@@ -58,6 +58,45 @@ public sealed class ReplayTests
     }
 
     [Fact]
+    public async Task FirstResponseAndReplay_KeepTheOrderOfWritesThroughTheStreamTheBodyWriterAndSendFile()
+    {
+        var file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, "[file]");
+        try
+        {
+            await using var app = await TestApp.StartAsync(e => e.MapPost("/pay", WriteThroughEveryApiAsync(file)).RequireIdempotency());
+
+            var first = await app.SendAsync(TestApp.Post("/pay", "k"));
+            var replay = await app.SendAsync(TestApp.Post("/pay", "k"));
+
+            Assert.Equal(WrittenThroughEveryApi, await first.Content.ReadAsStringAsync());
+            Assert.Equal(WrittenThroughEveryApi, await replay.Content.ReadAsStringAsync());
+            Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>What <see cref="WriteThroughEveryApiAsync"/> writes, in order.</summary>
+    internal const string WrittenThroughEveryApi = "[stream][span-1][span-2][memory][file]";
+
+    /// <summary>A handler that writes its body through every response API, interleaved: the stream, spans and memory of the body writer, a file.</summary>
+    internal static RequestDelegate WriteThroughEveryApiAsync(string file) => async context =>
+    {
+        await context.Response.Body.WriteAsync("[stream]"u8.ToArray());
+        var writer = context.Response.BodyWriter;
+        "[span-1]"u8.CopyTo(writer.GetSpan(8));
+        writer.Advance(8);
+        "[span-2]"u8.CopyTo(writer.GetSpan(64));
+        writer.Advance(8);
+        await writer.FlushAsync();
+        await writer.WriteAsync("[memory]"u8.ToArray());
+        await context.Response.SendFileAsync(file);
+    };
+
+    [Fact]
     public async Task Replay_ReturnsADeterministicErrorToo()
     {
         var executions = 0;

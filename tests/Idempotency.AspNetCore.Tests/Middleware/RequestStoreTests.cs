@@ -34,6 +34,29 @@ public sealed class RequestStoreTests
     }
 
     [Fact]
+    public async Task HeldResponse_KeepsTheOrderOfWritesThroughTheStreamTheBodyWriterAndSendFile()
+    {
+        var provider = new RecordingProvider();
+        var file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, "[file]");
+        try
+        {
+            await using var app = await TestApp.StartAsync(e => e.MapPost("/pay", ReplayTests.WriteThroughEveryApiAsync(file)).RequireIdempotency().WithMetadata(provider));
+
+            var response = await app.SendAsync(TestApp.Post("/pay", "k"));
+            var replay = await app.SendAsync(TestApp.Post("/pay", "k"));
+
+            Assert.Equal(ReplayTests.WrittenThroughEveryApi, await response.Content.ReadAsStringAsync());
+            Assert.Equal(ReplayTests.WrittenThroughEveryApi, await replay.Content.ReadAsStringAsync());
+            Assert.Equal(1, provider.Completions);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public async Task FailedCommit_DiscardsTheHeldResponse_AndAnswers503()
     {
         var provider = new RecordingProvider { FailCompletion = true };
