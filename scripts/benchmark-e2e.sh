@@ -92,7 +92,12 @@ psql_q "CREATE EXTENSION pg_stat_statements" >/dev/null
 # travels in front of the next command, in the same network write: counted apart.
 POOL_RESET="('DISCARD ALL', 'CLOSE ALL', 'UNLISTEN *', 'SELECT pg_advisory_unlock_all()', 'DISCARD SEQUENCES', 'DISCARD TEMP', 'SET SESSION AUTHORIZATION DEFAULT', 'RESET ALL')"
 pg_statements() { psql_q "SELECT coalesce(sum(calls),0) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT IN $POOL_RESET"; }
-pg_statement_list() { psql_q "SELECT string_agg(split_part(ltrim(query), ' ', 1) || ' ' || round(calls::numeric / $1, 2), ', ' ORDER BY calls DESC) FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT IN $POOL_RESET"; }
+pg_statement_list() { # requests: statements per request by first word, those run at least once per 100 requests
+  psql_q "SELECT string_agg(verb || ' ' || round(n / $1.0, 2), ', ' ORDER BY n DESC, verb) FROM (
+            SELECT upper(split_part(regexp_replace(ltrim(query), '\s+', ' ', 'g'), ' ', 1)) AS verb, sum(calls) AS n
+            FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT IN $POOL_RESET
+            GROUP BY 1 HAVING sum(calls) * 100 >= $1) AS s"
+}
 pg_commits() { psql_q "SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'"; }
 
 evalsha_calls() { redis-cli -p "$redis_port" info commandstats | awk -F'[=,]' '/^cmdstat_evalsha:/ {print $2}' | tr -d '\r' | grep . || echo 0; }
