@@ -49,6 +49,18 @@ public sealed class PostgreSqlIdempotencyStoreOptions
     /// </remarks>
     public bool CreateSchemaOnStartup { get; set; } = PostgreSqlStoreDefaults.CreateSchemaOnStartup;
 
+    /// <summary>Gets or sets whether the store prepares its statements on each connection.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    /// <remarks>
+    /// Prepared, the statements are parsed and planned once per physical connection (Npgsql keeps them across pool
+    /// rentals) instead of on every request; the claim in particular costs more to plan than to run. Turn this off
+    /// behind a connection pooler that cannot carry prepared statements from one transaction to the next, such as
+    /// PgBouncer in transaction pooling mode before version 1.21 (or later versions without
+    /// <c>max_prepared_statements</c>): there a prepared statement may be missing on the server connection a
+    /// request gets, and the store's calls fail.
+    /// </remarks>
+    public bool PrepareStatements { get; set; } = PostgreSqlStoreDefaults.PrepareStatements;
+
     /// <summary>Gets or sets whether a background service deletes expired records.</summary>
     /// <value>The default is <see langword="true"/>.</value>
     /// <remarks>

@@ -7,6 +7,7 @@ internal static class PostgreSqlStoreDefaults
     public const string TableName = "idempotency_records";
     public const bool CreateSchemaOnStartup = false;
     public const bool EnableCleanup = true;
+    public const bool PrepareStatements = true;
     public static readonly TimeSpan CleanupInterval = TimeSpan.FromMinutes(1);
     public const int CleanupBatchSize = 1000;
 

@@ -16,6 +16,7 @@ public sealed class PostgreSqlIdempotencyStoreOptionsTests
         Assert.Equal("idempotency_records", options.TableName);
         Assert.False(options.CreateSchemaOnStartup);
         Assert.True(options.EnableCleanup);
+        Assert.True(options.PrepareStatements);
         Assert.Equal(TimeSpan.FromMinutes(1), options.CleanupInterval);
         Assert.Equal(1000, options.CleanupBatchSize);
         Assert.True(Validate(options).Succeeded);

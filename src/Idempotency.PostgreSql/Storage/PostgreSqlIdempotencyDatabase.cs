@@ -17,7 +17,7 @@ internal sealed class PostgreSqlIdempotencyDatabase : IAsyncDisposable, IDisposa
         DataSource = dataSource;
         _ownsDataSource = ownsDataSource;
         Options = options;
-        Sql = new PostgreSqlStoreSql(options.Schema, options.TableName);
+        Sql = new PostgreSqlStoreSql(options.Schema, options.TableName, options.PrepareStatements);
     }
 
     public NpgsqlDataSource DataSource { get; }

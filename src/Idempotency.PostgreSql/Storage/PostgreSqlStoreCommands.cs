@@ -8,8 +8,9 @@ namespace Idempotency.PostgreSql;
 /// </summary>
 /// <remarks>
 /// These are the hot path of every keyed request, so they use Npgsql directly rather than Dapper: each command is
-/// prepared, which Npgsql keeps per physical connection across pool rentals (the first use on a connection parses and
-/// plans the statement; every later one only binds and executes it), and parameters bind without boxing or copying.
+/// prepared (unless <see cref="PostgreSqlIdempotencyStoreOptions.PrepareStatements"/> is off), which Npgsql keeps per
+/// physical connection across pool rentals (the first use on a connection parses and plans the statement; every
+/// later one only binds and executes it), and parameters bind without boxing or copying.
 /// </remarks>
 internal static class PostgreSqlStoreCommands
 {
@@ -31,7 +32,11 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlParameter<double> { TypedValue = request.LeaseDuration.TotalMilliseconds },
             },
         };
-        await command.PrepareAsync(cancellationToken);
+        if (sql.PrepareStatements)
+        {
+            await command.PrepareAsync(cancellationToken);
+        }
+
         for (var attempt = 1; ; attempt++)
         {
             await using var reader = await command.ExecuteReaderAsync(cancellationToken);
@@ -75,7 +80,11 @@ internal static class PostgreSqlStoreCommands
                 },
             },
         };
-        await batch.PrepareAsync(cancellationToken);
+        if (sql.PrepareStatements)
+        {
+            await batch.PrepareAsync(cancellationToken);
+        }
+
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
         var locked = reader.GetBoolean(0);
@@ -115,7 +124,11 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlBatchCommand("COMMIT"),
             },
         };
-        await batch.PrepareAsync(cancellationToken);
+        if (sql.PrepareStatements)
+        {
+            await batch.PrepareAsync(cancellationToken);
+        }
+
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
 
@@ -141,7 +154,11 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlParameter<double> { TypedValue = request.Retention.TotalMilliseconds },
             },
         };
-        await command.PrepareAsync(cancellationToken);
+        if (sql.PrepareStatements)
+        {
+            await command.PrepareAsync(cancellationToken);
+        }
+
         var updated = await command.ExecuteNonQueryAsync(cancellationToken);
         return updated == 1 ? CompletionStatus.Completed : CompletionStatus.ClaimLost;
     }
@@ -157,7 +174,11 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlParameter<string> { TypedValue = ownerToken },
             },
         };
-        await command.PrepareAsync(cancellationToken);
+        if (sql.PrepareStatements)
+        {
+            await command.PrepareAsync(cancellationToken);
+        }
+
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
 

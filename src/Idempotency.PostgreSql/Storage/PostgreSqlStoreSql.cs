@@ -17,8 +17,9 @@ internal sealed class PostgreSqlStoreSql
     private const int Completed = (int)ClaimStatus.Completed;
     private const int Mismatch = (int)ClaimStatus.FingerprintMismatch;
 
-    public PostgreSqlStoreSql(string schema, string tableName)
+    public PostgreSqlStoreSql(string schema, string tableName, bool prepareStatements = PostgreSqlStoreDefaults.PrepareStatements)
     {
+        PrepareStatements = prepareStatements;
         Schema = schema;
         TableName = tableName;
         QualifiedTableName = $"{Quote(schema)}.{Quote(tableName)}";
@@ -125,6 +126,9 @@ internal sealed class PostgreSqlStoreSql
                 FOR UPDATE SKIP LOCKED)
             """;
     }
+
+    /// <summary>Gets whether the commands of <see cref="PostgreSqlStoreCommands"/> prepare these statements before running them.</summary>
+    public bool PrepareStatements { get; }
 
     public string Schema { get; }
 
