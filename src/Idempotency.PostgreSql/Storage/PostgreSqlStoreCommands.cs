@@ -32,10 +32,7 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlParameter<double> { TypedValue = request.LeaseDuration.TotalMilliseconds },
             },
         };
-        if (sql.PrepareStatements)
-        {
-            await command.PrepareAsync(cancellationToken);
-        }
+        await PrepareAsync(command, sql, cancellationToken);
 
         for (var attempt = 1; ; attempt++)
         {
@@ -80,10 +77,7 @@ internal static class PostgreSqlStoreCommands
                 },
             },
         };
-        if (sql.PrepareStatements)
-        {
-            await batch.PrepareAsync(cancellationToken);
-        }
+        await PrepareAsync(batch, sql, cancellationToken);
 
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
         await reader.ReadAsync(cancellationToken);
@@ -124,10 +118,7 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlBatchCommand("COMMIT"),
             },
         };
-        if (sql.PrepareStatements)
-        {
-            await batch.PrepareAsync(cancellationToken);
-        }
+        await PrepareAsync(batch, sql, cancellationToken);
 
         await batch.ExecuteNonQueryAsync(cancellationToken);
     }
@@ -154,10 +145,7 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlParameter<double> { TypedValue = request.Retention.TotalMilliseconds },
             },
         };
-        if (sql.PrepareStatements)
-        {
-            await command.PrepareAsync(cancellationToken);
-        }
+        await PrepareAsync(command, sql, cancellationToken);
 
         var updated = await command.ExecuteNonQueryAsync(cancellationToken);
         return updated == 1 ? CompletionStatus.Completed : CompletionStatus.ClaimLost;
@@ -174,13 +162,16 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlParameter<string> { TypedValue = ownerToken },
             },
         };
-        if (sql.PrepareStatements)
-        {
-            await command.PrepareAsync(cancellationToken);
-        }
+        await PrepareAsync(command, sql, cancellationToken);
 
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
     }
+
+    private static Task PrepareAsync(NpgsqlCommand command, PostgreSqlStoreSql sql, CancellationToken cancellationToken) =>
+        sql.PrepareStatements ? command.PrepareAsync(cancellationToken) : Task.CompletedTask;
+
+    private static Task PrepareAsync(NpgsqlBatch batch, PostgreSqlStoreSql sql, CancellationToken cancellationToken) =>
+        sql.PrepareStatements ? batch.PrepareAsync(cancellationToken) : Task.CompletedTask;
 
     // Columns: status, payload, expires_at, remaining.
     private static IdempotencyClaimResult ReadClaim(NpgsqlDataReader reader) => (ClaimStatus)reader.GetInt32(0) switch

@@ -3,8 +3,9 @@ namespace Idempotency.PostgreSql;
 /// <summary>
 /// The SQL of the store, built once for one table. Every contract operation is a single statement that runs in its
 /// own implicit transaction (or in the caller's, in transactional mode) and reads time from the database clock, so
-/// all instances of a service agree on when a lease or a retention ends. Parameters are positional (<c>$1</c>, ...)
-/// because the commands are prepared: see <see cref="PostgreSqlStoreCommands"/> for what each one binds.
+/// all instances of a service agree on when a lease or a retention ends. Parameters are positional (<c>$1</c>, ...),
+/// PostgreSQL's own form, which Npgsql sends without rewriting the SQL; the comment above each statement says what it
+/// binds, and <see cref="PostgreSqlStoreCommands"/> binds it.
 /// </summary>
 internal sealed class PostgreSqlStoreSql
 {
