@@ -13,5 +13,4 @@ internal static class IdempotencyDefaults
     public static readonly TimeSpan InFlightRetryAfter = TimeSpan.FromSeconds(1);
     public const int InMemoryMaxEntries = 100_000;
     public const long InMemoryMaxBytes = 256L * 1024 * 1024;
-    public static readonly TimeSpan InMemorySweepInterval = TimeSpan.FromSeconds(30);
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.Options;
 
 namespace Idempotency;
@@ -6,27 +7,39 @@ namespace Idempotency;
 /// The default store: records in a dictionary under one lock, expired by <see cref="TimeProvider"/>, bounded by
 /// <see cref="InMemoryIdempotencyStoreOptions"/>. Each operation is atomic because it runs entirely under the lock.
 /// </summary>
+/// <remarks>
+/// Expired records are found through an expiry schedule, never by scanning the dictionary: each claim and completion
+/// files its key under the second its record expires, and each claim removes a few of the records that are due (all
+/// of them when the store is full). The work under the lock stays proportional to the records that expire, however
+/// many live ones the store holds. A key filed under a second whose record has since been completed (a later expiry),
+/// released or claimed again is skipped when its second comes.
+/// </remarks>
 internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
 {
-    // Rough per-record overhead: the entry object, its dictionary slot and the owner token string.
+    // Rough per-record overhead: the entry object, its dictionary slot, the owner token string and its schedule slots.
     private const int EntryOverheadBytes = 160;
+
+    // How many due schedule entries one claim examines: more than the two each request files, so removal keeps up.
+    private const int ExpiryChecksPerClaim = 16;
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly TimeProvider _timeProvider;
     private readonly InMemoryIdempotencyStoreOptions _options;
-    private long _bytes;
-    private DateTimeOffset _nextSweep;
 
-    // No record expires before this moment (a lower bound, exact after each sweep): a sweep before it would find
-    // nothing, so a full store refuses claims in O(1) instead of scanning every record on every request.
-    private DateTimeOffset _earliestExpiry = DateTimeOffset.MaxValue;
+    // The expiry schedule: keys by the second (Unix time, rounded up) at which their record expires. Seconds before
+    // _nextDueSecond have been handed to _dueKeys already; _dueKeys[_dueIndex..] are the keys still to examine.
+    private readonly Dictionary<long, List<string>> _schedule = [];
+    private long _bytes;
+    private long _nextDueSecond;
+    private List<string>? _dueKeys;
+    private int _dueIndex;
 
     public InMemoryIdempotencyStore(IOptions<InMemoryIdempotencyStoreOptions> options, TimeProvider timeProvider)
     {
         _options = options.Value;
         _timeProvider = timeProvider;
-        _nextSweep = timeProvider.GetUtcNow() + IdempotencyDefaults.InMemorySweepInterval;
+        _nextDueSecond = timeProvider.GetUtcNow().ToUnixTimeSeconds();
     }
 
     /// <summary>Gets the number of records held, expired or not.</summary>
@@ -41,8 +54,8 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
         }
     }
 
-    /// <summary>Gets how many times the store has scanned its records for expired ones.</summary>
-    public int SweepCount { get; private set; }
+    /// <summary>Gets how many scheduled expiries the store has examined, in total: the measure of its expiry work.</summary>
+    public long ExpiryChecks { get; private set; }
 
     /// <summary>Gets the bytes accounted for the records held.</summary>
     public long Bytes
@@ -62,11 +75,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
         var now = _timeProvider.GetUtcNow();
         lock (_lock)
         {
-            if (now >= _nextSweep)
-            {
-                SweepExpired(now);
-            }
-
+            RemoveExpired(now, ExpiryChecksPerClaim);
             if (_entries.TryGetValue(request.Key, out var entry))
             {
                 if (entry.ExpiresAt > now)
@@ -82,7 +91,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
             var claimed = new Entry(request.Fingerprint, request.OwnerToken, now + request.LeaseDuration, size);
             _entries.Add(request.Key, claimed);
             _bytes += size;
-            NoteExpiry(claimed.ExpiresAt);
+            Schedule(request.Key, claimed.ExpiresAt);
             return ValueTask.FromResult(IdempotencyClaimResult.Claimed(claimed.ExpiresAt));
         }
     }
@@ -101,7 +110,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
             entry.Payload = request.Payload; // the contract lets a store keep the caller's memory: no copy of the body
             entry.IsCompleted = true;
             entry.ExpiresAt = now + request.Retention;
-            NoteExpiry(entry.ExpiresAt);
+            Schedule(request.Key, entry.ExpiresAt);
             entry.Size += entry.Payload.Length;
             _bytes += entry.Payload.Length;
             return ValueTask.FromResult(CompletionStatus.Completed);
@@ -148,7 +157,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
             return;
         }
 
-        SweepExpired(now);
+        RemoveExpired(now, int.MaxValue);
         if (IsFull(size))
         {
             throw new IdempotencyStoreCapacityExceededException(
@@ -160,47 +169,84 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
 
     private bool IsFull(int size) => _entries.Count >= _options.MaxEntries || _bytes + size > _options.MaxBytes;
 
-    private void NoteExpiry(DateTimeOffset expiresAt)
+    private void Schedule(string key, DateTimeOffset expiresAt)
     {
-        if (expiresAt < _earliestExpiry)
+        // Never before the next second to be examined (a clock set back, a zero duration): filed later, a record is
+        // examined later, and still only once it has expired.
+        var second = Math.Max(DueSecond(expiresAt), _nextDueSecond);
+        if (!_schedule.TryGetValue(second, out var keys))
         {
-            _earliestExpiry = expiresAt;
+            _schedule[second] = keys = [];
+        }
+
+        keys.Add(key);
+    }
+
+    /// <summary>Examines up to <paramref name="budget"/> scheduled expiries that are due, removing the records that have expired.</summary>
+    private void RemoveExpired(DateTimeOffset now, int budget)
+    {
+        var nowSecond = now.ToUnixTimeSeconds();
+        while (budget > 0)
+        {
+            if (_dueKeys is null || _dueIndex == _dueKeys.Count)
+            {
+                _dueKeys = null;
+                if (!TryTakeDueSecond(nowSecond, out _dueKeys))
+                {
+                    return;
+                }
+
+                _dueIndex = 0;
+            }
+
+            var key = _dueKeys[_dueIndex++];
+            budget--;
+            ExpiryChecks++;
+            if (_entries.TryGetValue(key, out var entry) && entry.ExpiresAt <= now)
+            {
+                Remove(key, entry);
+            }
         }
     }
 
-    private void SweepExpired(DateTimeOffset now)
+    // The keys of the earliest scheduled second that has come, or false when none has.
+    private bool TryTakeDueSecond(long nowSecond, [NotNullWhen(true)] out List<string>? keys)
     {
-        _nextSweep = now + IdempotencyDefaults.InMemorySweepInterval;
-        if (now < _earliestExpiry)
+        keys = null;
+        if (_schedule.Count == 0 || _nextDueSecond > nowSecond)
         {
-            return;
+            return false;
         }
 
-        SweepCount++;
-        List<string>? expired = null;
-        var earliestRemaining = DateTimeOffset.MaxValue;
-        foreach (var (key, entry) in _entries)
+        // Step through the seconds, or, after a long quiet spell, through the scheduled ones, whichever is fewer.
+        if (nowSecond - _nextDueSecond > _schedule.Count)
         {
-            if (entry.ExpiresAt <= now)
+            var earliest = long.MaxValue;
+            foreach (var second in _schedule.Keys)
             {
-                (expired ??= []).Add(key);
+                earliest = Math.Min(earliest, second);
             }
-            else if (entry.ExpiresAt < earliestRemaining)
+
+            _nextDueSecond = Math.Max(_nextDueSecond, earliest);
+        }
+
+        for (; _nextDueSecond <= nowSecond; _nextDueSecond++)
+        {
+            if (_schedule.Remove(_nextDueSecond, out keys))
             {
-                earliestRemaining = entry.ExpiresAt;
+                _nextDueSecond++;
+                return true;
             }
         }
 
-        _earliestExpiry = earliestRemaining;
-        if (expired is null)
-        {
-            return;
-        }
+        return false;
+    }
 
-        foreach (var key in expired)
-        {
-            Remove(key, _entries[key]);
-        }
+    // The expiry rounded up to a whole second: once the clock's second reaches it, every record filed there has expired.
+    private static long DueSecond(DateTimeOffset expiresAt)
+    {
+        var seconds = expiresAt.ToUnixTimeSeconds();
+        return expiresAt > DateTimeOffset.FromUnixTimeSeconds(seconds) ? seconds + 1 : seconds;
     }
 
     private void Remove(string key, Entry entry)

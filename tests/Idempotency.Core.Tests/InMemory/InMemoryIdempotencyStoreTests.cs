@@ -69,11 +69,45 @@ public sealed class InMemoryIdempotencyStoreTests
             await Assert.ThrowsAsync<IdempotencyStoreCapacityExceededException>(() => ClaimAsync(store, "refused-" + i.ToString(CultureInfo.InvariantCulture)));
         }
 
-        Assert.Equal(0, store.SweepCount);
-        _time.Advance(TimeSpan.FromMinutes(2)); // every lease has ended: the next claim sweeps once and succeeds
-        await ClaimAsync(store, "after-expiry");
-        Assert.Equal(1, store.SweepCount);
-        Assert.Equal(1, store.Count);
+        Assert.Equal(0, store.ExpiryChecks);
+        _time.Advance(TimeSpan.FromMinutes(2)); // every lease has ended: claims succeed again and remove them as they go
+        for (var i = 0; i < 10; i++)
+        {
+            await ClaimAsync(store, "after-expiry-" + i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        Assert.Equal(100, store.ExpiryChecks); // each expired record examined once, in all
+        Assert.Equal(10, store.Count);
+    }
+
+    [Fact]
+    public async Task ExpiryWork_IsProportionalToTheRecordsThatExpire_NotToTheRecordsHeld()
+    {
+        // Regression: the store used to scan every record every 30 seconds once any had expired, under its lock.
+        var store = CreateStore(new() { MaxEntries = 1_000_000, MaxBytes = long.MaxValue });
+        for (var i = 0; i < 10_000; i++)
+        {
+            var key = "kept-" + i.ToString(CultureInfo.InvariantCulture);
+            var owner = await ClaimAsync(store, key);
+            await store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, new byte[1], TimeSpan.FromHours(24)), default);
+        }
+
+        for (var i = 0; i < 10; i++)
+        {
+            await store.ClaimAsync(new IdempotencyClaimRequest("short-" + i.ToString(CultureInfo.InvariantCulture), s_fingerprint, "o", TimeSpan.FromSeconds(5)), default);
+        }
+
+        var checksBefore = store.ExpiryChecks;
+        _time.Advance(TimeSpan.FromMinutes(30)); // the short leases and the kept records' leases (now completed) are due
+        for (var i = 0; i < 2_000; i++)
+        {
+            await ClaimAsync(store, "later-" + i.ToString(CultureInfo.InvariantCulture));
+        }
+
+        Assert.Equal(0, checksBefore);
+        Assert.Equal(10_000 + 2_000, store.Count); // the 10 short claims are gone, every completed record is kept
+        Assert.Equal(10 + 10_000, store.ExpiryChecks); // each due lease examined once; the completed records' retention is not due
+        Assert.Equal(ClaimStatus.Completed, (await store.ClaimAsync(new IdempotencyClaimRequest("kept-0", s_fingerprint, "x", TimeSpan.FromMinutes(1)), default)).Status);
     }
 
     [Fact]
