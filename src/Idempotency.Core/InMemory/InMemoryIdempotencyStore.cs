@@ -29,10 +29,10 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
 
     // The expiry schedule: keys by the second (Unix time, rounded up) at which their record expires. Seconds before
     // _nextDueSecond have been handed to _dueKeys already; _dueKeys[_dueIndex..] are the keys still to examine.
-    private readonly Dictionary<long, List<string>> _schedule = [];
+    private readonly Dictionary<long, ScheduledKeys> _schedule = [];
     private long _bytes;
     private long _nextDueSecond;
-    private List<string>? _dueKeys;
+    private ScheduledKeys? _dueKeys;
     private int _dueIndex;
 
     public InMemoryIdempotencyStore(IOptions<InMemoryIdempotencyStoreOptions> options, TimeProvider timeProvider)
@@ -176,7 +176,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
         var second = Math.Max(DueSecond(expiresAt), _nextDueSecond);
         if (!_schedule.TryGetValue(second, out var keys))
         {
-            _schedule[second] = keys = [];
+            _schedule[second] = keys = new ScheduledKeys();
         }
 
         keys.Add(key);
@@ -210,7 +210,7 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
     }
 
     // The keys of the earliest scheduled second that has come, or false when none has.
-    private bool TryTakeDueSecond(long nowSecond, [NotNullWhen(true)] out List<string>? keys)
+    private bool TryTakeDueSecond(long nowSecond, [NotNullWhen(true)] out ScheduledKeys? keys)
     {
         keys = null;
         if (_schedule.Count == 0 || _nextDueSecond > nowSecond)
@@ -253,6 +253,44 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
     {
         _entries.Remove(key);
         _bytes -= entry.Size;
+    }
+
+    /// <summary>
+    /// The keys filed under one second, appended in chunks: the first grows from a few slots, the others hold 1,024
+    /// references (8 KiB), so a busy second never lands an array on the large object heap, and a quiet one costs little.
+    /// </summary>
+    private sealed class ScheduledKeys
+    {
+        private const int ChunkSize = 1024;
+        private const int FirstChunkSize = 8;
+
+        private readonly List<string[]> _chunks = [new string[FirstChunkSize]];
+
+        public int Count { get; private set; }
+
+        public string this[int index] => _chunks[index / ChunkSize][index % ChunkSize];
+
+        public void Add(string key)
+        {
+            var last = _chunks[^1];
+            var inLast = Count - ((_chunks.Count - 1) * ChunkSize); // every chunk but the last is full
+            if (inLast == last.Length)
+            {
+                if (last.Length < ChunkSize)
+                {
+                    Array.Resize(ref last, last.Length * 2); // only the first chunk grows, up to ChunkSize
+                    _chunks[^1] = last;
+                }
+                else
+                {
+                    _chunks.Add(last = new string[ChunkSize]);
+                    inLast = 0;
+                }
+            }
+
+            last[inLast] = key;
+            Count++;
+        }
     }
 
     private sealed class Entry(ReadOnlyMemory<byte> fingerprint, string ownerToken, DateTimeOffset expiresAt, long size)
