@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -38,20 +37,9 @@ internal sealed partial class PostgreSqlConditionalWriteSchemaInitializer(Postgr
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    internal async Task CreateSchemaAsync(CancellationToken cancellationToken)
-    {
-        var sql = database.Sql;
-        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "SELECT pg_advisory_xact_lock(@LockKey)",
-            new { LockKey = PostgreSqlAdvisoryLocks.For("Idempotency.PostgreSql conditional-write schema", sql.RecordsTable + " " + sql.StreamEntriesTable) },
-            transaction,
-            cancellationToken: cancellationToken));
-        await connection.ExecuteAsync(new CommandDefinition(
-            PostgreSqlConditionalWriteSchemaScript.For(database.Options),
-            transaction: transaction,
-            cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
-    }
+    internal Task CreateSchemaAsync(CancellationToken cancellationToken) => database.RunSchemaScriptAsync(
+        "Idempotency.PostgreSql conditional-write schema",
+        database.Sql.RecordsTable + " " + database.Sql.StreamEntriesTable,
+        PostgreSqlConditionalWriteSchemaScript.For(database.Options),
+        cancellationToken);
 }

@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -35,20 +34,9 @@ internal sealed partial class PostgreSqlSchemaInitializer(PostgreSqlIdempotencyD
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    internal async Task CreateSchemaAsync(CancellationToken cancellationToken)
-    {
-        var sql = database.Sql;
-        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "SELECT pg_advisory_xact_lock(@LockKey)",
-            new { LockKey = PostgreSqlAdvisoryLocks.For("Idempotency.PostgreSql schema", sql.QualifiedTableName) },
-            transaction,
-            cancellationToken: cancellationToken));
-        await connection.ExecuteAsync(new CommandDefinition(
-            PostgreSqlSchemaScript.For(sql.Schema, sql.TableName),
-            transaction: transaction,
-            cancellationToken: cancellationToken));
-        await transaction.CommitAsync(cancellationToken);
-    }
+    internal Task CreateSchemaAsync(CancellationToken cancellationToken) => database.RunSchemaScriptAsync(
+        "Idempotency.PostgreSql schema",
+        database.Sql.QualifiedTableName,
+        PostgreSqlSchemaScript.For(database.Sql.Schema, database.Sql.TableName),
+        cancellationToken);
 }

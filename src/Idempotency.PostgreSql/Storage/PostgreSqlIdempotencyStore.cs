@@ -25,46 +25,44 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
         _logger = logger;
     }
 
-    public async ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
+    public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        try
-        {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            return await PostgreSqlStoreCommands.ClaimAsync(connection, _sql, request, cancellationToken);
-        }
-        catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
-        {
-            throw Fault(ex, ClaimOperation);
-        }
+        return RunAsync(ClaimOperation, request, PostgreSqlStoreCommands.ClaimAsync, cancellationToken);
     }
 
-    public async ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
+    public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        try
-        {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            return await PostgreSqlStoreCommands.CompleteAsync(connection, _sql, request, cancellationToken);
-        }
-        catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
-        {
-            throw Fault(ex, CompleteOperation);
-        }
+        return RunAsync(CompleteOperation, request, PostgreSqlStoreCommands.CompleteAsync, cancellationToken);
     }
 
-    public async ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken)
+    public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(ownerToken);
+        return RunAsync(
+            ReleaseOperation,
+            (Key: key, OwnerToken: ownerToken),
+            static (connection, sql, release, ct) => PostgreSqlStoreCommands.ReleaseAsync(connection, sql, release.Key, release.OwnerToken, ct),
+            cancellationToken);
+    }
+
+    // One statement on a pooled connection; a database failure becomes an IdempotencyStoreException that says what to check.
+    private async ValueTask<TResult> RunAsync<TArgument, TResult>(
+        string operation,
+        TArgument argument,
+        Func<NpgsqlConnection, PostgreSqlStoreSql, TArgument, CancellationToken, Task<TResult>> command,
+        CancellationToken cancellationToken)
+    {
         try
         {
             await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            return await PostgreSqlStoreCommands.ReleaseAsync(connection, _sql, key, ownerToken, cancellationToken);
+            return await command(connection, _sql, argument, cancellationToken);
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {
-            throw Fault(ex, ReleaseOperation);
+            throw Fault(ex, operation);
         }
     }
 
