@@ -56,6 +56,22 @@ public sealed class PostgreSqlFixture : IAsyncLifetime
         return database;
     }
 
+    /// <summary>
+    /// A database of its own on the cluster (for tests that count what the server did, or look at its connections),
+    /// with the table of <paramref name="options"/> created. The returned database owns its data source: dispose it.
+    /// </summary>
+    /// <param name="options">The store's options; the defaults when <see langword="null"/>.</param>
+    /// <param name="connectionStringExtra">More connection-string settings, such as <c>Maximum Pool Size=1</c>.</param>
+    internal async Task<(PostgreSqlIdempotencyDatabase Database, string Name)> CreateOwnDatabaseAsync(
+        PostgreSqlIdempotencyStoreOptions? options = null, string? connectionStringExtra = null)
+    {
+        var name = await Server.CreateDatabaseAsync();
+        var dataSource = NpgsqlDataSource.Create(Server.ConnectionString(name, connectionStringExtra));
+        var database = new PostgreSqlIdempotencyDatabase(dataSource, ownsDataSource: true, options ?? new PostgreSqlIdempotencyStoreOptions());
+        await new PostgreSqlSchemaInitializer(database, NullLogger<PostgreSqlSchemaInitializer>.Instance).CreateSchemaAsync(default);
+        return (database, name);
+    }
+
     /// <summary>Options for a table of its own, so a test can count and delete rows without seeing other tests' rows.</summary>
     public static PostgreSqlIdempotencyStoreOptions IsolatedTable(string prefix = "t") =>
         new() { TableName = $"{prefix}_{Guid.NewGuid():N}"[..Math.Min(48, prefix.Length + 33)] };

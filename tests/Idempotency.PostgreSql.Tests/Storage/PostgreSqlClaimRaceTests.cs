@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using Dapper;
 using Idempotency.PostgreSql.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
 using Npgsql;
 
 namespace Idempotency.PostgreSql.Tests.Storage;
@@ -17,19 +16,18 @@ public sealed class PostgreSqlClaimRaceTests(PostgreSqlFixture fixture) : IAsync
     private static readonly TimeSpan s_hangGuard = TimeSpan.FromSeconds(30);
     private static readonly byte[] s_fingerprint = SHA256.HashData("a"u8);
 
-    private NpgsqlDataSource _dataSource = null!;
+    private PostgreSqlIdempotencyDatabase _database = null!;
     private PostgreSqlIdempotencyStore _store = null!;
+
+    private NpgsqlDataSource DataSource => _database.DataSource;
 
     public async Task InitializeAsync()
     {
-        var database = await fixture.Server.CreateDatabaseAsync();
-        _dataSource = NpgsqlDataSource.Create(fixture.Server.ConnectionString(database));
-        var storeDatabase = new PostgreSqlIdempotencyDatabase(_dataSource, ownsDataSource: false, new PostgreSqlIdempotencyStoreOptions());
-        await new PostgreSqlSchemaInitializer(storeDatabase, NullLogger<PostgreSqlSchemaInitializer>.Instance).CreateSchemaAsync(default);
-        _store = new PostgreSqlIdempotencyStore(storeDatabase, NullLogger<PostgreSqlIdempotencyStore>.Instance);
+        (_database, _) = await fixture.CreateOwnDatabaseAsync();
+        _store = fixture.CreateStore(_database);
     }
 
-    public async Task DisposeAsync() => await _dataSource.DisposeAsync();
+    public async Task DisposeAsync() => await _database.DisposeAsync();
 
     [Theory]
     [InlineData(1, "in flight")]
@@ -37,7 +35,7 @@ public sealed class PostgreSqlClaimRaceTests(PostgreSqlFixture fixture) : IAsync
     public async Task Claim_ThatMeetsARecordCommittedAfterItsSnapshot_ReportsThatRecord(short state, string _)
     {
         var key = Guid.NewGuid().ToString();
-        await using var other = await _dataSource.OpenConnectionAsync();
+        await using var other = await DataSource.OpenConnectionAsync();
         await using var otherTransaction = await other.BeginTransactionAsync();
         await other.ExecuteAsync(
             """
@@ -68,7 +66,7 @@ public sealed class PostgreSqlClaimRaceTests(PostgreSqlFixture fixture) : IAsync
 
     private async Task WaitUntilAClaimWaitsOnALockAsync()
     {
-        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var connection = await DataSource.OpenConnectionAsync();
         using var deadline = new CancellationTokenSource(s_hangGuard);
         while (await connection.QuerySingleAsync<long>(
                    "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()") == 0)

@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using Dapper;
 using Idempotency.PostgreSql.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 
 namespace Idempotency.PostgreSql.Tests.Storage;
 
@@ -20,19 +18,16 @@ public sealed class PostgreSqlPreparedStatementTests(PostgreSqlFixture fixture)
     [InlineData(false, 0)]
     public async Task Statements_ArePreparedOnTheConnection_OnlyWhenPrepareStatementsIsOn(bool prepare, long expectedPrepared)
     {
-        var database = await fixture.Server.CreateDatabaseAsync();
         // One physical connection, so the check below looks at the very connection the store used.
-        await using var dataSource = NpgsqlDataSource.Create(fixture.Server.ConnectionString(database, "Maximum Pool Size=1"));
-        var storeDatabase = new PostgreSqlIdempotencyDatabase(dataSource, ownsDataSource: false, new PostgreSqlIdempotencyStoreOptions { PrepareStatements = prepare });
-        await new PostgreSqlSchemaInitializer(storeDatabase, NullLogger<PostgreSqlSchemaInitializer>.Instance).CreateSchemaAsync(default);
-        var store = new PostgreSqlIdempotencyStore(storeDatabase, NullLogger<PostgreSqlIdempotencyStore>.Instance);
+        await using var database = (await fixture.CreateOwnDatabaseAsync(new() { PrepareStatements = prepare }, "Maximum Pool Size=1")).Database;
+        var store = fixture.CreateStore(database);
 
         var claim = await store.ClaimAsync(new IdempotencyClaimRequest("k1", s_fingerprint, "owner-1", TimeSpan.FromMinutes(1)), default);
         var completion = await store.CompleteAsync(new IdempotencyCompleteRequest("k1", "owner-1", new byte[] { 7 }, TimeSpan.FromMinutes(1)), default);
         var replay = await store.ClaimAsync(new IdempotencyClaimRequest("k1", s_fingerprint, "owner-2", TimeSpan.FromMinutes(1)), default);
         await store.ClaimAsync(new IdempotencyClaimRequest("k2", s_fingerprint, "owner-3", TimeSpan.FromMinutes(1)), default);
         var released = await store.ReleaseAsync("k2", "owner-3", default);
-        await using var connection = await dataSource.OpenConnectionAsync();
+        await using var connection = await database.DataSource.OpenConnectionAsync();
         var prepared = await connection.QuerySingleAsync<long>("SELECT count(*) FROM pg_prepared_statements WHERE statement ILIKE '%idempotency_records%'");
 
         Assert.Equal(ClaimStatus.Claimed, claim.Status);

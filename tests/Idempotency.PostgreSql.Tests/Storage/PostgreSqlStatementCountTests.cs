@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using Dapper;
 using Idempotency.PostgreSql.Tests.Infrastructure;
-using Microsoft.Extensions.Logging.Abstractions;
-using Npgsql;
 
 namespace Idempotency.PostgreSql.Tests.Storage;
 
@@ -14,17 +12,14 @@ namespace Idempotency.PostgreSql.Tests.Storage;
 public sealed class PostgreSqlStatementCountTests(PostgreSqlFixture fixture) : IAsyncLifetime
 {
     private ServerStatementCounter _counter = null!;
-    private NpgsqlDataSource _storeDataSource = null!;
+    private PostgreSqlIdempotencyDatabase _database = null!;
     private PostgreSqlIdempotencyStore _store = null!;
 
     public async Task InitializeAsync()
     {
-        var database = await fixture.Server.CreateDatabaseAsync();
-        _counter = await ServerStatementCounter.CreateAsync(fixture.Server, database);
-        _storeDataSource = NpgsqlDataSource.Create(fixture.Server.ConnectionString(database));
-        var storeDatabase = new PostgreSqlIdempotencyDatabase(_storeDataSource, ownsDataSource: false, new PostgreSqlIdempotencyStoreOptions());
-        await new PostgreSqlSchemaInitializer(storeDatabase, NullLogger<PostgreSqlSchemaInitializer>.Instance).CreateSchemaAsync(default);
-        _store = new PostgreSqlIdempotencyStore(storeDatabase, NullLogger<PostgreSqlIdempotencyStore>.Instance);
+        (_database, var name) = await fixture.CreateOwnDatabaseAsync();
+        _counter = await ServerStatementCounter.CreateAsync(fixture.Server, name);
+        _store = fixture.CreateStore(_database);
 
         // Warm up: the data source's first connection loads type information, which is not the store's doing.
         var warmUp = Guid.NewGuid().ToString();
@@ -34,7 +29,7 @@ public sealed class PostgreSqlStatementCountTests(PostgreSqlFixture fixture) : I
 
     public async Task DisposeAsync()
     {
-        await _storeDataSource.DisposeAsync();
+        await _database.DisposeAsync();
         await _counter.DisposeAsync();
     }
 
@@ -97,7 +92,7 @@ public sealed class PostgreSqlStatementCountTests(PostgreSqlFixture fixture) : I
     /// </summary>
     private async Task<string> RowVersionAsync(string key)
     {
-        await using var connection = await _storeDataSource.OpenConnectionAsync();
+        await using var connection = await _database.DataSource.OpenConnectionAsync();
         return await connection.QuerySingleAsync<string>(
             "SELECT xmin::text || '/' || xmax::text || '/' || ctid::text FROM idempotency_records WHERE key = @key", new { key });
     }
