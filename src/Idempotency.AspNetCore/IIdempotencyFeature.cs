@@ -9,7 +9,11 @@ public interface IIdempotencyFeature
     /// <summary>Gets the client's key, as parsed from the header.</summary>
     string Key { get; }
 
-    /// <summary>Gets who the key belongs to (see <see cref="IdempotencyOptions.ScopeResolver"/>); empty for anonymous callers.</summary>
+    /// <summary>
+    /// Gets who the key belongs to: by default the user's id qualified by its issuer (<c>{issuer length}:{issuer}:{id}</c>,
+    /// see <see cref="IdempotencyOptions.ScopeClaimTypes"/>), else what <see cref="IdempotencyOptions.ScopeResolver"/>
+    /// returned; empty for anonymous callers.
+    /// </summary>
     string Scope { get; }
 
     /// <summary>

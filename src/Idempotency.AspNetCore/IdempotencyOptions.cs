@@ -58,13 +58,31 @@ public sealed class IdempotencyOptions
 
     /// <summary>
     /// Gets or sets who a key belongs to. The stored record is keyed by this scope and the client's key, so one
-    /// client never receives another's response. Return <see langword="null"/> or empty for anonymous callers.
+    /// client never receives another's response.
     /// </summary>
+    /// <remarks>
+    /// A resolver that returns <see langword="null"/> or empty for an authenticated caller refuses the request (500
+    /// <c>scope-unresolved</c>): an authenticated caller never shares a scope with anyone. For an anonymous caller it
+    /// means the anonymous scope, which every anonymous caller shares.
+    /// </remarks>
     /// <value>
-    /// The default, when <see langword="null"/>, is the authenticated user's <c>ClaimTypes.NameIdentifier</c>
-    /// claim, then its <c>sub</c> claim; anonymous callers share the empty scope.
+    /// The default, when <see langword="null"/>, is the first of <see cref="ScopeClaimTypes"/> that the authenticated
+    /// user has, qualified by that claim's issuer; anonymous callers share the anonymous scope.
     /// </value>
     public Func<IdempotencyScopeArguments, ValueTask<string?>>? ScopeResolver { get; set; }
+
+    /// <summary>
+    /// Gets the claim types the default scope is taken from, in order of preference: the first that the authenticated
+    /// user carries, with a non-empty value, names the scope, qualified by the claim's issuer so that the same user id
+    /// from two identity providers never shares records. An authenticated user with none of them is refused with 500
+    /// <c>scope-unresolved</c> and event 20 names the claim to add here.
+    /// </summary>
+    /// <value>
+    /// The default is <see cref="System.Security.Claims.ClaimTypes.NameIdentifier"/> (where JWT bearer maps <c>sub</c>),
+    /// then <c>sub</c>. Add <see cref="System.Security.Claims.ClaimTypes.Name"/> for API-key and cookie schemes that
+    /// issue only a name.
+    /// </value>
+    public IList<string> ScopeClaimTypes { get; } = [.. IdempotencyDefaults.ScopeClaimTypes];
 
     /// <summary>
     /// Gets or sets which outcomes are final and stored for replay. Others release the key so a retry runs again.
@@ -74,6 +92,17 @@ public sealed class IdempotencyOptions
     /// deterministic 4xx are replayed, while transient failures (5xx, 408, 425, 429) and exceptions let a retry run.
     /// </value>
     public Func<IdempotencyOutcomeArguments, bool>? ShouldStoreResponse { get; set; }
+
+    /// <summary>
+    /// Gets or sets the secret of the keyed hashes (HMAC-SHA256) that the audit event carries instead of the raw key and
+    /// scope. An operator who holds the secret can recompute the hash of a key a client reports and find its request in
+    /// the logs; nobody else can reverse it. Keep it in configuration or a secret store, the same on every instance.
+    /// </summary>
+    /// <value>
+    /// The default, when <see langword="null"/>, is a random secret per process: audit hashes still correlate the
+    /// events of one instance, but cannot be recomputed from a key. When set, at least 16 characters.
+    /// </value>
+    public string? AuditHashSecret { get; set; }
 
     /// <summary>Gets or sets the prefix of the <c>type</c> URI of every problem response the middleware writes.</summary>
     /// <value>The default is <c>https://idempotency.dev/problems/</c>; see <see cref="IdempotencyProblemTypes"/>.</value>

@@ -45,6 +45,16 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             failures.Add($"IdempotencyOptions.InFlightDuplicates must be Reject or Wait; it is {options.InFlightDuplicates}.");
         }
 
+        if (options.ScopeClaimTypes.Count == 0 || options.ScopeClaimTypes.Any(string.IsNullOrWhiteSpace))
+        {
+            failures.Add("IdempotencyOptions.ScopeClaimTypes must name at least one claim type, and none may be empty.");
+        }
+
+        if (options.AuditHashSecret is { Length: < IdempotencyDefaults.MinAuditHashSecretLength })
+        {
+            failures.Add($"IdempotencyOptions.AuditHashSecret must be at least {IdempotencyDefaults.MinAuditHashSecretLength} characters when set; it has {options.AuditHashSecret.Length}.");
+        }
+
         if (!Uri.TryCreate(options.ProblemTypeBaseUri, UriKind.Absolute, out _))
         {
             failures.Add($"IdempotencyOptions.ProblemTypeBaseUri must be an absolute URI; '{options.ProblemTypeBaseUri}' is not.");

@@ -60,4 +60,10 @@ internal sealed partial class IdempotencyMiddleware
 
     [LoggerMessage(18, LogLevel.Debug, "Request to {Path} refused: its body could not be read ({ExceptionType}); nothing was claimed.", EventName = "RequestBodyUnreadable")]
     private static partial void LogBodyUnreadable(ILogger logger, PathString path, string exceptionType);
+
+    [LoggerMessage(19, LogLevel.Error, "A keyed request to {RouteTemplate} reached the idempotency middleware before the authorization middleware evaluated its endpoint, which requires authorization: refused with 500. Call app.UseIdempotency() after app.UseAuthentication() and app.UseAuthorization().", EventName = "PipelineMisordered")]
+    private static partial void LogPipelineMisordered(ILogger logger, string routeTemplate);
+
+    [LoggerMessage(20, LogLevel.Error, "An authenticated keyed request to {RouteTemplate} has no idempotency scope: refused with 500. The user carries none of the claims {ScopeSource} with a value. Add the claim type your authentication issues (ClaimTypes.Name for many API-key and cookie schemes) to IdempotencyOptions.ScopeClaimTypes, or return a per-user value from IdempotencyOptions.ScopeResolver.", EventName = "ScopeUnresolved")]
+    private static partial void LogScopeUnresolved(ILogger logger, string routeTemplate, string scopeSource);
 }

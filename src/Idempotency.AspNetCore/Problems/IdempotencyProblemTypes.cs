@@ -35,4 +35,17 @@ public static class IdempotencyProblemTypes
 
     /// <summary>503: the idempotency store is full and refuses new keys until records expire; retry later.</summary>
     public const string StoreFull = "store-full";
+
+    /// <summary>
+    /// 500: the request is authenticated but no scope could be derived for it (none of
+    /// <see cref="IdempotencyOptions.ScopeClaimTypes"/>, or <see cref="IdempotencyOptions.ScopeResolver"/> returned
+    /// nothing). A server configuration error: the request was not run, and nothing was stored.
+    /// </summary>
+    public const string ScopeUnresolved = "scope-unresolved";
+
+    /// <summary>
+    /// 500: the endpoint requires authorization, but the request reached <c>UseIdempotency()</c> before
+    /// <c>UseAuthorization()</c> evaluated it. A server configuration error: the request was not run, and nothing was stored.
+    /// </summary>
+    public const string PipelineMisordered = "pipeline-misordered";
 }

@@ -58,6 +58,14 @@ internal sealed class IdempotencyProblemWriter(IOptions<IdempotencyOptions> opti
                 "The service cannot check idempotency keys right now, so the request was not processed. Retry later with the same key.");
     }
 
+    public Task ScopeUnresolvedAsync(HttpContext context) => WriteAsync(
+        context, StatusCodes.Status500InternalServerError, IdempotencyProblemTypes.ScopeUnresolved, "Idempotency scope unavailable",
+        "The service cannot tell whose idempotency key this is, so the request was not processed. This is a configuration error of the service, not of the request; its log (event 20) says what to change.");
+
+    public Task PipelineMisorderedAsync(HttpContext context) => WriteAsync(
+        context, StatusCodes.Status500InternalServerError, IdempotencyProblemTypes.PipelineMisordered, "Idempotency middleware misplaced",
+        "The service checks idempotency keys before it authorizes requests, so the request was not processed. This is a configuration error of the service, not of the request; its log (event 19) says what to change.");
+
     private static string Describe(IdempotencyKeyParseStatus status) => status switch
     {
         IdempotencyKeyParseStatus.Empty => "it is empty.",

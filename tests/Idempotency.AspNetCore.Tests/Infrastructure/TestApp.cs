@@ -16,6 +16,12 @@ internal sealed class TestApp : IAsyncDisposable
 {
     public const string UserHeader = "X-User";
 
+    /// <summary>The claim type the user's id is issued as; <see cref="ClaimTypes.NameIdentifier"/> when absent.</summary>
+    public const string UserClaimTypeHeader = "X-User-Claim-Type";
+
+    /// <summary>The issuer of the user's claim; the identity's default issuer when absent.</summary>
+    public const string UserIssuerHeader = "X-User-Issuer";
+
     private readonly WebApplication _app;
 
     private TestApp(WebApplication app)
@@ -90,7 +96,9 @@ internal sealed class TestApp : IAsyncDisposable
                 return Task.FromResult(AuthenticateResult.NoResult());
             }
 
-            var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, user)], SchemeName);
+            var claimType = Request.Headers[UserClaimTypeHeader].ToString() is { Length: > 0 } type ? type : ClaimTypes.NameIdentifier;
+            var issuer = Request.Headers[UserIssuerHeader].ToString() is { Length: > 0 } named ? named : ClaimsIdentity.DefaultIssuer;
+            var identity = new ClaimsIdentity([new Claim(claimType, user, ClaimValueTypes.String, issuer)], SchemeName);
             return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), SchemeName)));
         }
     }

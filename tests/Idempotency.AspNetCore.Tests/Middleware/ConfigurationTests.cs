@@ -24,6 +24,8 @@ public sealed class ConfigurationTests
         Assert.Null(options.ScopeResolver);
         Assert.Null(options.ShouldStoreResponse);
         Assert.Equal("https://idempotency.dev/problems/", options.ProblemTypeBaseUri);
+        Assert.Equal([System.Security.Claims.ClaimTypes.NameIdentifier, "sub"], options.ScopeClaimTypes);
+        Assert.Null(options.AuditHashSecret);
     }
 
     [Theory]
@@ -35,6 +37,8 @@ public sealed class ConfigurationTests
     [InlineData(nameof(IdempotencyOptions.InFlightWaitTimeout), "IdempotencyOptions.InFlightWaitTimeout must be positive; it is -00:00:01.")]
     [InlineData(nameof(IdempotencyOptions.InFlightDuplicates), "IdempotencyOptions.InFlightDuplicates must be Reject or Wait; it is 7.")]
     [InlineData(nameof(IdempotencyOptions.ProblemTypeBaseUri), "IdempotencyOptions.ProblemTypeBaseUri must be an absolute URI; 'problems/' is not.")]
+    [InlineData(nameof(IdempotencyOptions.ScopeClaimTypes), "IdempotencyOptions.ScopeClaimTypes must name at least one claim type, and none may be empty.")]
+    [InlineData(nameof(IdempotencyOptions.AuditHashSecret), "IdempotencyOptions.AuditHashSecret must be at least 16 characters when set; it has 6.")]
     public async Task InvalidOption_FailsTheHostAtStartup_WithAClearMessage(string option, string message)
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -51,6 +55,8 @@ public sealed class ConfigurationTests
                 case nameof(IdempotencyOptions.InFlightWaitTimeout): o.InFlightWaitTimeout = TimeSpan.FromSeconds(-1); break;
                 case nameof(IdempotencyOptions.InFlightDuplicates): o.InFlightDuplicates = (InFlightDuplicateHandling)7; break;
                 case nameof(IdempotencyOptions.ProblemTypeBaseUri): o.ProblemTypeBaseUri = "problems/"; break;
+                case nameof(IdempotencyOptions.ScopeClaimTypes): o.ScopeClaimTypes.Clear(); break;
+                case nameof(IdempotencyOptions.AuditHashSecret): o.AuditHashSecret = "secret"; break;
             }
         });
         await using var app = builder.Build();
