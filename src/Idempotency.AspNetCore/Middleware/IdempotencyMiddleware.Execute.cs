@@ -46,6 +46,15 @@ internal sealed partial class IdempotencyMiddleware
         catch (Exception ex)
         {
             context.Features.Set(originalBody);
+            if (!holdResponse && (capture.BytesWritten > 0 || context.Response.HasStarted))
+            {
+                // Part of the response may have reached the client, so the effect must be presumed applied: a retry
+                // must never run it again. The record completes as "outcome unknown" and every retry is told so.
+                LogOutcomeUnknown(_logger, ex.GetType().Name, feature.Key);
+                await CompleteOutcomeUnknownAsync(store, feature, ownerToken, context.Response.StatusCode);
+                throw;
+            }
+
             LogReleasedAfterException(_logger, ex.GetType().Name, feature.Key);
             await ReleaseAsync(store, feature, ownerToken);
             _metrics.Request(IdempotencyOutcome.Released);
@@ -57,7 +66,44 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         var statusCode = context.Response.StatusCode;
-        if (!_shouldStoreResponse(new IdempotencyOutcomeArguments(context)))
+        if (holdResponse && capture.Overflowed)
+        {
+            // The held response was not kept past the limit, so it can neither be sent nor stored: roll back.
+            LogHeldResponseTooLarge(_logger, capture.BytesWritten, _options.MaxStoredBodySize, feature.Key);
+            await ReleaseAsync(store, feature, ownerToken);
+            _metrics.Request(IdempotencyOutcome.Released);
+            context.Response.Clear();
+            await _problems.ResponseTooLargeToCommitAsync(context, _options.MaxStoredBodySize);
+            return;
+        }
+
+        bool shouldStore;
+        byte[]? payload = null;
+        try
+        {
+            shouldStore = _shouldStoreResponse(new IdempotencyOutcomeArguments(context));
+            if (shouldStore)
+            {
+                payload = StoredPayloadFormat.EncodeResponse(CaptureResponse(context.Response, capture));
+            }
+        }
+        catch (Exception ex)
+        {
+            LogOutcomeNotRecordable(_logger, ex, feature.Key);
+            if (holdResponse)
+            {
+                // Nothing has been committed or sent: roll back, and let the exception surface as any handler's would.
+                await ReleaseAsync(store, feature, ownerToken);
+                _metrics.Request(IdempotencyOutcome.Released);
+                throw;
+            }
+
+            // The handler ran to completion and its response is on its way: never run it again under this key.
+            await CompleteOutcomeUnknownAsync(store, feature, ownerToken, statusCode);
+            return;
+        }
+
+        if (!shouldStore)
         {
             LogReleasedAfterTransientStatus(_logger, statusCode, feature.Key);
             await ReleaseAsync(store, feature, ownerToken);
@@ -75,7 +121,6 @@ internal sealed partial class IdempotencyMiddleware
             LogResponseTooLargeToStore(_logger, capture.BytesWritten, _options.MaxStoredBodySize, feature.Key);
         }
 
-        var payload = StoredPayloadFormat.EncodeResponse(CaptureResponse(context.Response, capture));
         CompletionStatus completion;
         try
         {
@@ -84,7 +129,7 @@ internal sealed partial class IdempotencyMiddleware
                 store,
                 "complete",
                 static (s, r, ct) => s.CompleteAsync(r, ct),
-                new IdempotencyCompleteRequest(feature.StorageKey, ownerToken, payload, _options.ResponseRetention),
+                new IdempotencyCompleteRequest(feature.StorageKey, ownerToken, payload!, _options.ResponseRetention),
                 CancellationToken.None);
         }
         catch (Exception ex)
@@ -144,6 +189,29 @@ internal sealed partial class IdempotencyMiddleware
         if (body.Length > 0)
         {
             await context.Response.Body.WriteAsync(body, context.RequestAborted);
+        }
+    }
+
+    /// <summary>Completes the claim with an "outcome unknown" record, so that no retry with this key runs the handler again.</summary>
+    private async Task CompleteOutcomeUnknownAsync(IIdempotencyStore store, IdempotencyFeature feature, string ownerToken, int startedStatusCode)
+    {
+        _metrics.Request(IdempotencyOutcome.OutcomeUnknown);
+        try
+        {
+            var completion = await CallStoreAsync(
+                store,
+                "complete",
+                static (s, r, ct) => s.CompleteAsync(r, ct),
+                new IdempotencyCompleteRequest(feature.StorageKey, ownerToken, StoredPayloadFormat.EncodeOutcomeUnknown(startedStatusCode), _options.ResponseRetention),
+                CancellationToken.None);
+            if (completion == CompletionStatus.ClaimLost)
+            {
+                LogClaimLost(_logger, feature.Key, _options.LeaseDuration);
+            }
+        }
+        catch (Exception ex)
+        {
+            LogCompleteFailed(_logger, ex, feature.Key);
         }
     }
 

@@ -66,4 +66,16 @@ internal sealed partial class IdempotencyMiddleware
 
     [LoggerMessage(20, LogLevel.Error, "An authenticated keyed request to {RouteTemplate} has no idempotency scope: refused with 500. The user carries none of the claims {ScopeSource} with a value. Add the claim type your authentication issues (ClaimTypes.Name for many API-key and cookie schemes) to IdempotencyOptions.ScopeClaimTypes, or return a per-user value from IdempotencyOptions.ScopeResolver.", EventName = "ScopeUnresolved")]
     private static partial void LogScopeUnresolved(ILogger logger, string routeTemplate, string scopeSource);
+
+    [LoggerMessage(21, LogLevel.Warning, "Request with idempotency key {IdempotencyKey} threw {ExceptionType} after its response had started: its effect is presumed applied, so the key completed as 'outcome unknown' and retries get 500 outcome-unknown instead of running it again.", EventName = "OutcomeUnknown")]
+    private static partial void LogOutcomeUnknown(ILogger logger, string exceptionType, string idempotencyKey);
+
+    [LoggerMessage(22, LogLevel.Error, "The outcome of the request with idempotency key {IdempotencyKey} could not be recorded (IdempotencyOptions.ShouldStoreResponse or the response encoding threw): the key completed as 'outcome unknown', or, when the response was held for a commit, was rolled back.", EventName = "OutcomeNotRecordable")]
+    private static partial void LogOutcomeNotRecordable(ILogger logger, Exception exception, string idempotencyKey);
+
+    [LoggerMessage(23, LogLevel.Warning, "Request with idempotency key {IdempotencyKey} produced a response of {BodyLength} bytes, over MaxStoredBodySize ({MaxStoredBodySize}), while its response was held for its transaction's commit: the transaction was rolled back and the client got 500 response-too-large-to-commit.", EventName = "HeldResponseTooLarge")]
+    private static partial void LogHeldResponseTooLarge(ILogger logger, long bodyLength, int maxStoredBodySize, string idempotencyKey);
+
+    [LoggerMessage(24, LogLevel.Information, "Replayed 'outcome unknown' for idempotency key {IdempotencyKey}: the original failed after its {StatusCode} response had started.", EventName = "ReplayedOutcomeUnknown")]
+    private static partial void LogReplayedOutcomeUnknown(ILogger logger, string idempotencyKey, int statusCode);
 }

@@ -7,20 +7,46 @@ internal sealed partial class IdempotencyMiddleware
     /// <summary>Writes the stored response byte for byte: status, headers, body, plus <c>Idempotent-Replayed: true</c>.</summary>
     private async Task ReplayAsync(HttpContext context, string key, ReadOnlyMemory<byte> payload)
     {
-        StoredResponse stored;
+        var response = context.Response;
+        StoredResponse? stored = null;
+        int startedStatusCode;
         try
         {
-            stored = StoredPayloadFormat.DecodeResponse(payload);
+            if (!StoredPayloadFormat.IsOutcomeUnknown(payload.Span, out startedStatusCode))
+            {
+                stored = StoredPayloadFormat.DecodeResponse(payload);
+            }
+
+            if (stored is { BodyOmitted: false })
+            {
+                // Headers are applied before anything is written, so a value the server refuses (a forged record)
+                // still leaves a response that can be cleared and answered 503.
+                response.StatusCode = stored.StatusCode;
+                foreach (var (name, values) in stored.Headers)
+                {
+                    response.Headers[name] = ToStringValues(values);
+                }
+
+                response.Headers[IdempotencyDefaults.ReplayedHeaderName] = "true";
+            }
         }
-        catch (InvalidDataException ex)
+        catch (Exception ex) when (ex is InvalidDataException or InvalidOperationException or ArgumentException)
         {
             LogStoredResponseUnreadable(_logger, ex, key);
             _metrics.Request(IdempotencyOutcome.StoreUnavailable);
+            response.Clear();
             await _problems.StoreUnavailableAsync(context, storeFull: false);
             return;
         }
 
         _metrics.Request(IdempotencyOutcome.Replayed);
+        if (stored is null)
+        {
+            LogReplayedOutcomeUnknown(_logger, key, startedStatusCode);
+            await _problems.OutcomeUnknownAsync(context, startedStatusCode);
+            return;
+        }
+
         if (stored.BodyOmitted)
         {
             LogReplayTooLarge(_logger, key, stored.StatusCode);
@@ -29,14 +55,6 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         LogReplayed(_logger, key, stored.StatusCode);
-        var response = context.Response;
-        response.StatusCode = stored.StatusCode;
-        foreach (var (name, values) in stored.Headers)
-        {
-            response.Headers[name] = ToStringValues(values);
-        }
-
-        response.Headers[IdempotencyDefaults.ReplayedHeaderName] = "true";
         if (!stored.Body.IsEmpty)
         {
             await response.Body.WriteAsync(stored.Body, context.RequestAborted);

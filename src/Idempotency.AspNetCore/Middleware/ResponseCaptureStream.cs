@@ -22,13 +22,13 @@ internal sealed class ResponseCaptureStream : Stream
         _buffer = ArrayPool<byte>.Shared.Rent(4096);
     }
 
-    /// <summary>Gets whether the body grew past the storable limit (when streaming, the copy was dropped).</summary>
+    /// <summary>Gets whether the body grew past the storable limit; the copy was then dropped.</summary>
     public bool Overflowed { get; private set; }
 
     /// <summary>Gets the total bytes written by the handler.</summary>
     public long BytesWritten { get; private set; }
 
-    /// <summary>Gets the captured body. When holding the response back, it is the whole body even past the limit.</summary>
+    /// <summary>Gets the captured body; empty once <see cref="Overflowed"/>.</summary>
     public ReadOnlyMemory<byte> Captured => _buffer.AsMemory(0, _length);
 
     public override bool CanRead => false;
@@ -87,16 +87,13 @@ internal sealed class ResponseCaptureStream : Stream
     private void Capture(ReadOnlySpan<byte> data)
     {
         BytesWritten += data.Length;
-        var holdingBack = _inner is null;
         if (BytesWritten > _maxCaptured)
         {
+            // Streaming, the client has its copy and ours can no longer be stored; held back, the response cannot be
+            // committed (the middleware rolls back). Either way, stop paying for the copy: memory stays bounded.
             Overflowed = true;
-            if (!holdingBack)
-            {
-                // Streaming: the client has its copy; ours can no longer be stored, so stop paying for it.
-                _length = 0;
-                return;
-            }
+            _length = 0;
+            return;
         }
 
         if (_length + data.Length > _buffer.Length)

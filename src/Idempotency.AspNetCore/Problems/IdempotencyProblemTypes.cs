@@ -48,4 +48,17 @@ public static class IdempotencyProblemTypes
     /// <c>UseAuthorization()</c> evaluated it. A server configuration error: the request was not run, and nothing was stored.
     /// </summary>
     public const string PipelineMisordered = "pipeline-misordered";
+
+    /// <summary>
+    /// 500: the original request with this key failed after its response had started, so its effect may have been
+    /// applied. It is never run again with this key; check the resource before retrying the operation with a new key.
+    /// </summary>
+    public const string OutcomeUnknown = "outcome-unknown";
+
+    /// <summary>
+    /// 500: a request whose response is held back until its transaction commits (PostgreSQL transactional mode)
+    /// produced a response larger than <see cref="IdempotencyOptions.MaxStoredBodySize"/>: the transaction was rolled
+    /// back and nothing was applied.
+    /// </summary>
+    public const string ResponseTooLargeToCommit = "response-too-large-to-commit";
 }

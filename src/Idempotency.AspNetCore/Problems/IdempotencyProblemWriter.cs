@@ -58,6 +58,15 @@ internal sealed class IdempotencyProblemWriter(IOptions<IdempotencyOptions> opti
                 "The service cannot check idempotency keys right now, so the request was not processed. Retry later with the same key.");
     }
 
+    public Task OutcomeUnknownAsync(HttpContext context, int startedStatusCode) => WriteAsync(
+        context, StatusCodes.Status500InternalServerError, IdempotencyProblemTypes.OutcomeUnknown, "Outcome unknown",
+        $"The original request with this idempotency key failed after its response had started (status {startedStatusCode}), so its effect may have been applied. It will not be run again with this key. Check the state of the resource before you repeat the operation with a new key.",
+        new Dictionary<string, object?> { ["originalStatus"] = startedStatusCode });
+
+    public Task ResponseTooLargeToCommitAsync(HttpContext context, int maxStoredBodySize) => WriteAsync(
+        context, StatusCodes.Status500InternalServerError, IdempotencyProblemTypes.ResponseTooLargeToCommit, "Response too large to commit",
+        $"The response to this request was larger than the {maxStoredBodySize} bytes this service can hold until its transaction commits, so the transaction was rolled back and nothing was applied. Repeating the request will fail the same way; ask for a smaller response.");
+
     public Task ScopeUnresolvedAsync(HttpContext context) => WriteAsync(
         context, StatusCodes.Status500InternalServerError, IdempotencyProblemTypes.ScopeUnresolved, "Idempotency scope unavailable",
         "The service cannot tell whose idempotency key this is, so the request was not processed. This is a configuration error of the service, not of the request; its log (event 20) says what to change.");

@@ -12,6 +12,12 @@ internal static class IdempotencyOutcome
     /// <summary>The request ran and answered, but its claim had been taken over, so nothing was stored.</summary>
     public const string ClaimLost = "claim_lost";
 
+    /// <summary>
+    /// The request failed after its response had started (or its outcome could not be recorded): its effect is presumed
+    /// applied, and the key completed so that no retry runs it again.
+    /// </summary>
+    public const string OutcomeUnknown = "outcome_unknown";
+
     /// <summary>A stored response was replayed.</summary>
     public const string Replayed = "replayed";
 

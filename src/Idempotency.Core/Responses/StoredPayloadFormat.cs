@@ -11,10 +11,11 @@ namespace Idempotency;
 /// Layout, all integers big-endian:
 /// <code>
 /// byte    format version (1)
-/// byte    kind: 1 = HTTP response, 2 = operation result
+/// byte    kind: 1 = HTTP response, 2 = operation result, 3 = HTTP outcome unknown
 /// kind 1: int16 status, byte flags (bit 0: body omitted), uint16 header count,
 ///         per header: string name, uint16 value count, string values...; int32 body length, body
 /// kind 2: int32 length, result bytes
+/// kind 3: int16 status of the response that had started when the request failed
 /// string: int32 UTF-8 byte count, bytes
 /// </code>
 /// </remarks>
@@ -23,6 +24,10 @@ internal static class StoredPayloadFormat
     public const byte CurrentVersion = 1;
     private const byte HttpResponseKind = 1;
     private const byte OperationResultKind = 2;
+
+    // A kind of its own, not a flag on kind 1: a reader that does not know it must refuse the record (503), never
+    // replay the partial response as if it were the outcome.
+    private const byte OutcomeUnknownKind = 3;
     private const byte BodyOmittedFlag = 1;
 
     public static byte[] EncodeResponse(StoredResponse response)
@@ -63,17 +68,26 @@ internal static class StoredPayloadFormat
     {
         var reader = new SpanReader(payload.Span);
         ReadHeader(ref reader, HttpResponseKind);
-        var status = reader.ReadInt16();
+        var status = ReadStatus(ref reader);
         var flags = reader.ReadByte();
         var headerCount = reader.ReadUInt16();
         var headers = new KeyValuePair<string, string[]>[headerCount];
         for (var i = 0; i < headerCount; i++)
         {
             var name = reader.ReadString();
+            if (!IsHeaderName(name))
+            {
+                throw new InvalidDataException("The stored idempotency record holds a header name with whitespace, a control character or a colon; it is corrupt.");
+            }
+
             var values = new string[reader.ReadUInt16()];
             for (var v = 0; v < values.Length; v++)
             {
                 values[v] = reader.ReadString();
+                if (!IsFieldValue(values[v]))
+                {
+                    throw new InvalidDataException("The stored idempotency record holds a header value with a control character; it is corrupt.");
+                }
             }
 
             headers[i] = new(name, values);
@@ -82,6 +96,33 @@ internal static class StoredPayloadFormat
         var (bodyOffset, bodyLength) = reader.ReadBytesRange();
         reader.EnsureEnd();
         return new StoredResponse(status, headers, payload.Slice(bodyOffset, bodyLength), (flags & BodyOmittedFlag) != 0);
+    }
+
+    /// <summary>Encodes the record of a request that failed after its response had started with <paramref name="statusCode"/>.</summary>
+    public static byte[] EncodeOutcomeUnknown(int statusCode)
+    {
+        var buffer = new byte[4];
+        var writer = new SpanWriter(buffer);
+        writer.WriteByte(CurrentVersion);
+        writer.WriteByte(OutcomeUnknownKind);
+        writer.WriteInt16((short)statusCode);
+        return buffer;
+    }
+
+    /// <summary>Whether <paramref name="payload"/> records an outcome unknown, and the status its response had started with.</summary>
+    public static bool IsOutcomeUnknown(ReadOnlySpan<byte> payload, out int startedStatusCode)
+    {
+        startedStatusCode = 0;
+        if (payload.Length < 2 || payload[0] != CurrentVersion || payload[1] != OutcomeUnknownKind)
+        {
+            return false;
+        }
+
+        var reader = new SpanReader(payload);
+        ReadHeader(ref reader, OutcomeUnknownKind);
+        startedStatusCode = ReadStatus(ref reader);
+        reader.EnsureEnd();
+        return true;
     }
 
     public static byte[] EncodeOperationResult(ReadOnlySpan<byte> result)
@@ -101,6 +142,51 @@ internal static class StoredPayloadFormat
         var result = reader.ReadBytes();
         reader.EnsureEnd();
         return result;
+    }
+
+    private static int ReadStatus(ref SpanReader reader)
+    {
+        var status = reader.ReadInt16();
+        if (status is < 100 or > 999)
+        {
+            throw new InvalidDataException($"The stored idempotency record holds status {status}, which is not an HTTP status; it is corrupt.");
+        }
+
+        return status;
+    }
+
+    // Structure only: what could split or end the header block (whitespace, controls, a colon) is refused here; the
+    // server's own validation of names and values applies when the replay sets them.
+    private static bool IsHeaderName(string value)
+    {
+        if (value.Length == 0)
+        {
+            return false;
+        }
+
+        foreach (var c in value)
+        {
+            if (c is <= ' ' or ':' or '\u007f')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    // A field value may hold any character but controls (horizontal tab aside): a stored CR or LF must never reach a response.
+    private static bool IsFieldValue(string value)
+    {
+        foreach (var c in value)
+        {
+            if ((c < ' ' && c != '\t') || c == '\u007f')
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static void ReadHeader(ref SpanReader reader, byte expectedKind)

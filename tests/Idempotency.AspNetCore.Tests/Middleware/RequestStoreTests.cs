@@ -73,11 +73,56 @@ public sealed class RequestStoreTests
         Assert.Equal(1, provider.Disposals);
     }
 
+    [Fact]
+    public async Task HeldResponseOverTheSizeLimit_IsRolledBack_AndAnswered500_WithoutHoldingItAll()
+    {
+        var provider = new RecordingProvider();
+        var executions = 0;
+        await using var app = await TestApp.StartAsync(
+            e => e.MapPost("/export", async (HttpContext context) =>
+            {
+                Interlocked.Increment(ref executions);
+                for (var i = 0; i < 64; i++)
+                {
+                    await context.Response.WriteAsync(new string('x', 1024));
+                }
+            }).RequireIdempotency().WithMetadata(provider),
+            o => o.MaxStoredBodySize = 4096);
+
+        var response = await app.SendAsync(TestApp.Post("/export", "k"));
+        var retry = await app.SendAsync(TestApp.Post("/export", "k"));
+
+        await ProblemAssert.IsProblemAsync(response, HttpStatusCode.InternalServerError, IdempotencyProblemTypes.ResponseTooLargeToCommit);
+        Assert.Equal(0, provider.Completions);
+        Assert.Equal(2, provider.Releases); // nothing committed, so the retry ran (and was rolled back) too
+        Assert.Equal(2, executions);
+        await ProblemAssert.IsProblemAsync(retry, HttpStatusCode.InternalServerError, IdempotencyProblemTypes.ResponseTooLargeToCommit);
+    }
+
+    [Fact]
+    public async Task HeldResponse_WhoseOutcomeCannotBeRecorded_IsRolledBack_SoARetryRuns()
+    {
+        var provider = new RecordingProvider();
+        var executions = 0;
+        await using var app = await TestApp.StartAsync(
+            e => e.MapPost("/pay", () => Interlocked.Increment(ref executions)).RequireIdempotency().WithMetadata(provider),
+            o => o.ShouldStoreResponse = _ => executions == 1 ? throw new InvalidOperationException("predicate bug") : true);
+
+        await Assert.ThrowsAnyAsync<Exception>(() => app.SendAsync(TestApp.Post("/pay", "k")));
+        var retry = await app.SendAsync(TestApp.Post("/pay", "k"));
+
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal(1, provider.Releases);
+        Assert.Equal(1, provider.Completions);
+        Assert.Equal(2, executions);
+    }
+
     private sealed class RecordingProvider : IIdempotencyRequestStoreProvider
     {
         private readonly CountingStore _shared = new();
         private int _completions;
         private int _disposals;
+        private int _releases;
 
         public bool FailCompletion { get; init; }
 
@@ -86,6 +131,8 @@ public sealed class RequestStoreTests
         public int Completions => _completions;
 
         public int Disposals => _disposals;
+
+        public int Releases => _releases;
 
         public ValueTask<IIdempotencyRequestStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
             ValueTask.FromResult<IIdempotencyRequestStore>(new RequestStore(this));
@@ -106,8 +153,11 @@ public sealed class RequestStoreTests
                 return provider._shared.CompleteAsync(request, cancellationToken);
             }
 
-            public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken) =>
-                provider._shared.ReleaseAsync(key, ownerToken, cancellationToken);
+            public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken)
+            {
+                Interlocked.Increment(ref provider._releases);
+                return provider._shared.ReleaseAsync(key, ownerToken, cancellationToken);
+            }
 
             public ValueTask DisposeAsync()
             {

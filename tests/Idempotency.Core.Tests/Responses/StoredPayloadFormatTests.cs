@@ -74,4 +74,41 @@ public sealed class StoredPayloadFormatTests
         Assert.Throws<InvalidDataException>(() => StoredPayloadFormat.DecodeResponse(payload));
         Assert.Equal(new byte[] { 1, 2, 3 }, StoredPayloadFormat.DecodeOperationResult(payload).ToArray());
     }
+
+    [Fact]
+    public void OutcomeUnknown_RoundTrips_TheStartedStatus_AndIsNeverReadAsAResponse()
+    {
+        var payload = StoredPayloadFormat.EncodeOutcomeUnknown(201);
+
+        Assert.True(StoredPayloadFormat.IsOutcomeUnknown(payload, out var status));
+        Assert.Equal(201, status);
+        Assert.Throws<InvalidDataException>(() => StoredPayloadFormat.DecodeResponse(payload));
+        Assert.False(StoredPayloadFormat.IsOutcomeUnknown(StoredPayloadFormat.EncodeResponse(new StoredResponse(200, [], Array.Empty<byte>())), out _));
+    }
+
+    [Theory]
+    [InlineData(42, "Location", "/p/1")]
+    [InlineData(200, "", "v")]
+    [InlineData(200, "Bad Name", "v")]
+    [InlineData(200, "Location", "/p/1\r\nSet-Cookie: a=b")]
+    [InlineData(200, "Location", "/p/\u0000")]
+    public void DecodeResponse_RefusesValuesNoHttpResponseCanCarry(int status, string name, string value)
+    {
+        var valid = StoredPayloadFormat.EncodeResponse(new StoredResponse(200, [new("H", ["v"])], Array.Empty<byte>()));
+        var forged = new List<byte>(valid[..2]);
+        forged.AddRange(new byte[] { (byte)(status >> 8), (byte)status, 0, 0, 1 });
+        AddString(forged, name);
+        forged.AddRange(new byte[] { 0, 1 });
+        AddString(forged, value);
+        forged.AddRange(new byte[] { 0, 0, 0, 0 });
+
+        Assert.Throws<InvalidDataException>(() => StoredPayloadFormat.DecodeResponse(forged.ToArray()));
+
+        static void AddString(List<byte> bytes, string text)
+        {
+            var utf8 = Encoding.UTF8.GetBytes(text);
+            bytes.AddRange(new byte[] { (byte)(utf8.Length >> 24), (byte)(utf8.Length >> 16), (byte)(utf8.Length >> 8), (byte)utf8.Length });
+            bytes.AddRange(utf8);
+        }
+    }
 }
