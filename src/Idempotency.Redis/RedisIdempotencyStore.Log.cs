@@ -4,9 +4,21 @@ namespace Idempotency.Redis;
 
 internal sealed partial class RedisIdempotencyStore
 {
+    // The Warning carries no exception object: StackExchange.Redis names the command's key (and with it the caller's
+    // scope, a user id) in its messages. The description has the storage key cut out; the whole exception is at Debug.
+    private void LogOperationFailed(string operation, Exception exception, string storageKey)
+    {
+        LogOperationFailed(operation, StoreFaultDescription.Describe(exception, storageKey));
+        LogOperationFailedDetail(operation, exception);
+    }
+
     [LoggerMessage(EventId = RedisLogEvents.OperationFailed, EventName = "RedisIdempotencyStoreOperationFailed", Level = LogLevel.Warning,
-        Message = "The Redis idempotency store could not {Operation} a key; the request is refused rather than run unprotected.")]
-    private partial void LogOperationFailed(string operation, Exception exception);
+        Message = "The Redis idempotency store could not {Operation} a key; the request is refused rather than run unprotected. {Fault}")]
+    private partial void LogOperationFailed(string operation, string fault);
+
+    [LoggerMessage(EventId = RedisLogEvents.OperationFailedDetail, EventName = "RedisIdempotencyStoreOperationFailedDetail", Level = LogLevel.Debug,
+        Message = "The Redis idempotency store could not {Operation} a key.")]
+    private partial void LogOperationFailedDetail(string operation, Exception exception);
 
     [LoggerMessage(EventId = RedisLogEvents.ScriptReloaded, EventName = "RedisIdempotencyScriptReloaded", Level = LogLevel.Information,
         Message = "Redis did not have the idempotency {Script} script cached (restart, fail-over or SCRIPT FLUSH); it was sent again.")]

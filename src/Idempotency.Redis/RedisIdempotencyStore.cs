@@ -113,28 +113,28 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         }
         catch (RedisTimeoutException ex)
         {
-            LogOperationFailed(script.Name, ex);
+            LogOperationFailed(script.Name, ex, key);
             throw new IdempotencyStoreException(
                 $"The Redis idempotency store could not {script.Name} the key: Redis did not answer in time. " +
                 "The operation must not run unprotected; check the health of Redis and the connection's asyncTimeout.", ex);
         }
         catch (RedisConnectionException ex)
         {
-            LogOperationFailed(script.Name, ex);
+            LogOperationFailed(script.Name, ex, key);
             throw new IdempotencyStoreException(
                 $"The Redis idempotency store could not {script.Name} the key: Redis is not connected ({ex.FailureType}). " +
                 "The operation must not run unprotected; the store reconnects by itself once Redis is reachable.", ex);
         }
         catch (RedisException ex)
         {
-            LogOperationFailed(script.Name, ex);
+            LogOperationFailed(script.Name, ex, key);
             throw new IdempotencyStoreException(
                 $"The Redis idempotency store could not {script.Name} the key: Redis answered with an error ({ex.Message}).", ex);
         }
         catch (RedisCommandException ex)
         {
             // The connection's command map disables a command the store needs (EVALSHA or EVAL).
-            LogOperationFailed(script.Name, ex);
+            LogOperationFailed(script.Name, ex, key);
             throw new IdempotencyStoreException($"The Redis idempotency store could not {script.Name} the key: {ex.Message}", ex);
         }
     }

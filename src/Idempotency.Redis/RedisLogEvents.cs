@@ -10,4 +10,5 @@ internal static class RedisLogEvents
     public const int ScriptsLoaded = 3105;
     public const int OperationFailed = 3110;
     public const int ScriptReloaded = 3111;
+    public const int OperationFailedDetail = 3112;
 }

@@ -50,14 +50,14 @@ internal sealed partial class IdempotencyMiddleware
             {
                 // Part of the response may have reached the client, so the effect must be presumed applied: a retry
                 // must never run it again. The record completes as "outcome unknown" and every retry is told so.
-                LogOutcomeUnknown(_logger, ex.GetType().Name, feature.Key);
-                await CompleteOutcomeUnknownAsync(store, feature, ownerToken, context.Response.StatusCode);
+                LogOutcomeUnknown(_logger, ex.GetType().Name, KeyHash(feature));
+                await CompleteOutcomeUnknownAsync(context, store, feature, ownerToken, context.Response.StatusCode);
                 throw;
             }
 
             LogReleasedAfterException(_logger, ex.GetType().Name, feature.Key);
             await ReleaseAsync(store, feature, ownerToken);
-            _metrics.Request(IdempotencyOutcome.Released);
+            Record(context, feature, IdempotencyOutcome.Released);
             throw;
         }
         finally
@@ -69,9 +69,9 @@ internal sealed partial class IdempotencyMiddleware
         if (holdResponse && capture.Overflowed)
         {
             // The held response was not kept past the limit, so it can neither be sent nor stored: roll back.
-            LogHeldResponseTooLarge(_logger, capture.BytesWritten, _options.MaxStoredBodySize, feature.Key);
+            LogHeldResponseTooLarge(_logger, capture.BytesWritten, _options.MaxStoredBodySize, KeyHash(feature));
             await ReleaseAsync(store, feature, ownerToken);
-            _metrics.Request(IdempotencyOutcome.Released);
+            Record(context, feature, IdempotencyOutcome.Released);
             context.Response.Clear();
             await _problems.ResponseTooLargeToCommitAsync(context, _options.MaxStoredBodySize);
             return;
@@ -89,17 +89,17 @@ internal sealed partial class IdempotencyMiddleware
         }
         catch (Exception ex)
         {
-            LogOutcomeNotRecordable(_logger, ex, feature.Key);
+            LogOutcomeNotRecordable(_logger, ex, KeyHash(feature));
             if (holdResponse)
             {
                 // Nothing has been committed or sent: roll back, and let the exception surface as any handler's would.
                 await ReleaseAsync(store, feature, ownerToken);
-                _metrics.Request(IdempotencyOutcome.Released);
+                Record(context, feature, IdempotencyOutcome.Released);
                 throw;
             }
 
             // The handler ran to completion and its response is on its way: never run it again under this key.
-            await CompleteOutcomeUnknownAsync(store, feature, ownerToken, statusCode);
+            await CompleteOutcomeUnknownAsync(context, store, feature, ownerToken, statusCode);
             return;
         }
 
@@ -107,7 +107,7 @@ internal sealed partial class IdempotencyMiddleware
         {
             LogReleasedAfterTransientStatus(_logger, statusCode, feature.Key);
             await ReleaseAsync(store, feature, ownerToken);
-            _metrics.Request(IdempotencyOutcome.Released);
+            Record(context, feature, IdempotencyOutcome.Released);
             if (holdResponse)
             {
                 await SendHeldResponseAsync(context, capture);
@@ -118,7 +118,7 @@ internal sealed partial class IdempotencyMiddleware
 
         if (capture.Overflowed)
         {
-            LogResponseTooLargeToStore(_logger, capture.BytesWritten, _options.MaxStoredBodySize, feature.Key);
+            LogResponseTooLargeToStore(_logger, capture.BytesWritten, _options.MaxStoredBodySize, KeyHash(feature));
         }
 
         CompletionStatus completion;
@@ -134,8 +134,9 @@ internal sealed partial class IdempotencyMiddleware
         }
         catch (Exception ex)
         {
-            LogCompleteFailed(_logger, ex, feature.Key);
-            _metrics.Request(IdempotencyOutcome.StoreUnavailable);
+            LogStoreFaultDetail(_logger, ex, feature.Key);
+            LogCompleteFailed(_logger, KeyHash(feature), StoreFaultDescription.Describe(ex, feature.StorageKey));
+            Record(context, feature, IdempotencyOutcome.StoreUnavailable);
             if (holdResponse)
             {
                 // Nothing was committed, the handler's work included: the client must retry.
@@ -148,8 +149,8 @@ internal sealed partial class IdempotencyMiddleware
 
         if (completion == CompletionStatus.ClaimLost)
         {
-            LogClaimLost(_logger, feature.Key, _options.LeaseDuration);
-            _metrics.Request(IdempotencyOutcome.ClaimLost);
+            LogClaimLost(_logger, KeyHash(feature), _options.LeaseDuration);
+            Record(context, feature, IdempotencyOutcome.ClaimLost);
             if (holdResponse)
             {
                 context.Response.Clear();
@@ -160,7 +161,7 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         LogExecuted(_logger, statusCode, feature.Key);
-        _metrics.Request(IdempotencyOutcome.Executed);
+        Record(context, feature, IdempotencyOutcome.Executed);
         if (holdResponse)
         {
             await SendHeldResponseAsync(context, capture);
@@ -193,9 +194,9 @@ internal sealed partial class IdempotencyMiddleware
     }
 
     /// <summary>Completes the claim with an "outcome unknown" record, so that no retry with this key runs the handler again.</summary>
-    private async Task CompleteOutcomeUnknownAsync(IIdempotencyStore store, IdempotencyFeature feature, string ownerToken, int startedStatusCode)
+    private async Task CompleteOutcomeUnknownAsync(HttpContext context, IIdempotencyStore store, IdempotencyFeature feature, string ownerToken, int startedStatusCode)
     {
-        _metrics.Request(IdempotencyOutcome.OutcomeUnknown);
+        Record(context, feature, IdempotencyOutcome.OutcomeUnknown);
         try
         {
             var completion = await CallStoreAsync(
@@ -206,12 +207,13 @@ internal sealed partial class IdempotencyMiddleware
                 CancellationToken.None);
             if (completion == CompletionStatus.ClaimLost)
             {
-                LogClaimLost(_logger, feature.Key, _options.LeaseDuration);
+                LogClaimLost(_logger, KeyHash(feature), _options.LeaseDuration);
             }
         }
         catch (Exception ex)
         {
-            LogCompleteFailed(_logger, ex, feature.Key);
+            LogStoreFaultDetail(_logger, ex, feature.Key);
+            LogCompleteFailed(_logger, KeyHash(feature), StoreFaultDescription.Describe(ex, feature.StorageKey));
         }
     }
 
@@ -224,7 +226,8 @@ internal sealed partial class IdempotencyMiddleware
         catch (Exception ex)
         {
             // The claim stays until its lease ends; a retry before then gets 409, after it runs again.
-            LogReleaseFailed(_logger, ex, feature.Key, _options.LeaseDuration);
+            LogStoreFaultDetail(_logger, ex, feature.Key);
+            LogReleaseFailed(_logger, KeyHash(feature), StoreFaultDescription.Describe(ex, feature.StorageKey), _options.LeaseDuration);
         }
     }
 

@@ -5,7 +5,7 @@ namespace Idempotency.AspNetCore;
 internal sealed partial class IdempotencyMiddleware
 {
     /// <summary>Writes the stored response byte for byte: status, headers, body, plus <c>Idempotent-Replayed: true</c>.</summary>
-    private async Task ReplayAsync(HttpContext context, string key, ReadOnlyMemory<byte> payload)
+    private async Task ReplayAsync(HttpContext context, IdempotencyFeature feature, ReadOnlyMemory<byte> payload)
     {
         var response = context.Response;
         StoredResponse? stored = null;
@@ -32,29 +32,29 @@ internal sealed partial class IdempotencyMiddleware
         }
         catch (Exception ex) when (ex is InvalidDataException or InvalidOperationException or ArgumentException)
         {
-            LogStoredResponseUnreadable(_logger, ex, key);
-            _metrics.Request(IdempotencyOutcome.StoreUnavailable);
+            LogStoredResponseUnreadable(_logger, ex, KeyHash(feature));
+            Record(context, feature, IdempotencyOutcome.StoreUnavailable);
             response.Clear();
             await _problems.StoreUnavailableAsync(context, storeFull: false);
             return;
         }
 
-        _metrics.Request(IdempotencyOutcome.Replayed);
+        Record(context, feature, IdempotencyOutcome.Replayed);
         if (stored is null)
         {
-            LogReplayedOutcomeUnknown(_logger, key, startedStatusCode);
+            LogReplayedOutcomeUnknown(_logger, feature.Key, startedStatusCode);
             await _problems.OutcomeUnknownAsync(context, startedStatusCode);
             return;
         }
 
         if (stored.BodyOmitted)
         {
-            LogReplayTooLarge(_logger, key, stored.StatusCode);
+            LogReplayTooLarge(_logger, feature.Key, stored.StatusCode);
             await _problems.ResponseTooLargeAsync(context, stored.StatusCode);
             return;
         }
 
-        LogReplayed(_logger, key, stored.StatusCode);
+        LogReplayed(_logger, feature.Key, stored.StatusCode);
         if (!stored.Body.IsEmpty)
         {
             await response.Body.WriteAsync(stored.Body, context.RequestAborted);

@@ -35,6 +35,8 @@ internal sealed partial class IdempotencyMiddleware
     private readonly IdempotencyMetrics _metrics;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly ILogger _auditLogger;
+    private readonly IdempotencyAuditHasher _hasher;
     private readonly Func<IdempotencyOutcomeArguments, bool> _shouldStoreResponse;
 
     public IdempotencyMiddleware(
@@ -44,7 +46,7 @@ internal sealed partial class IdempotencyMiddleware
         IdempotencyProblemWriter problems,
         IdempotencyMetrics metrics,
         TimeProvider timeProvider,
-        ILogger<IdempotencyMiddleware> logger)
+        ILoggerFactory loggerFactory)
     {
         _next = next;
         _options = options.Value;
@@ -52,7 +54,14 @@ internal sealed partial class IdempotencyMiddleware
         _problems = problems;
         _metrics = metrics;
         _timeProvider = timeProvider;
-        _logger = logger;
+        _logger = loggerFactory.CreateLogger<IdempotencyMiddleware>();
+        _auditLogger = loggerFactory.CreateLogger(IdempotencyTelemetry.AuditLogCategory);
+        _hasher = new IdempotencyAuditHasher(_options.AuditHashSecret);
+        if (_hasher.IsRandomSecret)
+        {
+            LogAuditSecretRandom(_auditLogger);
+        }
+
         _shouldStoreResponse = _options.ShouldStoreResponse ?? (static args => !IdempotencyOptions.IsTransientStatus(args.StatusCode));
     }
 
@@ -81,7 +90,7 @@ internal sealed partial class IdempotencyMiddleware
             }
 
             LogKeyMissing(_logger, context.Request.Path);
-            _metrics.Request(IdempotencyOutcome.Rejected);
+            Record(context, null, IdempotencyOutcome.Rejected);
             await _problems.KeyMissingAsync(context, _options.HeaderName);
             return;
         }
@@ -89,7 +98,7 @@ internal sealed partial class IdempotencyMiddleware
         if (headerValues.Count > 1)
         {
             LogKeyRejected(_logger, context.Request.Path, "repeated");
-            _metrics.Request(IdempotencyOutcome.Rejected);
+            Record(context, null, IdempotencyOutcome.Rejected);
             await _problems.KeyRepeatedAsync(context, _options.HeaderName);
             return;
         }
@@ -98,7 +107,7 @@ internal sealed partial class IdempotencyMiddleware
         if (parseStatus != IdempotencyKeyParseStatus.Valid)
         {
             LogKeyRejected(_logger, context.Request.Path, parseStatus.ToString());
-            _metrics.Request(IdempotencyOutcome.Rejected);
+            Record(context, null, IdempotencyOutcome.Rejected);
             await _problems.KeyInvalidAsync(context, _options.HeaderName, parseStatus, _options.MaxKeyLength);
             return;
         }
@@ -106,7 +115,7 @@ internal sealed partial class IdempotencyMiddleware
         var scope = await ResolveScopeAsync(context, endpoint);
         if (scope is null)
         {
-            _metrics.Request(IdempotencyOutcome.Rejected);
+            Record(context, null, IdempotencyOutcome.Rejected, key);
             return;
         }
 
@@ -123,7 +132,7 @@ internal sealed partial class IdempotencyMiddleware
             if (!context.RequestAborted.IsCancellationRequested)
             {
                 LogBodyUnreadable(_logger, context.Request.Path, ex.GetType().Name);
-                _metrics.Request(IdempotencyOutcome.Rejected);
+                Record(context, feature, IdempotencyOutcome.Rejected);
                 context.Response.StatusCode = ex is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status400BadRequest;
             }
 
@@ -144,7 +153,7 @@ internal sealed partial class IdempotencyMiddleware
             }
             catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
             {
-                await OnStoreUnavailableAsync(context, requirement, key!, ex);
+                await OnStoreUnavailableAsync(context, requirement, feature, ex);
                 return;
             }
 
@@ -154,16 +163,16 @@ internal sealed partial class IdempotencyMiddleware
                     await ExecuteAsync(context, store, feature, ownerToken, holdResponse: requestStore is not null);
                     break;
                 case ClaimStatus.Completed:
-                    await ReplayAsync(context, key!, claim.Payload);
+                    await ReplayAsync(context, feature, claim.Payload);
                     break;
                 case ClaimStatus.InFlight:
                     LogInFlight(_logger, key!);
-                    _metrics.Request(IdempotencyOutcome.Conflict);
+                    Record(context, feature, IdempotencyOutcome.Conflict);
                     await _problems.RequestInFlightAsync(context, TimeSpan.FromTicks(Math.Min(claim.LeaseRemaining.Ticks, IdempotencyDefaults.InFlightRetryAfter.Ticks)));
                     break;
                 default:
                     LogFingerprintMismatch(_logger, key!);
-                    _metrics.Request(IdempotencyOutcome.Mismatch);
+                    Record(context, feature, IdempotencyOutcome.Mismatch);
                     await _problems.KeyReusedAsync(context, _options.HeaderName);
                     break;
             }
@@ -177,12 +186,13 @@ internal sealed partial class IdempotencyMiddleware
         }
     }
 
-    private async Task OnStoreUnavailableAsync(HttpContext context, IdempotencyRequirement requirement, string key, Exception exception)
+    private async Task OnStoreUnavailableAsync(HttpContext context, IdempotencyRequirement requirement, IdempotencyFeature feature, Exception exception)
     {
+        LogStoreFaultDetail(_logger, exception, feature.Key);
         if (requirement == IdempotencyRequirement.Optional && _options.AllowUnprotectedExecutionWhenStoreUnavailable)
         {
-            LogRunningUnprotected(_logger, exception, key);
-            _metrics.Request(IdempotencyOutcome.Unprotected);
+            LogRunningUnprotected(_logger, KeyHash(feature), StoreFaultDescription.Describe(exception, feature.StorageKey));
+            Record(context, feature, IdempotencyOutcome.Unprotected);
             await _next(context);
             return;
         }
@@ -190,16 +200,39 @@ internal sealed partial class IdempotencyMiddleware
         var storeFull = exception is IdempotencyStoreCapacityExceededException;
         if (storeFull)
         {
-            LogStoreFull(_logger, key, exception.Message);
+            LogStoreFull(_logger, KeyHash(feature), exception.Message);
         }
         else
         {
-            LogStoreUnavailable(_logger, exception, key);
+            LogStoreUnavailable(_logger, KeyHash(feature), StoreFaultDescription.Describe(exception, feature.StorageKey));
         }
 
-        _metrics.Request(IdempotencyOutcome.StoreUnavailable);
+        Record(context, feature, IdempotencyOutcome.StoreUnavailable);
         await _problems.StoreUnavailableAsync(context, storeFull);
     }
+
+    /// <summary>
+    /// Counts the request's outcome and writes its audit event: one per keyed request, at Information, in the
+    /// <see cref="IdempotencyTelemetry.AuditLogCategory"/> category, with keyed hashes instead of the key and scope.
+    /// </summary>
+    private void Record(HttpContext context, IdempotencyFeature? feature, string outcome, string? keyWithoutScope = null)
+    {
+        _metrics.Request(outcome);
+        if (_auditLogger.IsEnabled(LogLevel.Information))
+        {
+            var endpoint = context.GetEndpoint();
+            LogAudit(
+                _auditLogger,
+                outcome,
+                endpoint is null ? string.Empty : RouteTemplate(endpoint),
+                Activity.Current?.TraceId.ToHexString() ?? context.TraceIdentifier,
+                _hasher.HashKey(feature?.Key ?? keyWithoutScope),
+                _hasher.HashScope(feature?.Scope));
+        }
+    }
+
+    // Only for log events above Debug, which are rare: the audit event hashes on its own, and only when enabled.
+    private string KeyHash(IdempotencyFeature feature) => _hasher.HashKey(feature.Key);
 
     private async ValueTask<IdempotencyClaimResult> ClaimAsync(IIdempotencyStore store, IdempotencyClaimRequest request, CancellationToken cancellationToken)
     {
