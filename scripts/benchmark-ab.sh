@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# A/B of the in-memory hot path: the benchmark server built from a base git ref ("A", default the first parent of
-# HEAD's session, pass one) beside the one built from the working tree ("B"), each with and without the middleware's
-# work measured against the same bare POST, in warmed, alternating, repeated pairs.
+# A/B of the in-memory hot path: the benchmark server built from a base git ref ("A") beside the one built from the
+# working tree ("B"), in warmed, alternating, repeated pairs, with a bare POST server as the noise reference.
 #
 #   scripts/benchmark-ab.sh <base-ref>              # e.g. scripts/benchmark-ab.sh 885c79d
 #   ROUNDS=5 DURATION=5s scripts/benchmark-ab.sh <base-ref>
