@@ -60,4 +60,7 @@ internal sealed partial class IdempotencyMiddleware
 
     [LoggerMessage(18, LogLevel.Debug, "Request to {Path} refused: its body could not be read ({ExceptionType}); nothing was claimed.", EventName = "RequestBodyUnreadable")]
     private static partial void LogBodyUnreadable(ILogger logger, PathString path, string exceptionType);
+
+    [LoggerMessage(40, LogLevel.Debug, "Request with idempotency key {IdempotencyKey} found a record written before fingerprint version 2, by its version 1 fingerprint ({ClaimStatus}).", EventName = "MatchedByV1Fingerprint")]
+    private static partial void LogMatchedByV1Fingerprint(ILogger logger, string idempotencyKey, ClaimStatus claimStatus);
 }
