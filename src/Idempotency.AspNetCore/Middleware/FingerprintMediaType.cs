@@ -16,7 +16,9 @@ internal static class FingerprintMediaType
 {
     private const string CharsetSeparator = ";charset=";
 
-    /// <summary>Writes the normalised form of <paramref name="contentType"/>, never longer than it.</summary>
+    /// <summary>Writes the normalised form of <paramref name="contentType"/>, which is never longer than it.</summary>
+    /// <param name="contentType">The header's value.</param>
+    /// <param name="destination">At least as long as <paramref name="contentType"/>.</param>
     /// <returns>The number of characters written.</returns>
     public static int Normalize(ReadOnlySpan<char> contentType, Span<char> destination)
     {
@@ -48,8 +50,9 @@ internal static class FingerprintMediaType
             }
 
             var name = parameters[nameStart..i].Trim(" \t");
+            var hasValue = i < parameters.Length && parameters[i] == '=';
             var value = ReadOnlySpan<char>.Empty;
-            if (i < parameters.Length && parameters[i] == '=')
+            if (hasValue)
             {
                 var valueStart = ++i;
                 while (i < parameters.Length && parameters[i] is ' ' or '\t')
@@ -82,7 +85,8 @@ internal static class FingerprintMediaType
                 }
             }
 
-            if (name.Equals("charset", StringComparison.OrdinalIgnoreCase))
+            // A charset without "=" is no charset (and would not fit: the output's ";charset=" is one longer).
+            if (hasValue && name.Equals("charset", StringComparison.OrdinalIgnoreCase))
             {
                 charset = value;
                 return true;
