@@ -2,6 +2,7 @@ using System.Net;
 using Idempotency.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using static Idempotency.AspNetCore.Tests.Middleware.FingerprintTests;
@@ -15,6 +16,19 @@ public sealed class FingerprintHeadersTests
     public void FingerprintHeaders_DefaultsToEmpty()
     {
         Assert.Empty(new IdempotencyOptions().FingerprintHeaders);
+    }
+
+    [Fact]
+    public void FingerprintHeaders_BindFromConfiguration()
+    {
+        var configuration = new ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?> { ["Idempotency:FingerprintHeaders:0"] = "X-Tenant" })
+            .Build();
+        var options = new IdempotencyOptions();
+
+        configuration.GetSection("Idempotency").Bind(options);
+
+        Assert.Equal(["X-Tenant"], options.FingerprintHeaders);
     }
 
     [Fact]
