@@ -21,6 +21,28 @@ public sealed class IdempotencyOptions
     public int MaxKeyLength { get; set; } = IdempotencyDefaults.MaxKeyLength;
 
     /// <summary>
+    /// Gets the names of request headers that, beyond the built-in ones, tell two requests apart (a tenant header,
+    /// say): a retry with the same key and another value, or with the header added or dropped, gets 422 instead of
+    /// the stored response. Names are case-insensitive and their order does not matter.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// Every fingerprint already covers the method, the route pattern, the path, the query, the body, the media type
+    /// and charset of <c>Content-Type</c> and the precondition headers (<c>If-Match</c>, <c>If-None-Match</c>,
+    /// <c>If-Modified-Since</c>, <c>If-Unmodified-Since</c>). A header named here is covered as sent: its value
+    /// trimmed, several fields joined with <c>", "</c>, empty distinct from absent. Naming <c>Content-Type</c> makes
+    /// every media-type parameter count.
+    /// </para>
+    /// <para>
+    /// A header the request does not carry changes nothing, so adding a name here leaves the records of requests
+    /// without that header matching; requests that carry it get a new fingerprint, and a retry of one recorded before
+    /// the change gets 422 until its record expires.
+    /// </para>
+    /// </remarks>
+    /// <value>The default is empty.</value>
+    public IList<string> FingerprintHeaders { get; } = [];
+
+    /// <summary>
     /// Gets or sets how long a claim protects a key while its request runs. A request that outlives its lease can be
     /// run again by a retry, so set it above the slowest expected handler.
     /// </summary>

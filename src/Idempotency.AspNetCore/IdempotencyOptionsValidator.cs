@@ -15,6 +15,14 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
             failures.Add($"IdempotencyOptions.HeaderName must be a valid HTTP header name; '{options.HeaderName}' is not.");
         }
 
+        foreach (var header in options.FingerprintHeaders)
+        {
+            if (!IsToken(header))
+            {
+                failures.Add($"IdempotencyOptions.FingerprintHeaders must hold valid HTTP header names; '{header}' is not.");
+            }
+        }
+
         if (options.MaxKeyLength is < 1 or > MaxKeyLengthLimit)
         {
             failures.Add($"IdempotencyOptions.MaxKeyLength must be between 1 and {MaxKeyLengthLimit}; it is {options.MaxKeyLength}.");
@@ -62,4 +70,8 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
+
+    // A field name is a token (RFC 9110 section 5.1): ASCII letters, digits and !#$%&'*+-.^_`|~.
+    private static bool IsToken(string? value) =>
+        !string.IsNullOrEmpty(value) && value.All(static c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal));
 }

@@ -89,4 +89,7 @@ internal sealed partial class IdempotencyMiddleware
 
     [LoggerMessage(31, LogLevel.Information, "IdempotencyOptions.AuditHashSecret is not set: audit key and scope hashes use a secret made for this process, so they correlate this instance's events but cannot be recomputed from a key a client reports. Set the same secret on every instance to look requests up by key.", EventName = "AuditSecretRandom")]
     private static partial void LogAuditSecretRandom(ILogger logger);
+
+    [LoggerMessage(40, LogLevel.Debug, "Request with idempotency key {IdempotencyKey} found a record written before fingerprint version 2, by its version 1 fingerprint ({ClaimStatus}).", EventName = "MatchedByV1Fingerprint")]
+    private static partial void LogMatchedByV1Fingerprint(ILogger logger, string idempotencyKey, ClaimStatus claimStatus);
 }

@@ -150,6 +150,10 @@ internal sealed partial class IdempotencyMiddleware
             {
                 store = storeProvider is null ? _store : requestStore = await storeProvider.CreateStoreAsync(context, context.RequestAborted);
                 claim = await ClaimAsync(store, new IdempotencyClaimRequest(feature.StorageKey, fingerprint, ownerToken, _options.LeaseDuration), context.RequestAborted);
+                if (claim.Status == ClaimStatus.FingerprintMismatch)
+                {
+                    claim = await ClaimWithV1FingerprintAsync(context, endpoint, store, feature, ownerToken);
+                }
             }
             catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
             {

@@ -54,7 +54,7 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
         OpenApiOperationEditor.AddProblemResponse(
             operation,
             422,
-            $"This '{header}' was already used for a different request: another body, path or endpoint ({types}{IdempotencyProblemTypes.KeyReused}). " +
+            $"This '{header}' was already used for a different request: another body, path, endpoint, precondition or content type ({types}{IdempotencyProblemTypes.KeyReused}). " +
             "A client bug: never retry it; use a new key for a new operation.",
             problem);
 

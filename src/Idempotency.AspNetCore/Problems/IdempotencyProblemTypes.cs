@@ -21,7 +21,7 @@ public static class IdempotencyProblemTypes
     /// <summary>400: the header was sent more than once.</summary>
     public const string KeyRepeated = "key-repeated";
 
-    /// <summary>422: the key was already used with a different request (payload, path or endpoint).</summary>
+    /// <summary>422: the key was already used with a different request (body, path, endpoint, precondition or content type).</summary>
     public const string KeyReused = "key-reused";
 
     /// <summary>409: the original request with this key is still being processed; retry after <c>Retry-After</c>.</summary>

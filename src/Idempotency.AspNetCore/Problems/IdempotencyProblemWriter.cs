@@ -31,7 +31,7 @@ internal sealed class IdempotencyProblemWriter(IOptions<IdempotencyOptions> opti
 
     public Task KeyReusedAsync(HttpContext context, string headerName) => WriteAsync(
         context, StatusCodes.Status422UnprocessableEntity, IdempotencyProblemTypes.KeyReused, "Idempotency key reused",
-        $"This '{headerName}' was already used for a different request (another body, path or endpoint). Use a new key for a new operation; retries must repeat the original request exactly.");
+        $"This '{headerName}' was already used for a different request (another body, path, endpoint, precondition or content type). Use a new key for a new operation; retries must repeat the original request exactly.");
 
     public Task RequestInFlightAsync(HttpContext context, TimeSpan retryAfter)
     {

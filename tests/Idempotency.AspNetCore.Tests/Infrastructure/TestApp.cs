@@ -16,6 +16,9 @@ internal sealed class TestApp : IAsyncDisposable
 {
     public const string UserHeader = "X-User";
 
+    /// <summary>The scope the middleware derives for the default user, alice: her id qualified by the default issuer.</summary>
+    public const string AliceScope = "15:LOCAL AUTHORITY:alice";
+
     /// <summary>The claim type the user's id is issued as; <see cref="ClaimTypes.NameIdentifier"/> when absent.</summary>
     public const string UserClaimTypeHeader = "X-User-Claim-Type";
 

@@ -57,7 +57,7 @@ public sealed class AuditLogTests
             Assert.False(string.IsNullOrEmpty(Field(a, "TraceId")));
         });
         Assert.Equal(ExpectedHash('k', Key), Field(audits[0], "KeyHash"));
-        Assert.Equal(ExpectedHash('s', "15:LOCAL AUTHORITY:alice"), Field(audits[0], "ScopeHash"));
+        Assert.Equal(ExpectedHash('s', TestApp.AliceScope), Field(audits[0], "ScopeHash"));
         Assert.Equal(Field(audits[0], "KeyHash"), Field(audits[1], "KeyHash"));
         Assert.Equal("-", Field(audits[3], "KeyHash"));
     }

@@ -228,7 +228,7 @@ public sealed class ReplayTests
 
         var parts = derived.Select(d => d.Split('|')).ToArray();
         Assert.Equal(3, parts.Length);
-        Assert.Equal(["k", "15:LOCAL AUTHORITY:alice"], parts[0][..2]); // the default scope: issuer-qualified user id
+        Assert.Equal(["k", TestApp.AliceScope], parts[0][..2]); // the default scope: issuer-qualified user id
         Assert.Equal(parts[0][2], parts[1][2]);
         Assert.NotEqual(parts[0][2], parts[0][3]);
         Assert.NotEqual(parts[0][2], parts[2][2]);

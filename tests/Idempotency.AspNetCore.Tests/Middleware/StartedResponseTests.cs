@@ -146,7 +146,7 @@ public sealed class StartedResponseTests
         var store = app.Services.GetRequiredService<IIdempotencyStore>();
         // Forge the record that the middleware will find for (alice, "k"): claim it as the store would, then complete it
         // with a payload that decodes structurally but holds a value no HTTP response can carry.
-        var storageKey = IdempotencyStorageKey.Create("15:LOCAL AUTHORITY:alice", "k");
+        var storageKey = IdempotencyStorageKey.Create(TestApp.AliceScope, "k");
         var fingerprint = await FingerprintOfAsync(store, "k");
         var owner = OwnerTokens.Create();
         await store.ClaimAsync(new IdempotencyClaimRequest(storageKey, fingerprint, owner, TimeSpan.FromMinutes(1)), default);
@@ -215,7 +215,7 @@ public sealed class StartedResponseTests
 
         public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
         {
-            Last = request.Fingerprint.ToArray();
+            Last ??= request.Fingerprint.ToArray(); // the first claim: the current fingerprint, not the v1 fallback
             return ValueTask.FromResult(IdempotencyClaimResult.FingerprintMismatch()); // record nothing in the shared store
         }
 

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -92,6 +93,111 @@ public sealed class RequestFingerprintBuilderTests
         var longPath = new string('p', 10_000);
 
         Assert.NotEqual(Fingerprint("POST", longPath, ""), Fingerprint("POST", longPath + "q", ""));
+    }
+
+    [Fact]
+    public void ForHttpRequestV1_IsExactlyTheInputReleasesBeforeVersion2Hashed()
+    {
+        // Records written before version 2 hold this: method, route, path base, path, query, body, body length.
+        var input = new List<byte>();
+        foreach (var field in (string[])["POST", "/accounts/{id}", "", "/accounts/7", "?x=1"])
+        {
+            input.AddRange(Field(field));
+        }
+
+        input.AddRange("{}"u8.ToArray());
+        input.AddRange(new byte[] { 0, 0, 0, 0, 0, 0, 0, 2 });
+        using var builder = RequestFingerprintBuilder.ForHttpRequestV1("POST", "/accounts/{id}", "", "/accounts/7", "?x=1");
+        builder.AppendBody("{}"u8);
+
+        Assert.Equal(SHA256.HashData(input.ToArray()), builder.Finish());
+    }
+
+    [Fact]
+    public void ForHttpRequest_HashesTheVersionTag_TheRequestLine_EachHeaderAsNameAndValue_ThenTheBody()
+    {
+        var input = new List<byte> { 2 };
+        input.AddRange("idempotency/http-request"u8.ToArray());
+        input.AddRange(Field("POST"));
+        input.Add(0); // a null route
+        foreach (var field in (string[])["", "/accounts/7", "", "if-match", "\"v1\""])
+        {
+            input.AddRange(Field(field));
+        }
+
+        input.AddRange("{}"u8.ToArray());
+        input.AddRange(new byte[] { 0, 0, 0, 0, 0, 0, 0, 2 });
+        using var builder = RequestFingerprintBuilder.ForHttpRequest("POST", null, "", "/accounts/7", "");
+        builder.AppendHeader("If-Match", "\"v1\"");
+        builder.AppendBody("{}"u8);
+
+        Assert.Equal(RequestFingerprintBuilder.FingerprintSize, SHA256.HashSizeInBytes);
+        Assert.Equal(SHA256.HashData(input.ToArray()), builder.Finish());
+    }
+
+    [Fact]
+    public void ForHttpRequest_DiffersFromVersion1_ForTheSameRequest()
+    {
+        using var v1 = RequestFingerprintBuilder.ForHttpRequestV1("POST", "/pay", "", "/pay", "");
+        using var v2 = RequestFingerprintBuilder.ForHttpRequest("POST", "/pay", "", "/pay", "");
+
+        Assert.NotEqual(v1.Finish(), v2.Finish());
+    }
+
+    [Fact]
+    public void AppendHeader_TellsAnEmptyValueFromNoHeader_AndOneHeaderFromAnother()
+    {
+        var none = Http();
+        var empty = Http(("if-match", ""));
+
+        Assert.NotEqual(none, empty);
+        Assert.NotEqual(Http(("if-match", "\"a\"")), Http(("if-none-match", "\"a\"")));
+        Assert.NotEqual(Http(("if-match", "\"a\"")), Http(("if-match", "\"A\"")));
+        Assert.NotEqual(Http(("a", "bc")), Http(("ab", "c")));
+    }
+
+    [Fact]
+    public void AppendHeader_ComparesNamesCaseInsensitively_EvenPastTheStagingBuffer()
+    {
+        var longName = "X-" + new string('n', 600);
+
+        Assert.Equal(Http(("If-Match", "\"a\"")), Http(("if-match", "\"a\"")));
+        Assert.Equal(Http((longName.ToUpperInvariant(), "v")), Http((longName, "v")));
+        Assert.NotEqual(Http((longName, new string('v', 600))), Http((longName, new string('v', 599) + "w")));
+    }
+
+    [Fact]
+    public void AppendHeader_IsRefused_WithoutAVersion2Layout_OrAfterTheBody()
+    {
+        using var plain = new RequestFingerprintBuilder();
+        using var v1 = RequestFingerprintBuilder.ForHttpRequestV1("POST", "/pay", "", "/pay", "");
+        using var bodyFirst = RequestFingerprintBuilder.ForHttpRequest("POST", "/pay", "", "/pay", "");
+        bodyFirst.AppendBody("{}"u8);
+
+        Assert.Throws<InvalidOperationException>(() => plain.AppendHeader("if-match", "*"));
+        Assert.Throws<InvalidOperationException>(() => v1.AppendHeader("if-match", "*"));
+        Assert.Throws<InvalidOperationException>(() => bodyFirst.AppendHeader("if-match", "*"));
+    }
+
+    private static byte[] Field(string value)
+    {
+        var bytes = Encoding.UTF8.GetBytes(value);
+        var prefix = new byte[5];
+        prefix[0] = 1;
+        BinaryPrimitives.WriteInt32BigEndian(prefix.AsSpan(1), bytes.Length);
+        return [.. prefix, .. bytes];
+    }
+
+    private static byte[] Http(params (string Name, string Value)[] headers)
+    {
+        using var builder = RequestFingerprintBuilder.ForHttpRequest("POST", "/pay", "", "/pay", "");
+        foreach (var (name, value) in headers)
+        {
+            builder.AppendHeader(name, value);
+        }
+
+        builder.AppendBody("{}"u8);
+        return builder.Finish();
     }
 
     private static byte[] Fingerprint(string method, string path, string body)
