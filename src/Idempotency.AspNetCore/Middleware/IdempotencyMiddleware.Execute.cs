@@ -22,7 +22,7 @@ internal sealed partial class IdempotencyMiddleware
         try
         {
             await _next(context);
-            await captureBody.FinishAsync(); // passes on what the handler left in Response.BodyWriter; captures the head if nothing went out
+            await captureBody.FinishAsync(); // passes on what the handler left in Response.BodyWriter; copies the headers if nothing went out
         }
         catch (Exception ex)
         {
@@ -56,7 +56,7 @@ internal sealed partial class IdempotencyMiddleware
             LogResponseTooLargeToStore(_logger, capture.BytesWritten, _options.MaxStoredBodySize, feature.Key);
         }
 
-        var payload = StoredPayloadFormat.EncodeResponse(CaptureResponse(capture));
+        var payload = StoredPayloadFormat.EncodeResponse(CaptureResponse(context.Response, capture));
         CompletionStatus completion;
         try
         {
@@ -103,12 +103,13 @@ internal sealed partial class IdempotencyMiddleware
         }
     }
 
-    // The head as the handler left it, captured before anything reached the middleware outside: never a mix of the
-    // handler's body with headers that outer middleware (response compression) changed for its own transformed bytes.
-    private static StoredResponse CaptureResponse(ResponseCaptureStream capture) =>
+    // The headers as the handler left them, copied before anything reached the middleware outside: never the handler's
+    // body with headers that outer middleware (response compression) changed for its own, transformed bytes. The status
+    // is the one the outcome was judged by (outer middleware changes headers as the bytes reach it, not the status).
+    private static StoredResponse CaptureResponse(HttpResponse response, ResponseCaptureStream capture) =>
         capture.Overflowed
-            ? new StoredResponse(capture.StatusCode, capture.Headers, ReadOnlyMemory<byte>.Empty, bodyOmitted: true)
-            : new StoredResponse(capture.StatusCode, capture.Headers, capture.Captured);
+            ? new StoredResponse(response.StatusCode, capture.Headers, ReadOnlyMemory<byte>.Empty, bodyOmitted: true)
+            : new StoredResponse(response.StatusCode, capture.Headers, capture.Captured);
 
     private static async Task SendHeldResponseAsync(HttpContext context, ResponseCaptureStream capture)
     {

@@ -7,7 +7,7 @@ namespace Idempotency.AspNetCore;
 /// <summary>
 /// The response body the handler sees while it runs under a claimed key: every API (the stream, the body writer, a
 /// sent file) goes through one <see cref="ResponseCaptureStream"/>, so the stored body keeps the order of the writes
-/// and the stored head is taken before anything reaches the middleware outside.
+/// and the stored headers are copied before anything reaches the middleware outside.
 /// </summary>
 /// <remarks>
 /// Nothing here starts the response outside unless the handler wrote, flushed or started it: a handler that returns
@@ -59,7 +59,7 @@ internal sealed class ResponseCaptureFeature : IHttpResponseBodyFeature
             return Task.CompletedTask; // held back: nothing starts before the commit
         }
 
-        _stream.CaptureHead();
+        _stream.CaptureHeaders();
         return _outer.StartAsync(cancellationToken);
     }
 
@@ -87,11 +87,11 @@ internal sealed class ResponseCaptureFeature : IHttpResponseBodyFeature
 
     /// <summary>
     /// After the handler returned: passes on what it left in the body writer (which flushes outside only if there was
-    /// something), then captures the head if nothing had reached the middleware outside.
+    /// something), then copies the headers if nothing had reached the middleware outside.
     /// </summary>
     public async Task FinishAsync()
     {
         await CompleteAsync();
-        _stream.CaptureHead();
+        _stream.CaptureHeaders();
     }
 }

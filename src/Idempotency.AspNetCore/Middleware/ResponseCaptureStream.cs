@@ -5,8 +5,8 @@ namespace Idempotency.AspNetCore;
 
 /// <summary>
 /// Wraps the response body: every write goes to the client (unless the response is held back until the key is
-/// committed) and is copied into a pooled buffer, up to a limit, to be stored for replay. The status and headers to
-/// store are copied just before the first write or flush reaches the middleware outside (<see cref="CaptureHead"/>).
+/// committed) and is copied into a pooled buffer, up to a limit, to be stored for replay. The headers to store are
+/// copied just before the first write or flush reaches the middleware outside (<see cref="CaptureHeaders"/>).
 /// </summary>
 /// <remarks>
 /// Middleware registered before <c>UseIdempotency()</c> changes headers as the body reaches it: response compression
@@ -21,9 +21,8 @@ internal sealed class ResponseCaptureStream : Stream
     private byte[] _buffer;
     private int _length;
     private List<KeyValuePair<string, string[]>>? _headers;
-    private int _statusCode;
 
-    /// <param name="response">The response whose status and headers are stored with the body.</param>
+    /// <param name="response">The response whose headers are stored with the body.</param>
     /// <param name="inner">The client's body stream, or <see langword="null"/> to hold the whole response back.</param>
     /// <param name="maxCaptured">The most bytes to keep for storage; past it, <see cref="Overflowed"/> is set.</param>
     public ResponseCaptureStream(HttpResponse response, Stream? inner, int maxCaptured)
@@ -43,25 +42,6 @@ internal sealed class ResponseCaptureStream : Stream
     /// <summary>Gets the captured body. When holding the response back, it is the whole body even past the limit.</summary>
     public ReadOnlyMemory<byte> Captured => _buffer.AsMemory(0, _length);
 
-    /// <summary>Gets the status code as it was when the head was captured.</summary>
-    public int StatusCode => _statusCode;
-
-    /// <summary>Gets the replayable headers as they were when the head was captured (empty before).</summary>
-    public IReadOnlyList<KeyValuePair<string, string[]>> Headers => _headers ?? [];
-
-    /// <summary>
-    /// Copies the status and the replayable headers, once: called before anything is passed to the middleware outside,
-    /// and after the handler returned for a response that passed nothing on (held back, or without a body).
-    /// </summary>
-    public void CaptureHead()
-    {
-        if (_headers is null)
-        {
-            _statusCode = _response.StatusCode;
-            _headers = ReplayableHeaders.Copy(_response.Headers);
-        }
-    }
-
     public override bool CanRead => false;
 
     public override bool CanSeek => false;
@@ -76,6 +56,18 @@ internal sealed class ResponseCaptureStream : Stream
         set => throw new NotSupportedException();
     }
 
+    /// <summary>Gets the replayable headers as they were when <see cref="CaptureHeaders"/> ran (empty before).</summary>
+    public IReadOnlyList<KeyValuePair<string, string[]>> Headers => _headers ?? [];
+
+    /// <summary>
+    /// Copies the replayable headers, once: called before anything is passed to the middleware outside, and after the
+    /// handler returned for a response that passed nothing on (held back, or without a body).
+    /// </summary>
+    public void CaptureHeaders()
+    {
+        _headers ??= ReplayableHeaders.Copy(_response.Headers);
+    }
+
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
@@ -83,7 +75,7 @@ internal sealed class ResponseCaptureStream : Stream
         Capture(buffer);
         if (_inner is not null)
         {
-            CaptureHead();
+            CaptureHeaders();
             _inner.Write(buffer);
         }
     }
@@ -99,7 +91,7 @@ internal sealed class ResponseCaptureStream : Stream
             return ValueTask.CompletedTask;
         }
 
-        CaptureHead();
+        CaptureHeaders();
         return _inner.WriteAsync(buffer, cancellationToken);
     }
 
@@ -107,7 +99,7 @@ internal sealed class ResponseCaptureStream : Stream
     {
         if (_inner is not null)
         {
-            CaptureHead(); // a flush starts the response outside
+            CaptureHeaders(); // a flush starts the response outside
             _inner.Flush();
         }
     }
@@ -119,7 +111,7 @@ internal sealed class ResponseCaptureStream : Stream
             return Task.CompletedTask;
         }
 
-        CaptureHead();
+        CaptureHeaders();
         return _inner.FlushAsync(cancellationToken);
     }
 
