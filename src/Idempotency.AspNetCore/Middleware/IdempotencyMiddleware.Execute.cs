@@ -1,30 +1,11 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Primitives;
-using Microsoft.Net.Http.Headers;
 
 namespace Idempotency.AspNetCore;
 
 internal sealed partial class IdempotencyMiddleware
 {
-    // Never replayed: they describe this connection or this moment, not the outcome (RFC 9110 section 7.6.1).
-    private static readonly HashSet<string> s_unreplayableHeaders = new(StringComparer.OrdinalIgnoreCase)
-    {
-        HeaderNames.SetCookie,
-        HeaderNames.Date,
-        HeaderNames.Server,
-        HeaderNames.Connection,
-        HeaderNames.KeepAlive,
-        HeaderNames.ProxyAuthenticate,
-        HeaderNames.ProxyAuthorization,
-        "Proxy-Connection",
-        HeaderNames.TE,
-        HeaderNames.Trailer,
-        HeaderNames.TransferEncoding,
-        HeaderNames.Upgrade,
-        IdempotencyDefaults.ReplayedHeaderName,
-    };
-
     /// <summary>
     /// Runs the handler under a claimed key while teeing its response body into a buffer, then stores the response
     /// (deterministic outcome) or releases the key (transient outcome or exception). With
@@ -34,14 +15,14 @@ internal sealed partial class IdempotencyMiddleware
     private async Task ExecuteAsync(HttpContext context, IIdempotencyStore store, IdempotencyFeature feature, string ownerToken, bool holdResponse)
     {
         var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        using var capture = new ResponseCaptureStream(holdResponse ? null : originalBody.Stream, _options.MaxStoredBodySize);
-        var captureBody = holdResponse ? new StreamResponseBodyFeature(capture) : new StreamResponseBodyFeature(capture, originalBody);
+        using var capture = new ResponseCaptureStream(context.Response, holdResponse ? null : originalBody.Stream, _options.MaxStoredBodySize);
+        var captureBody = new ResponseCaptureFeature(capture, holdResponse ? null : originalBody);
         context.Features.Set<IHttpResponseBodyFeature>(captureBody);
         context.Features.Set<IIdempotencyFeature>(feature);
         try
         {
             await _next(context);
-            await captureBody.CompleteAsync(); // flushes what the handler wrote through Response.BodyWriter
+            await captureBody.FinishAsync(); // passes on what the handler left in Response.BodyWriter; copies the headers if nothing went out
         }
         catch (Exception ex)
         {
@@ -168,21 +149,13 @@ internal sealed partial class IdempotencyMiddleware
         }
     }
 
-    private static StoredResponse CaptureResponse(HttpResponse response, ResponseCaptureStream capture)
-    {
-        var headers = new List<KeyValuePair<string, string[]>>(response.Headers.Count);
-        foreach (var (name, values) in response.Headers)
-        {
-            if (!s_unreplayableHeaders.Contains(name))
-            {
-                headers.Add(new(name, values.ToArray()!));
-            }
-        }
-
-        return capture.Overflowed
-            ? new StoredResponse(response.StatusCode, headers, ReadOnlyMemory<byte>.Empty, bodyOmitted: true)
-            : new StoredResponse(response.StatusCode, headers, capture.Captured);
-    }
+    // The headers as the handler left them, copied before anything reached the middleware outside: never the handler's
+    // body with headers that outer middleware (response compression) changed for its own, transformed bytes. The status
+    // is the one the outcome was judged by (outer middleware changes headers as the bytes reach it, not the status).
+    private static StoredResponse CaptureResponse(HttpResponse response, ResponseCaptureStream capture) =>
+        capture.Overflowed
+            ? new StoredResponse(response.StatusCode, capture.Headers, ReadOnlyMemory<byte>.Empty, bodyOmitted: true)
+            : new StoredResponse(response.StatusCode, capture.Headers, capture.Captured);
 
     private static async Task SendHeldResponseAsync(HttpContext context, ResponseCaptureStream capture)
     {
