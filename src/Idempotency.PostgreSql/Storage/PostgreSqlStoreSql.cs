@@ -94,6 +94,25 @@ internal sealed class PostgreSqlStoreSql
             WHERE key = $1 AND expires_at > clock_timestamp()
             """;
 
+        // Under Repeatable Read and Serializable the transaction's snapshot is taken by its first statement, which would
+        // be the lock itself: a duplicate that gets the lock the moment the original commits would read the key through a
+        // snapshot taken before that commit, find nothing, and run the handler again. So at those levels the key is
+        // locked at session level before the transaction begins, each statement in an implicit transaction of its own
+        // (the lock, then TransactionalRead with a snapshot taken after it); the transaction begins after the claim, and
+        // its first statement's snapshot shows everything the lock's previous holder committed. Session locks outlive
+        // transactions, so the lock is let go of explicitly: with the COMMIT, or when the request ends. A key whose
+        // record this statement already sees is not locked at all (the read that follows reports the record), so a
+        // replay needs no unlock. $1 the key's 64-bit hash, as for TransactionalLock; $2 the key.
+        SessionLock = $"""
+            SELECT CASE WHEN EXISTS (SELECT FROM {t} WHERE key = $2 AND expires_at > clock_timestamp()) THEN false
+                        ELSE pg_try_advisory_lock($1) END
+            """;
+        SessionUnlock = "SELECT pg_advisory_unlock($1)";
+
+        // Lets go of every session-level advisory lock of the connection, as Npgsql's pool reset does: used when a claim
+        // failed midway and whether it got the lock is unknown (unlocking a lock not held would only warn).
+        SessionUnlockAll = "SELECT pg_advisory_unlock_all()";
+
         // $1 key, $2 fingerprint, $3 payload, $4 retention in milliseconds. Sent in one batch with COMMIT, so the
         // record must be written or the statement must fail (an error skips the COMMIT that follows it). Under the
         // advisory lock no other transactional claimer can write the key, but a plain store claim (which does not take
@@ -162,6 +181,15 @@ internal sealed class PostgreSqlStoreSql
 
     /// <summary>Gets the second statement of the transactional claim: the key's live record, if any.</summary>
     public string TransactionalRead { get; }
+
+    /// <summary>Gets the session-level lock on the key, taken without waiting (unless the key has a live record) before the transaction of a snapshot isolation level begins.</summary>
+    public string SessionLock { get; }
+
+    /// <summary>Gets the release of <see cref="SessionLock"/>.</summary>
+    public string SessionUnlock { get; }
+
+    /// <summary>Gets the release of every session-level advisory lock of the connection.</summary>
+    public string SessionUnlockAll { get; }
 
     /// <summary>Gets the completion of transactional mode, which inserts the completed record right before COMMIT.</summary>
     public string TransactionalComplete { get; }
