@@ -81,7 +81,7 @@ internal static class PostgreSqlStoreCommands
         };
         await PrepareAsync(batch, sql, cancellationToken);
 
-        return (await ReadLockAndRecordAsync(batch, request, cancellationToken)).Claim;
+        return (await ReadLockAndRecordAsync(batch, request, knownLock: null, cancellationToken)).Claim;
     }
 
     /// <summary>
@@ -92,37 +92,43 @@ internal static class PostgreSqlStoreCommands
     /// The caller begins the request's transaction after a claim, and must let go of the lock (<see cref="PostgreSqlStoreSql.SessionUnlock"/>)
     /// whenever <c>Locked</c> is true.
     /// </summary>
+    /// <param name="connection">The request's connection, with no transaction begun.</param>
+    /// <param name="sql">The table's statements.</param>
+    /// <param name="request">The claim.</param>
+    /// <param name="lockHeld">Whether an earlier claim of this request holds the lock already: then only the record is read.</param>
+    /// <param name="cancellationToken">Cancels the round trip.</param>
     public static async Task<(IdempotencyClaimResult Claim, bool Locked)> ClaimBeforeTransactionAsync(
-        NpgsqlConnection connection, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, CancellationToken cancellationToken)
+        NpgsqlConnection connection, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, bool lockHeld, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection)
         {
             // A Sync after each statement: each runs in an implicit transaction of its own, whatever the session's
             // default isolation level, so the read takes its snapshot after the lock is granted.
             EnableErrorBarriers = true,
-            BatchCommands =
-            {
-                new NpgsqlBatchCommand(sql.SessionLock)
-                {
-                    Parameters =
-                    {
-                        new NpgsqlParameter<long> { TypedValue = LockKey(sql, request.Key) },
-                        new NpgsqlParameter<string> { TypedValue = request.Key },
-                    },
-                },
-                new NpgsqlBatchCommand(sql.TransactionalRead)
-                {
-                    Parameters =
-                    {
-                        new NpgsqlParameter<string> { TypedValue = request.Key },
-                        new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = request.Fingerprint, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea },
-                    },
-                },
-            },
         };
+        if (!lockHeld)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.SessionLock)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<long> { TypedValue = LockKey(sql, request.Key) },
+                    new NpgsqlParameter<string> { TypedValue = request.Key },
+                },
+            });
+        }
+
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.TransactionalRead)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string> { TypedValue = request.Key },
+                new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = request.Fingerprint, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea },
+            },
+        });
         await PrepareAsync(batch, sql, cancellationToken);
 
-        return await ReadLockAndRecordAsync(batch, request, cancellationToken);
+        return await ReadLockAndRecordAsync(batch, request, lockHeld ? true : null, cancellationToken);
     }
 
     /// <summary>
@@ -230,16 +236,25 @@ internal static class PostgreSqlStoreCommands
         Parameters = { new NpgsqlParameter<long> { TypedValue = LockKey(sql, key) } },
     };
 
-    // Results: whether the lock was granted, then the live record if any. A live record is reported as it is (replay,
-    // mismatch, or in flight); without one, the lock decides: granted, the key is this request's; not granted, another
-    // request is running the key and has committed nothing yet.
+    // Results: whether the lock was granted (unless already known), then the live record if any. A live record is
+    // reported as it is (replay, mismatch, or in flight); without one, the lock decides: granted, the key is this
+    // request's; not granted, another request is running the key and has committed nothing yet.
     private static async Task<(IdempotencyClaimResult Claim, bool Locked)> ReadLockAndRecordAsync(
-        NpgsqlBatch batch, IdempotencyClaimRequest request, CancellationToken cancellationToken)
+        NpgsqlBatch batch, IdempotencyClaimRequest request, bool? knownLock, CancellationToken cancellationToken)
     {
         await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var locked = reader.GetBoolean(0);
-        await reader.NextResultAsync(cancellationToken);
+        bool locked;
+        if (knownLock is { } known)
+        {
+            locked = known;
+        }
+        else
+        {
+            await reader.ReadAsync(cancellationToken);
+            locked = reader.GetBoolean(0);
+            await reader.NextResultAsync(cancellationToken);
+        }
+
         if (await reader.ReadAsync(cancellationToken))
         {
             return (ReadClaim(reader), locked);

@@ -69,9 +69,11 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
     private enum SessionLock
     {
         NotHeld,
+
+        /// <summary>Held once: one <c>pg_advisory_unlock</c> lets go of it.</summary>
         Held,
 
-        /// <summary>A claim failed midway: the lock may or may not have been granted.</summary>
+        /// <summary>A claim failed midway: the lock may or may not be held; <c>pg_advisory_unlock_all()</c> lets go of it when the request ends.</summary>
         Unknown,
     }
 
@@ -147,10 +149,14 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
         try
         {
             // The one moment that decides: the record, the handler's changes and the response commit together here.
-            var sessionLock = _sessionLock == SessionLock.Held;
-            await PostgreSqlStoreCommands.CompleteAndCommitAsync(_connection, _transaction, _sql, _claim, request, sessionLock, cancellationToken);
+            var unlock = _sessionLock == SessionLock.Held;
+            await PostgreSqlStoreCommands.CompleteAndCommitAsync(_connection, _transaction, _sql, _claim, request, unlock, cancellationToken);
             _ended = true;
-            _sessionLock = SessionLock.NotHeld;
+            if (unlock)
+            {
+                _sessionLock = SessionLock.NotHeld;
+            }
+
             return CompletionStatus.Completed;
         }
         catch (PostgresException ex) when (PostgreSqlStoreCommands.IsClaimedElsewhere(ex, _sql))
@@ -188,6 +194,7 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
     public async ValueTask DisposeAsync()
     {
         await RollBackAsync();
+        await UnlockSessionAsync();
         _handle.Detach();
         _context.Features.Set<IPostgreSqlTransactionFeature>(null);
         if (_transaction is not null)
@@ -202,17 +209,23 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
     // Npgsql sends with the handler's first statement, so that the transaction's snapshot comes after the lock.
     private async Task<IdempotencyClaimResult> ClaimBeforeTheTransactionAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
     {
-        if (_sessionLock != SessionLock.NotHeld || _transaction is not null)
+        // A poll after a claim that found the record of a plain store claim while holding the lock must not take it a
+        // second time (session locks count): it only reads. Until the first claim answers, the lock may be held.
+        var before = _sessionLock;
+        if (before == SessionLock.NotHeld)
         {
-            // A claim after a claim (the middleware never makes one): this request already has the lock, or may have.
-            throw new InvalidOperationException("The request's PostgreSQL transactional store has already claimed its key.");
+            _sessionLock = SessionLock.Unknown;
         }
 
-        _sessionLock = SessionLock.Unknown;
         _sessionLockKey = request.Key;
-        var (claim, locked) = await PostgreSqlStoreCommands.ClaimBeforeTransactionAsync(_connection, _sql, request, cancellationToken);
-        _sessionLock = locked ? SessionLock.Held : SessionLock.NotHeld;
-        if (claim.Status == ClaimStatus.Claimed)
+        var (claim, locked) = await PostgreSqlStoreCommands.ClaimBeforeTransactionAsync(
+            _connection, _sql, request, lockHeld: before == SessionLock.Held, cancellationToken);
+        if (before == SessionLock.NotHeld)
+        {
+            _sessionLock = locked ? SessionLock.Held : SessionLock.NotHeld;
+        }
+
+        if (claim.Status == ClaimStatus.Claimed && _transaction is null)
         {
             _transaction = await _connection.BeginTransactionAsync(_isolationLevel, cancellationToken);
         }
@@ -240,8 +253,6 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
                 LogRollbackFailed(ex);
             }
         }
-
-        await UnlockSessionAsync();
     }
 
     // A session lock outlives the transaction and would stay with the pooled connection until its next use: let go of it
