@@ -35,7 +35,6 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
     private const string ClaimOperation = "claim a key in the request's transaction";
     private const string CompleteOperation = "store the response in the request's transaction";
     private const string CommitOperation = "commit the request's transaction";
-
     private const string UnlockOperation = "let go of the key's session lock";
 
     private readonly HttpContext _context;
