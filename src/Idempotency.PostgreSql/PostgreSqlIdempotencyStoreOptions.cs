@@ -61,12 +61,30 @@ public sealed class PostgreSqlIdempotencyStoreOptions
     /// </remarks>
     public bool PrepareStatements { get; set; } = PostgreSqlStoreDefaults.PrepareStatements;
 
+    /// <summary>
+    /// Gets or sets how long after its lease has ended an in-flight claim can still be completed or released by its
+    /// owner, as long as nobody else has claimed the key.
+    /// </summary>
+    /// <value>The default is 1 minute.</value>
+    /// <remarks>
+    /// Once the lease ends, any request with the key may claim it again (and the original owner's completion then
+    /// reports <see cref="CompletionStatus.ClaimLost"/>). Until one does, the original owner can still complete (or
+    /// release) its claim, so an operation that overran its lease is recorded instead of being run again by the next
+    /// retry. After the grace period a late completion reports <see cref="CompletionStatus.ClaimLost"/>, whether or not
+    /// the cleanup service has deleted the record yet; the cleanup service deletes an in-flight record only once its
+    /// lease ended more than this long ago. The same option, with the same meaning and default, as the Redis store's.
+    /// It plays no part in transactional mode, which holds the key for exactly as long as the request's transaction.
+    /// </remarks>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan LeaseGracePeriod { get; set; } = PostgreSqlStoreDefaults.LeaseGracePeriod;
+
     /// <summary>Gets or sets whether a background service deletes expired records.</summary>
     /// <value>The default is <see langword="true"/>.</value>
     /// <remarks>
-    /// Expired records are already ignored by the store; cleanup only reclaims their space. Turn it off when another
-    /// job (pg_cron, a scheduled task) deletes them. Several instances may all run it: batches skip rows that
-    /// another instance is deleting.
+    /// Expired records are already ignored by the store; cleanup only reclaims their space. It deletes a completed
+    /// record once its retention has ended, and an in-flight one once its lease ended more than
+    /// <see cref="LeaseGracePeriod"/> ago. Turn it off when another job (pg_cron, a scheduled task) deletes them by
+    /// the same rule. Several instances may all run it: batches skip rows that another instance is deleting.
     /// </remarks>
     public bool EnableCleanup { get; set; } = PostgreSqlStoreDefaults.EnableCleanup;
 

@@ -10,6 +10,7 @@ internal static class PostgreSqlStoreDefaults
     public const bool PrepareStatements = true;
     public static readonly TimeSpan CleanupInterval = TimeSpan.FromMinutes(1);
     public const int CleanupBatchSize = 1000;
+    public static readonly TimeSpan LeaseGracePeriod = TimeSpan.FromMinutes(1);
 
     // Identifiers are restricted to lower-case names so that quoting them never changes what a DBA sees in psql;
     // 48 characters leave room for the "_expires_at_idx" suffix of the index within PostgreSQL's 63-byte limit.

@@ -19,6 +19,7 @@ public sealed class PostgreSqlIdempotencyStoreOptionsTests
         Assert.True(options.PrepareStatements);
         Assert.Equal(TimeSpan.FromMinutes(1), options.CleanupInterval);
         Assert.Equal(1000, options.CleanupBatchSize);
+        Assert.Equal(TimeSpan.FromMinutes(1), options.LeaseGracePeriod);
         Assert.True(Validate(options).Succeeded);
     }
 
@@ -92,6 +93,25 @@ public sealed class PostgreSqlIdempotencyStoreOptionsTests
 
         Assert.True(result.Failed);
         Assert.Contains("The field PostgreSqlIdempotencyStoreOptions.CleanupBatchSize must be between 1 and 100000.", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(86_400_001)]
+    public void Validate_Fails_WhenLeaseGracePeriodIsOutOfRange(int milliseconds)
+    {
+        var result = Validate(new PostgreSqlIdempotencyStoreOptions { LeaseGracePeriod = TimeSpan.FromMilliseconds(milliseconds) });
+
+        Assert.True(result.Failed);
+        Assert.Contains("The field PostgreSqlIdempotencyStoreOptions.LeaseGracePeriod must be between 00:00:00 and 1.00:00:00.", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(86_400_000)]
+    public void Validate_Succeeds_ForALeaseGracePeriodFromZeroToOneDay(int milliseconds)
+    {
+        Assert.True(Validate(new PostgreSqlIdempotencyStoreOptions { LeaseGracePeriod = TimeSpan.FromMilliseconds(milliseconds) }).Succeeded);
     }
 
     [Fact]

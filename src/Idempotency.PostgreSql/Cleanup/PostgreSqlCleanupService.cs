@@ -1,18 +1,17 @@
-using Dapper;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Idempotency.PostgreSql;
 
 /// <summary>
-/// Deletes expired records on a fixed interval, in batches of <see cref="PostgreSqlIdempotencyStoreOptions.CleanupBatchSize"/>.
-/// Expired records are already invisible to the store: this only reclaims space, so a failed run is logged and retried
+/// Deletes expired records on a fixed interval, in batches of <see cref="PostgreSqlIdempotencyStoreOptions.CleanupBatchSize"/>:
+/// completed records past their retention, and in-flight records whose lease ended more than
+/// <see cref="PostgreSqlIdempotencyStoreOptions.LeaseGracePeriod"/> ago (until then their owner may still complete them).
+/// Those records are already invisible to the store: this only reclaims space, so a failed run is logged and retried
 /// on the next tick.
 /// </summary>
 internal sealed partial class PostgreSqlCleanupService : BackgroundService
 {
-    private const string Operation = "delete expired records";
-
     private readonly PostgreSqlIdempotencyDatabase _database;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
@@ -71,38 +70,11 @@ internal sealed partial class PostgreSqlCleanupService : BackgroundService
         }
     }
 
-    /// <summary>Deletes expired records batch after batch until a batch comes back short. Each batch is its own statement and transaction.</summary>
+    /// <summary>One cleanup pass (see <see cref="PostgreSqlIdempotencyDatabase.DeleteExpiredAsync"/>).</summary>
     /// <returns>How many records were deleted.</returns>
-    internal async Task<long> DeleteExpiredAsync(CancellationToken cancellationToken)
-    {
-        var batchSize = _database.Options.CleanupBatchSize;
-        long total = 0;
-        int deleted;
-        do
-        {
-            deleted = await DeleteExpiredBatchAsync(cancellationToken);
-            total += deleted;
-        }
-        while (deleted == batchSize && !cancellationToken.IsCancellationRequested);
+    internal Task<long> DeleteExpiredAsync(CancellationToken cancellationToken) => _database.DeleteExpiredAsync(cancellationToken);
 
-        return total;
-    }
-
-    /// <summary>Deletes at most one batch of expired records, oldest first.</summary>
+    /// <summary>One batch of a cleanup pass (see <see cref="PostgreSqlIdempotencyDatabase.DeleteExpiredBatchAsync"/>).</summary>
     /// <returns>How many records were deleted.</returns>
-    internal async Task<int> DeleteExpiredBatchAsync(CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var connection = await _database.DataSource.OpenConnectionAsync(cancellationToken);
-            return await connection.ExecuteAsync(new CommandDefinition(
-                _database.Sql.DeleteExpiredBatch,
-                new { BatchSize = _database.Options.CleanupBatchSize },
-                cancellationToken: cancellationToken));
-        }
-        catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
-        {
-            throw PostgreSqlStoreErrors.Wrap(ex, Operation, _database.Sql);
-        }
-    }
+    internal Task<int> DeleteExpiredBatchAsync(CancellationToken cancellationToken) => _database.DeleteExpiredBatchAsync(cancellationToken);
 }

@@ -59,6 +59,14 @@ internal static class PostgreSqlConditionalWriteCommands
     {
         try
         {
+            if (CannotBeFollowed(expectedVersion))
+            {
+                // No record can be at a version that has no successor, so this is a conflict (or no record at all).
+                var current = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
+                    sql.GetRecordVersion, new { Id = id }, transaction, cancellationToken: cancellationToken));
+                return current is { } version ? ConditionalWriteResult.VersionConflict(version) : ConditionalWriteResult.NotFound();
+            }
+
             var row = await connection.QuerySingleOrDefaultAsync<StatusRow>(new CommandDefinition(
                 sql.UpdateRecord, new { Id = id, Expected = expectedVersion, Value = AsArray(value) }, transaction, cancellationToken: cancellationToken));
             return row switch
@@ -79,6 +87,12 @@ internal static class PostgreSqlConditionalWriteCommands
     {
         try
         {
+            if (CannotBeFollowed(expectedLastSequence))
+            {
+                return ConditionalWriteResult.VersionConflict(await connection.QuerySingleAsync<long>(new CommandDefinition(
+                    sql.GetLastSequence, new { Stream = stream }, transaction, cancellationToken: cancellationToken)));
+            }
+
             var row = await connection.QuerySingleAsync<AppendRow>(new CommandDefinition(
                 sql.Append, new { Stream = stream, Expected = expectedLastSequence, Payload = AsArray(payload) }, transaction, cancellationToken: cancellationToken));
             if (row.Appended is { } appended)
@@ -133,6 +147,14 @@ internal static class PostgreSqlConditionalWriteCommands
             throw PostgreSqlConditionalWriteErrors.Wrap(ex, sql);
         }
     }
+
+    /// <summary>
+    /// Whether <paramref name="expected"/> is the last bigint, which no version or sequence can follow: a client may send
+    /// it (<c>If-Match: "9223372036854775807"</c>) but no write can apply on top of it, so it answers as a version that
+    /// does not match. It must never reach the statements: PostgreSQL folds <c>@Expected + 1</c> at plan time, whether
+    /// or not a row matches, and fails with "bigint out of range", which would abort a caller's transaction.
+    /// </summary>
+    private static bool CannotBeFollowed(long expected) => expected == long.MaxValue;
 
     /// <summary>
     /// The connection of a caller's transaction. Npgsql itself refuses a command on a transaction that has been

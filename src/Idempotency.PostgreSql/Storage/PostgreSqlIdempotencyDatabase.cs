@@ -1,3 +1,4 @@
+using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -11,9 +12,11 @@ namespace Idempotency.PostgreSql;
 internal sealed class PostgreSqlIdempotencyDatabase(NpgsqlDataSource dataSource, bool ownsDataSource, PostgreSqlIdempotencyStoreOptions options)
     : PostgreSqlDatabase(dataSource, ownsDataSource)
 {
+    private const string DeleteExpiredOperation = "delete expired records";
+
     public PostgreSqlIdempotencyStoreOptions Options { get; } = options;
 
-    public PostgreSqlStoreSql Sql { get; } = new(options.Schema, options.TableName, options.PrepareStatements);
+    public PostgreSqlStoreSql Sql { get; } = new(options.Schema, options.TableName, options.PrepareStatements, options.LeaseGracePeriod);
 
     public static PostgreSqlIdempotencyDatabase Create(IServiceProvider services)
     {
@@ -26,5 +29,45 @@ internal sealed class PostgreSqlIdempotencyDatabase(NpgsqlDataSource dataSource,
             "AddPostgreSqlStore(...), set PostgreSqlIdempotencyStoreOptions.ConnectionString or DataSource, or register an " +
             "NpgsqlDataSource in the service collection (for example with AddNpgsqlDataSource).");
         return new(dataSource, owned, options);
+    }
+
+    /// <summary>
+    /// One cleanup pass over the table: deletes the records the store no longer needs (completed ones past their
+    /// retention, in-flight ones whose lease ended more than the grace ago), batch after batch until a batch comes back
+    /// short. Each batch is its own statement and transaction. The cleanup service runs it on its interval; tests run
+    /// it whenever they need expired records gone.
+    /// </summary>
+    /// <returns>How many records were deleted.</returns>
+    public async Task<long> DeleteExpiredAsync(CancellationToken cancellationToken)
+    {
+        var batchSize = Options.CleanupBatchSize;
+        long total = 0;
+        int deleted;
+        do
+        {
+            deleted = await DeleteExpiredBatchAsync(cancellationToken);
+            total += deleted;
+        }
+        while (deleted == batchSize && !cancellationToken.IsCancellationRequested);
+
+        return total;
+    }
+
+    /// <summary>Deletes at most one batch of the records <see cref="DeleteExpiredAsync"/> deletes, oldest first.</summary>
+    /// <returns>How many records were deleted.</returns>
+    public async Task<int> DeleteExpiredBatchAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+            return await connection.ExecuteAsync(new CommandDefinition(
+                Sql.DeleteExpiredBatch,
+                new { BatchSize = Options.CleanupBatchSize },
+                cancellationToken: cancellationToken));
+        }
+        catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
+        {
+            throw PostgreSqlStoreErrors.Wrap(ex, DeleteExpiredOperation, Sql);
+        }
     }
 }

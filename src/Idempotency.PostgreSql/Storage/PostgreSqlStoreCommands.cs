@@ -52,9 +52,11 @@ internal static class PostgreSqlStoreCommands
     }
 
     /// <summary>
-    /// The transactional claim, in one round trip: the key's advisory lock (without waiting), then the live record.
-    /// A live record is reported as it is (replay, mismatch, or in flight); without one, the lock decides: held, the key
-    /// is this transaction's; not held, another transaction is running this key and nothing is committed yet.
+    /// The transactional claim under Read Committed, in one round trip with the transaction's BEGIN: the key's
+    /// transaction-scoped advisory lock (without waiting), then the live record, read by a statement of its own whose
+    /// snapshot comes after the lock. A live record is reported as it is (replay, mismatch, or in flight); without one,
+    /// the lock decides: held, the key is this transaction's; not held, another transaction is running this key and
+    /// nothing is committed yet.
     /// </summary>
     public static async Task<IdempotencyClaimResult> ClaimInTransactionAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, CancellationToken cancellationToken)
@@ -65,7 +67,7 @@ internal static class PostgreSqlStoreCommands
             {
                 new NpgsqlBatchCommand(sql.TransactionalLock)
                 {
-                    Parameters = { new NpgsqlParameter<long> { TypedValue = PostgreSqlAdvisoryLocks.For(sql.QualifiedTableName, request.Key) } },
+                    Parameters = { new NpgsqlParameter<long> { TypedValue = LockKey(sql, request.Key) } },
                 },
                 new NpgsqlBatchCommand(sql.TransactionalRead)
                 {
@@ -79,27 +81,64 @@ internal static class PostgreSqlStoreCommands
         };
         await PrepareAsync(batch, sql, cancellationToken);
 
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
-        await reader.ReadAsync(cancellationToken);
-        var locked = reader.GetBoolean(0);
-        await reader.NextResultAsync(cancellationToken);
-        if (await reader.ReadAsync(cancellationToken))
-        {
-            return ReadClaim(reader);
-        }
-
-        // The lease plays no part in transactional mode: the transaction holds the key for as long as it lasts.
-        return locked
-            ? IdempotencyClaimResult.Claimed(DateTimeOffset.UtcNow + request.LeaseDuration)
-            : IdempotencyClaimResult.InFlight(request.LeaseDuration);
+        return (await ReadLockAndRecordAsync(batch, request, knownLock: null, cancellationToken)).Claim;
     }
 
     /// <summary>
-    /// Inserts the completed record and commits the transaction, in one round trip. Throws a <see cref="PostgresException"/>
-    /// whose <c>BatchCommand</c> says which of the two failed; see <see cref="IsClaimedElsewhere"/>.
+    /// The transactional claim for isolation levels with a transaction-wide snapshot (Repeatable Read, Serializable),
+    /// in one round trip and outside any transaction: the key's session-level advisory lock (without waiting, and only
+    /// when the key has no live record yet), then the live record, each statement in an implicit transaction of its own,
+    /// so the read's snapshot comes after the lock.
+    /// The caller begins the request's transaction after a claim, and must let go of the lock (<see cref="PostgreSqlStoreSql.SessionUnlock"/>)
+    /// whenever <c>Locked</c> is true.
+    /// </summary>
+    /// <param name="connection">The request's connection, with no transaction begun.</param>
+    /// <param name="sql">The table's statements.</param>
+    /// <param name="request">The claim.</param>
+    /// <param name="lockHeld">Whether an earlier claim of this request holds the lock already: then only the record is read.</param>
+    /// <param name="cancellationToken">Cancels the round trip.</param>
+    public static async Task<(IdempotencyClaimResult Claim, bool Locked)> ClaimBeforeTransactionAsync(
+        NpgsqlConnection connection, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, bool lockHeld, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            // A Sync after each statement: each runs in an implicit transaction of its own, whatever the session's
+            // default isolation level, so the read takes its snapshot after the lock is granted.
+            EnableErrorBarriers = true,
+        };
+        if (!lockHeld)
+        {
+            batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.SessionLock)
+            {
+                Parameters =
+                {
+                    new NpgsqlParameter<long> { TypedValue = LockKey(sql, request.Key) },
+                    new NpgsqlParameter<string> { TypedValue = request.Key },
+                },
+            });
+        }
+
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.TransactionalRead)
+        {
+            Parameters =
+            {
+                new NpgsqlParameter<string> { TypedValue = request.Key },
+                new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = request.Fingerprint, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea },
+            },
+        });
+        await PrepareAsync(batch, sql, cancellationToken);
+
+        return await ReadLockAndRecordAsync(batch, request, lockHeld ? true : null, cancellationToken);
+    }
+
+    /// <summary>
+    /// Inserts the completed record and commits the transaction, in one round trip; with <paramref name="sessionLock"/>,
+    /// lets go of that session-level lock right after the COMMIT, in the same round trip. Throws a <see cref="PostgresException"/>
+    /// whose <c>BatchCommand</c> says which statement failed (the ones after it did not run); see <see cref="IsClaimedElsewhere"/>.
     /// </summary>
     public static async Task CompleteAndCommitAsync(
-        NpgsqlConnection connection, NpgsqlTransaction transaction, PostgreSqlStoreSql sql, IdempotencyClaimRequest claim, IdempotencyCompleteRequest request, CancellationToken cancellationToken)
+        NpgsqlConnection connection, NpgsqlTransaction transaction, PostgreSqlStoreSql sql, IdempotencyClaimRequest claim, IdempotencyCompleteRequest request,
+        bool sessionLock, CancellationToken cancellationToken)
     {
         await using var batch = new NpgsqlBatch(connection, transaction)
         {
@@ -117,6 +156,28 @@ internal static class PostgreSqlStoreCommands
                 },
                 new NpgsqlBatchCommand("COMMIT"),
             },
+        };
+        if (sessionLock)
+        {
+            // After the COMMIT, so that whoever gets the lock next sees the record.
+            batch.BatchCommands.Add(SessionUnlockCommand(sql, claim.Key));
+        }
+
+        await PrepareAsync(batch, sql, cancellationToken);
+
+        await batch.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    /// <summary>
+    /// Lets go of the session-level lock of <paramref name="key"/> taken by <see cref="ClaimBeforeTransactionAsync"/>,
+    /// or, when whether it was taken is unknown (<paramref name="key"/> is <see langword="null"/>), of every session-level
+    /// advisory lock of the connection. Outside any transaction: call it after COMMIT or ROLLBACK.
+    /// </summary>
+    public static async Task UnlockSessionAsync(NpgsqlConnection connection, PostgreSqlStoreSql sql, string? key, CancellationToken cancellationToken)
+    {
+        await using var batch = new NpgsqlBatch(connection)
+        {
+            BatchCommands = { key is null ? new NpgsqlBatchCommand(sql.SessionUnlockAll) : SessionUnlockCommand(sql, key) },
         };
         await PrepareAsync(batch, sql, cancellationToken);
 
@@ -165,6 +226,44 @@ internal static class PostgreSqlStoreCommands
         await PrepareAsync(command, sql, cancellationToken);
 
         return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+    }
+
+    /// <summary>The 64-bit advisory lock key of <paramref name="key"/> in this table, the same for transaction and session locks.</summary>
+    private static long LockKey(PostgreSqlStoreSql sql, string key) => PostgreSqlAdvisoryLocks.For(sql.QualifiedTableName, key);
+
+    private static NpgsqlBatchCommand SessionUnlockCommand(PostgreSqlStoreSql sql, string key) => new(sql.SessionUnlock)
+    {
+        Parameters = { new NpgsqlParameter<long> { TypedValue = LockKey(sql, key) } },
+    };
+
+    // Results: whether the lock was granted (unless already known), then the live record if any. A live record is
+    // reported as it is (replay, mismatch, or in flight); without one, the lock decides: granted, the key is this
+    // request's; not granted, another request is running the key and has committed nothing yet.
+    private static async Task<(IdempotencyClaimResult Claim, bool Locked)> ReadLockAndRecordAsync(
+        NpgsqlBatch batch, IdempotencyClaimRequest request, bool? knownLock, CancellationToken cancellationToken)
+    {
+        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        bool locked;
+        if (knownLock is { } known)
+        {
+            locked = known;
+        }
+        else
+        {
+            await reader.ReadAsync(cancellationToken);
+            locked = reader.GetBoolean(0);
+            await reader.NextResultAsync(cancellationToken);
+        }
+
+        if (await reader.ReadAsync(cancellationToken))
+        {
+            return (ReadClaim(reader), locked);
+        }
+
+        // The lease plays no part in transactional mode: the request holds the key for as long as its transaction lasts.
+        return (locked
+            ? IdempotencyClaimResult.Claimed(DateTimeOffset.UtcNow + request.LeaseDuration)
+            : IdempotencyClaimResult.InFlight(request.LeaseDuration), locked);
     }
 
     private static Task PrepareAsync(NpgsqlCommand command, PostgreSqlStoreSql sql, CancellationToken cancellationToken) =>

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Idempotency.PostgreSql;
 
 /// <summary>
@@ -18,13 +20,21 @@ internal sealed class PostgreSqlStoreSql
     private const int Completed = (int)ClaimStatus.Completed;
     private const int Mismatch = (int)ClaimStatus.FingerprintMismatch;
 
-    public PostgreSqlStoreSql(string schema, string tableName, bool prepareStatements = PostgreSqlStoreDefaults.PrepareStatements)
+    public PostgreSqlStoreSql(
+        string schema, string tableName, bool prepareStatements = PostgreSqlStoreDefaults.PrepareStatements, TimeSpan? leaseGracePeriod = null)
     {
         PrepareStatements = prepareStatements;
         Schema = schema;
         TableName = tableName;
+        LeaseGracePeriod = leaseGracePeriod ?? PostgreSqlStoreDefaults.LeaseGracePeriod;
         QualifiedTableName = $"{Quote(schema)}.{Quote(tableName)}";
         var t = QualifiedTableName;
+
+        // The grace is fixed per store, so it is written into the statements (a validated TimeSpan, as a number)
+        // rather than bound on every call. An in-flight row is "held" by its owner until its lease ended more than
+        // the grace ago: the owner may complete or release it until then, and cleanup deletes it only after.
+        var grace = $"interval '{(LeaseGracePeriod.Ticks / TimeSpan.TicksPerMicrosecond).ToString(CultureInfo.InvariantCulture)} microseconds'";
+        var heldByItsOwner = $"expires_at > clock_timestamp() - {grace}";
 
         // $1 key, $2 owner token, $3 fingerprint, $4 lease in milliseconds.
         // Read first: a live record (a duplicate or a replay) is reported as it is, and the statement writes nothing,
@@ -84,6 +94,25 @@ internal sealed class PostgreSqlStoreSql
             WHERE key = $1 AND expires_at > clock_timestamp()
             """;
 
+        // Under Repeatable Read and Serializable the transaction's snapshot is taken by its first statement, which would
+        // be the lock itself: a duplicate that gets the lock the moment the original commits would read the key through a
+        // snapshot taken before that commit, find nothing, and run the handler again. So at those levels the key is
+        // locked at session level before the transaction begins, each statement in an implicit transaction of its own
+        // (the lock, then TransactionalRead with a snapshot taken after it); the transaction begins after the claim, and
+        // its first statement's snapshot shows everything the lock's previous holder committed. Session locks outlive
+        // transactions, so the lock is let go of explicitly: with the COMMIT, or when the request ends. A key whose
+        // record this statement already sees is not locked at all (the read that follows reports the record), so a
+        // replay needs no unlock. $1 the key's 64-bit hash, as for TransactionalLock; $2 the key.
+        SessionLock = $"""
+            SELECT CASE WHEN EXISTS (SELECT FROM {t} WHERE key = $2 AND expires_at > clock_timestamp()) THEN false
+                        ELSE pg_try_advisory_lock($1) END
+            """;
+        SessionUnlock = "SELECT pg_advisory_unlock($1)";
+
+        // Lets go of every session-level advisory lock of the connection, as Npgsql's pool reset does: used when a claim
+        // failed midway and whether it got the lock is unknown (unlocking a lock not held would only warn).
+        SessionUnlockAll = "SELECT pg_advisory_unlock_all()";
+
         // $1 key, $2 fingerprint, $3 payload, $4 retention in milliseconds. Sent in one batch with COMMIT, so the
         // record must be written or the statement must fail (an error skips the COMMIT that follows it). Under the
         // advisory lock no other transactional claimer can write the key, but a plain store claim (which does not take
@@ -100,28 +129,31 @@ internal sealed class PostgreSqlStoreSql
             """;
 
         // $1 key, $2 owner token, $3 payload, $4 retention in milliseconds.
-        // Only the owner completes its claim, even after its lease passed, as long as nobody has taken the key over.
+        // Only the owner completes its claim, even after its lease passed, as long as nobody has taken the key over
+        // (a take-over replaces the owner token) and the lease ended no more than the grace ago.
         Complete = $"""
             UPDATE {t}
             SET state = {CompletedState}, owner_token = NULL, payload = $3,
                 expires_at = clock_timestamp() + $4 * interval '1 millisecond'
-            WHERE key = $1 AND state = {InFlightState} AND owner_token = $2
+            WHERE key = $1 AND state = {InFlightState} AND owner_token = $2 AND {heldByItsOwner}
             """;
 
-        // $1 key, $2 owner token.
+        // $1 key, $2 owner token. The same rule as the completion.
         Release = $"""
             DELETE FROM {t}
-            WHERE key = $1 AND state = {InFlightState} AND owner_token = $2
+            WHERE key = $1 AND state = {InFlightState} AND owner_token = $2 AND {heldByItsOwner}
             """;
 
         // Oldest first through the expires_at index; SKIP LOCKED so that instances cleaning at once, and claims that
-        // are taking an expired row over right now, never wait on each other. The row lock re-checks expires_at on the
-        // row's latest version, so a row re-claimed since the snapshot is left alone.
+        // are taking an expired row over right now, never wait on each other. The row lock re-checks the conditions on
+        // the row's latest version, so a row re-claimed or completed since the snapshot is left alone. A completed row
+        // goes at the end of its retention; an in-flight one only once its owner can no longer complete it (the rows
+        // it skips are the few whose lease ended within the grace, at the young end of the index).
         DeleteExpiredBatch = $"""
             DELETE FROM {t}
             WHERE key IN (
                 SELECT key FROM {t}
-                WHERE expires_at <= clock_timestamp()
+                WHERE expires_at <= clock_timestamp() AND (state = {CompletedState} OR NOT ({heldByItsOwner}))
                 ORDER BY expires_at
                 LIMIT @BatchSize
                 FOR UPDATE SKIP LOCKED)
@@ -135,6 +167,9 @@ internal sealed class PostgreSqlStoreSql
 
     public string TableName { get; }
 
+    /// <summary>Gets how long after its lease an in-flight claim stays its owner's to complete or release (see <see cref="PostgreSqlIdempotencyStoreOptions.LeaseGracePeriod"/>).</summary>
+    public TimeSpan LeaseGracePeriod { get; }
+
     /// <summary>Gets the quoted, schema-qualified table name, e.g. <c>"public"."idempotency_records"</c>.</summary>
     public string QualifiedTableName { get; }
 
@@ -146,6 +181,15 @@ internal sealed class PostgreSqlStoreSql
 
     /// <summary>Gets the second statement of the transactional claim: the key's live record, if any.</summary>
     public string TransactionalRead { get; }
+
+    /// <summary>Gets the session-level lock on the key, taken without waiting (unless the key has a live record) before the transaction of a snapshot isolation level begins.</summary>
+    public string SessionLock { get; }
+
+    /// <summary>Gets the release of <see cref="SessionLock"/>.</summary>
+    public string SessionUnlock { get; }
+
+    /// <summary>Gets the release of every session-level advisory lock of the connection.</summary>
+    public string SessionUnlockAll { get; }
 
     /// <summary>Gets the completion of transactional mode, which inserts the completed record right before COMMIT.</summary>
     public string TransactionalComplete { get; }

@@ -19,8 +19,11 @@ public sealed class PostgreSqlTransactionAttribute : Attribute, IIdempotencyRequ
     /// <summary>Gets or sets the isolation level of the request's transaction.</summary>
     /// <value>The default is <see cref="IsolationLevel.ReadCommitted"/>, PostgreSQL's default.</value>
     /// <remarks>
-    /// With <see cref="IsolationLevel.RepeatableRead"/> or <see cref="IsolationLevel.Serializable"/> a serialization
-    /// failure rolls everything back and the client gets a 503 to retry, which is safe: nothing was committed.
+    /// Every level gives the same deduplication: the key is locked before the transaction's snapshot is taken, so the
+    /// handler never runs again for a key whose record another request has committed. With
+    /// <see cref="IsolationLevel.RepeatableRead"/> or <see cref="IsolationLevel.Serializable"/> a serialization failure
+    /// of the handler's own statements rolls everything back and the client gets a 503 to retry, which is safe: nothing
+    /// was committed.
     /// </remarks>
     public IsolationLevel IsolationLevel { get; set; } = IsolationLevel.ReadCommitted;
 

@@ -19,4 +19,8 @@ internal sealed partial class PostgreSqlTransactionalRequestStore
     [LoggerMessage(EventId = 3033, EventName = "PostgreSqlKeyClaimedElsewhere", Level = LogLevel.Warning,
         Message = "A non-transactional endpoint claimed the request's idempotency key while the request's transaction ran; the transaction was rolled back and nothing of the request was committed. Do not share keys between transactional and non-transactional endpoints.")]
     private partial void LogClaimedElsewhere();
+
+    [LoggerMessage(EventId = 3050, EventName = "PostgreSqlSessionUnlockFailed", Level = LogLevel.Warning,
+        Message = "Could not {Operation} after the request; the server lets go of it when the connection closes, and Npgsql's pool reset when the connection is next used.")]
+    private partial void LogUnlockFailed(Exception exception, string operation);
 }

@@ -16,7 +16,10 @@
 --   payload         the stored outcome (the library's own versioned binary format), NULL while in flight.
 --   format_version  the layout version of this row, 1 today.
 --   expires_at      while in flight, when the lease ends; once completed, when the retention ends.
---                   The row counts as absent from then on and the cleanup service deletes it.
+--                   The row counts as absent from then on: any request may claim the key again. Until one does, the
+--                   owner of an in-flight row may still complete or release it for LeaseGracePeriod (1 minute by
+--                   default) after its lease. The cleanup service deletes a completed row at once, an in-flight row
+--                   once its lease ended more than LeaseGracePeriod ago.
 --   created_at      when the current claim was taken.
 
 CREATE TABLE IF NOT EXISTS "public"."idempotency_records" (

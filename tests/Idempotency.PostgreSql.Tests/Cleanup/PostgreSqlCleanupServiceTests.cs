@@ -27,6 +27,20 @@ public sealed class PostgreSqlCleanupServiceTests(PostgreSqlFixture fixture)
     }
 
     [Fact]
+    public async Task DeleteExpired_KeepsAnInFlightRecord_UntilItsLeaseEndedMoreThanTheGraceAgo()
+    {
+        var database = await fixture.CreateTableAsync(PostgreSqlFixture.IsolatedTable("cleanup")); // the default grace: 1 minute
+        await InsertAsync(database, "in-flight-within-grace", PostgreSqlStoreSql.InFlightState, TimeSpan.FromSeconds(-30));
+        await InsertAsync(database, "in-flight-past-grace", PostgreSqlStoreSql.InFlightState, TimeSpan.FromMinutes(-2));
+        await InsertAsync(database, "completed-just-expired", PostgreSqlStoreSql.CompletedState, TimeSpan.FromSeconds(-1));
+
+        var deleted = await CreateService(database).DeleteExpiredAsync(default);
+
+        Assert.Equal(2, deleted);
+        Assert.Equal(["in-flight-within-grace"], await KeysAsync(database));
+    }
+
+    [Fact]
     public async Task DeleteExpiredBatch_DeletesAtMostOneBatch_OldestFirst()
     {
         var database = await fixture.CreateTableAsync(PostgreSqlFixture.IsolatedTable("cleanup"));

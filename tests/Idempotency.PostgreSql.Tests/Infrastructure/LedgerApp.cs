@@ -1,5 +1,7 @@
+using System.Data;
 using System.Net.Http.Headers;
 using Dapper;
+using Idempotency.AspNetCore;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -24,27 +26,42 @@ internal sealed class LedgerApp : IAsyncDisposable
     public const string ListeningLine = "LEDGER-LISTENING";
 
     private readonly WebApplication _app;
+    private readonly HandlerRunCounter _runs;
 
-    private LedgerApp(WebApplication app, HttpClient? client)
+    private LedgerApp(WebApplication app, HandlerRunCounter runs, HttpClient? client)
     {
         _app = app;
+        _runs = runs;
         Client = client;
     }
 
     /// <summary>Gets the client of the in-memory test server (null when the app listens on Kestrel).</summary>
     public HttpClient? Client { get; }
 
-    public static async Task<LedgerApp> StartTestServerAsync(LedgerDatabase database, LedgerGate? gate = null)
+    /// <summary>Gets the app's services (its meter factory, for instance).</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Gets how many times the deposit handler has started, whatever became of its transaction.</summary>
+    public int HandlerRuns => Volatile.Read(ref _runs.Count);
+
+    /// <summary>Starts the app on an in-memory test server.</summary>
+    /// <param name="database">The app's tables.</param>
+    /// <param name="gate">Holds handlers that send <c>X-Hold: gate</c>.</param>
+    /// <param name="isolationLevel">The isolation level of the deposit endpoint's transaction.</param>
+    /// <param name="waitForInFlightDuplicates">Whether a duplicate waits for the original (<see cref="InFlightDuplicateHandling.Wait"/>) instead of getting 409.</param>
+    public static async Task<LedgerApp> StartTestServerAsync(
+        LedgerDatabase database, LedgerGate? gate = null, IsolationLevel isolationLevel = IsolationLevel.ReadCommitted, bool waitForInFlightDuplicates = false)
     {
-        var app = Build(database, gate, port: null);
+        var runs = new HandlerRunCounter();
+        var app = Build(database, gate, port: null, runs, isolationLevel, waitForInFlightDuplicates);
         await app.StartAsync();
-        return new LedgerApp(app, app.GetTestClient());
+        return new LedgerApp(app, runs, app.GetTestClient());
     }
 
     /// <summary>Runs the app on Kestrel at 127.0.0.1:<paramref name="port"/> until the process ends (the child process of the kill test).</summary>
     public static async Task RunOnKestrelAsync(LedgerDatabase database, int port)
     {
-        var app = Build(database, gate: null, port);
+        var app = Build(database, gate: null, port, new HandlerRunCounter(), IsolationLevel.ReadCommitted, waitForInFlightDuplicates: false);
         await app.StartAsync();
         Console.WriteLine(ListeningLine);
         await app.WaitForShutdownAsync();
@@ -80,7 +97,8 @@ internal sealed class LedgerApp : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private static WebApplication Build(LedgerDatabase database, LedgerGate? gate, int? port)
+    private static WebApplication Build(
+        LedgerDatabase database, LedgerGate? gate, int? port, HandlerRunCounter runs, IsolationLevel isolationLevel, bool waitForInFlightDuplicates)
     {
         var builder = WebApplication.CreateSlimBuilder();
         if (port is { } p)
@@ -93,7 +111,14 @@ internal sealed class LedgerApp : IAsyncDisposable
         }
 
         builder.Logging.ClearProviders();
-        builder.Services.AddIdempotency().AddPostgreSqlStore(database.ConnectionString, o =>
+        builder.Services.AddIdempotency(o =>
+        {
+            if (waitForInFlightDuplicates)
+            {
+                o.InFlightDuplicates = InFlightDuplicateHandling.Wait;
+                o.InFlightWaitTimeout = TimeSpan.FromSeconds(30); // a hang guard, far above any wait the tests cause
+            }
+        }).AddPostgreSqlStore(database.ConnectionString, o =>
         {
             o.TableName = database.RecordsTable;
             o.EnableCleanup = false;
@@ -105,6 +130,7 @@ internal sealed class LedgerApp : IAsyncDisposable
         var ledger = database.LedgerTable;
         app.MapPost("/deposits/{account}", async (string account, HttpContext context, PostgreSqlIdempotentTransaction tx) =>
         {
+            Interlocked.Increment(ref runs.Count);
             string? fail = context.Request.Headers["X-Fail"];
             string? hold = context.Request.Headers["X-Hold"];
             var id = await tx.Connection.ExecuteScalarAsync<long>(
@@ -139,8 +165,13 @@ internal sealed class LedgerApp : IAsyncDisposable
                 default:
                     return Results.Created($"/deposits/{id}", new { id, account });
             }
-        }).RequireIdempotency().WithPostgreSqlTransaction();
+        }).RequireIdempotency().WithPostgreSqlTransaction(isolationLevel);
         return app;
+    }
+
+    private sealed class HandlerRunCounter
+    {
+        public int Count;
     }
 }
 

@@ -1,3 +1,4 @@
+using System.Data;
 using System.Net;
 using Idempotency.PostgreSql.Tests.Infrastructure;
 
@@ -46,6 +47,25 @@ public sealed class TransactionalModeStatementCountTests(PostgreSqlFixture fixtu
         Assert.Equal(PostgreSqlStoreSql.CompletedState, committedState);
         Assert.Equal("true", Assert.Single(replayed.Response.Headers.GetValues("Idempotent-Replayed")));
         Assert.Equal(["BEGIN", "ROLLBACK", "SELECT", "SELECT"], replayed.Statements);
+    }
+
+    [Fact]
+    public async Task UnderRepeatableRead_TheKeyIsLockedAndReadBeforeBegin_AndLetGoOfWithTheCommit_AndAReplayIsOneRoundTrip()
+    {
+        await using var app = await LedgerApp.StartTestServerAsync(_database, isolationLevel: IsolationLevel.RepeatableRead);
+        await app.Client!.SendAsync(LedgerApp.Deposit("alice", "rr-warm-up"));
+
+        var created = await CountAsync(() => app.Client.SendAsync(LedgerApp.Deposit("alice", "rr-k1")));
+        var replayed = await CountAsync(() => app.Client.SendAsync(LedgerApp.Deposit("alice", "rr-k1")));
+
+        Assert.Equal(HttpStatusCode.Created, created.Response.StatusCode);
+        // The session lock and the read (SELECT, SELECT) come before BEGIN, which travels with the handler's INSERT;
+        // then the record's INSERT, the COMMIT (prepared, not recorded) and the unlock (SELECT), in one batch.
+        Assert.Equal(["BEGIN", "INSERT", "INSERT", "SELECT", "SELECT", "SELECT"], created.Statements);
+        Assert.Equal(PostgreSqlStoreSql.CompletedState, await _database.RecordStateAsync("rr-k1"));
+        Assert.Equal("true", Assert.Single(replayed.Response.Headers.GetValues("Idempotent-Replayed")));
+        // A replay: the lock (not taken: the record is there) and the read; no transaction, nothing to let go of.
+        Assert.Equal(["SELECT", "SELECT"], replayed.Statements);
     }
 
     /// <summary>
