@@ -28,13 +28,13 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
     public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return RunAsync(ClaimOperation, request, PostgreSqlStoreCommands.ClaimAsync, cancellationToken);
+        return RunAsync(ClaimOperation, request.Key, request, PostgreSqlStoreCommands.ClaimAsync, cancellationToken);
     }
 
     public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return RunAsync(CompleteOperation, request, PostgreSqlStoreCommands.CompleteAsync, cancellationToken);
+        return RunAsync(CompleteOperation, request.Key, request, PostgreSqlStoreCommands.CompleteAsync, cancellationToken);
     }
 
     public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken)
@@ -43,6 +43,7 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
         ArgumentNullException.ThrowIfNull(ownerToken);
         return RunAsync(
             ReleaseOperation,
+            key,
             (Key: key, OwnerToken: ownerToken),
             static (connection, sql, release, ct) => PostgreSqlStoreCommands.ReleaseAsync(connection, sql, release.Key, release.OwnerToken, ct),
             cancellationToken);
@@ -51,6 +52,7 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
     // One statement on a pooled connection; a database failure becomes an IdempotencyStoreException that says what to check.
     private async ValueTask<TResult> RunAsync<TArgument, TResult>(
         string operation,
+        string storageKey,
         TArgument argument,
         Func<NpgsqlConnection, PostgreSqlStoreSql, TArgument, CancellationToken, Task<TResult>> command,
         CancellationToken cancellationToken)
@@ -62,13 +64,14 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {
-            throw Fault(ex, operation);
+            throw Fault(ex, operation, storageKey);
         }
     }
 
-    private IdempotencyStoreException Fault(Exception exception, string operation)
+    private IdempotencyStoreException Fault(Exception exception, string operation, string storageKey)
     {
-        LogStoreFault(exception, operation);
+        LogStoreFault(operation, StoreFaultDescription.Describe(exception, storageKey));
+        LogStoreFaultDetail(exception, operation);
         return PostgreSqlStoreErrors.Wrap(exception, operation, _sql);
     }
 }

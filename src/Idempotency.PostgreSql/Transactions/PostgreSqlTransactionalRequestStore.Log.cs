@@ -5,8 +5,12 @@ namespace Idempotency.PostgreSql;
 internal sealed partial class PostgreSqlTransactionalRequestStore
 {
     [LoggerMessage(EventId = 3030, EventName = "PostgreSqlTransactionFault", Level = LogLevel.Warning,
-        Message = "The PostgreSQL idempotency store could not {Operation}; nothing of the request was committed, unless the commit itself failed in flight.")]
-    private partial void LogStoreFault(Exception exception, string operation);
+        Message = "The PostgreSQL idempotency store could not {Operation}; nothing of the request was committed, unless the commit itself failed in flight. {Fault}")]
+    private partial void LogStoreFault(string operation, string fault);
+
+    [LoggerMessage(EventId = 3034, EventName = "PostgreSqlTransactionFaultDetail", Level = LogLevel.Debug,
+        Message = "The PostgreSQL idempotency store could not {Operation}.")]
+    private partial void LogStoreFaultDetail(Exception exception, string operation);
 
     [LoggerMessage(EventId = 3031, EventName = "PostgreSqlTransactionAborted", Level = LogLevel.Error,
         Message = "The handler's PostgreSQL transaction was aborted by an earlier database error; its response cannot be stored. Use a savepoint around statements whose errors the handler handles.")]

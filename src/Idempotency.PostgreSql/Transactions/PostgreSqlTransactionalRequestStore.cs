@@ -277,7 +277,8 @@ internal sealed partial class PostgreSqlTransactionalRequestStore : IIdempotency
 
     private IdempotencyStoreException Fault(Exception exception, string operation)
     {
-        LogStoreFault(exception, operation);
+        LogStoreFault(operation, StoreFaultDescription.Describe(exception, _claim?.Key ?? string.Empty));
+        LogStoreFaultDetail(exception, operation);
         return PostgreSqlStoreErrors.Wrap(exception, operation, _sql);
     }
 }
