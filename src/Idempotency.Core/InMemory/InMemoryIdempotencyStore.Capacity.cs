@@ -11,8 +11,8 @@ namespace Idempotency;
 /// Each scope's records are counted in a <see cref="ScopeUsage"/> that every record refers to, removed when its last
 /// record goes. Completed records are linked in completion order twice: in the store's list and in their scope's, so the
 /// oldest completed record, overall or of one scope, is found and evicted in constant time. Scopes over their share are
-/// linked too; there are fewer than 1 / <see cref="InMemoryIdempotencyStoreOptions.MaxScopeShare"/> of them at once (ten
-/// by default), so picking the one most over its share never scans the store.
+/// linked too; each holds more than its share, so there are at most about 1 / <see cref="InMemoryIdempotencyStoreOptions.MaxScopeShare"/>
+/// of them at once (ten by default), and picking the one most over its share never scans the store.
 /// </remarks>
 internal sealed partial class InMemoryIdempotencyStore
 {
@@ -191,8 +191,8 @@ internal sealed partial class InMemoryIdempotencyStore
         scope.NextOverShare = null;
     }
 
-    // The oldest completed record of the scope most over its share that has one; fewer than 1 / MaxScopeShare scopes
-    // can be over their share at once, so this walk is short.
+    // The oldest completed record of the scope most over its share that has one; at most about 1 / MaxScopeShare
+    // scopes can be over their share at once, so this walk is short.
     private Entry? OldestCompletedOfScopeMostOverShare()
     {
         ScopeUsage? most = null;
