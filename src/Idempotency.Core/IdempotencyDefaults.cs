@@ -13,6 +13,9 @@ internal static class IdempotencyDefaults
     public static readonly TimeSpan InFlightRetryAfter = TimeSpan.FromSeconds(1);
     public const int InMemoryMaxEntries = 100_000;
     public const long InMemoryMaxBytes = 256L * 1024 * 1024;
+    public const InMemoryStoreFullBehavior InMemoryWhenFull = InMemoryStoreFullBehavior.EvictOldestCompleted;
+    public const double InMemoryMaxScopeShare = 0.1;
+    public static readonly TimeSpan InMemoryLeaseGracePeriod = TimeSpan.FromMinutes(1);
 
     // ClaimTypes.NameIdentifier, where JWT bearer maps "sub"; then "sub" itself for handlers that keep it unmapped.
     public static readonly string[] ScopeClaimTypes = [System.Security.Claims.ClaimTypes.NameIdentifier, "sub"];

@@ -5,7 +5,10 @@ namespace Idempotency.Stores.Conformance;
 
 /// <summary>
 /// The behaviour every <see cref="IIdempotencyStore"/> must have. A store's test project inherits this class,
-/// creates the store under test, and says how time passes for it (a fake clock, or a real wait on a real server).
+/// creates the store under test, says how time passes for it (a fake clock, or a real wait on a real server), and,
+/// if the store deletes expired records in housekeeping of its own, how to run it (<see cref="RemoveExpiredRecordsAsync"/>).
+/// The lease grace tests need the store's grace period (see <see cref="IIdempotencyStore"/>) to outlast a couple of
+/// seconds; the library's stores default to a minute.
 /// </summary>
 public abstract class IdempotencyStoreConformanceTests
 {
@@ -14,6 +17,12 @@ public abstract class IdempotencyStoreConformanceTests
 
     /// <summary>A retention long enough that it never expires during a test.</summary>
     protected static readonly TimeSpan LongRetention = TimeSpan.FromHours(1);
+
+    /// <summary>
+    /// How far past a short lease the grace tests let time run: past a whole second (stores that expire by the
+    /// second see the lease as over), and far within any lease grace period of a minute.
+    /// </summary>
+    private static readonly TimeSpan PastTheLease = TimeSpan.FromSeconds(1.2);
 
     /// <summary>Gets the store under test. Each test uses keys of its own, so one store may serve every test.</summary>
     protected abstract IIdempotencyStore Store { get; }
@@ -26,6 +35,13 @@ public abstract class IdempotencyStoreConformanceTests
 
     /// <summary>Lets <paramref name="duration"/> pass for the store: advances a fake clock, or waits.</summary>
     protected abstract Task AdvanceTimeAsync(TimeSpan duration);
+
+    /// <summary>
+    /// Runs the store's own housekeeping that deletes expired records (the PostgreSQL cleanup pass, say); stores that
+    /// expire records as a side effect of other calls need not override it.
+    /// </summary>
+    /// <returns>A task that completes when the housekeeping has run.</returns>
+    protected virtual ValueTask RemoveExpiredRecordsAsync() => ValueTask.CompletedTask;
 
     [Fact]
     public async Task Claim_ReturnsClaimed_WhenKeyIsNew()
@@ -200,6 +216,57 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.False(released);
         Assert.Equal(CompletionStatus.Completed, newOwnerCompletes);
         Assert.Equal(new byte[] { 2 }, replay.Payload.ToArray());
+    }
+
+    [Fact]
+    public async Task ExpiredOwner_CanStillComplete_WithinTheLeaseGracePeriod_WhenNobodyClaimedTheKey()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        await ClaimAsync(key, "a", owner, ShortLease);
+        await AdvanceTimeAsync(ShortLease + PastTheLease);
+        await RemoveExpiredRecordsAsync();
+
+        var completed = await Store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, new byte[] { 4, 2 }, LongRetention), default);
+        var replay = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(CompletionStatus.Completed, completed);
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.Equal(new byte[] { 4, 2 }, replay.Payload.ToArray());
+    }
+
+    [Fact]
+    public async Task ExpiredOwner_CanStillRelease_WithinTheLeaseGracePeriod_WhenNobodyClaimedTheKey()
+    {
+        var key = NewKey();
+        var owner = NewOwner();
+        await ClaimAsync(key, "a", owner, ShortLease);
+        await AdvanceTimeAsync(ShortLease + PastTheLease);
+        await RemoveExpiredRecordsAsync();
+
+        var released = await Store.ReleaseAsync(key, owner, default);
+        var next = await Store.ClaimAsync(Claim(key, Fingerprint("b"), NewOwner(), LongLease), default);
+
+        Assert.True(released);
+        Assert.Equal(ClaimStatus.Claimed, next.Status);
+    }
+
+    [Fact]
+    public async Task ExpiredOwner_CannotComplete_AfterAnotherOwnerClaimed_EvenAfterHousekeeping()
+    {
+        var key = NewKey();
+        var expiredOwner = NewOwner();
+        await ClaimAsync(key, "a", expiredOwner, ShortLease);
+        await AdvanceTimeAsync(ShortLease + PastTheLease);
+        await RemoveExpiredRecordsAsync();
+        await ClaimAsync(key, "a", NewOwner(), LongLease);
+        await RemoveExpiredRecordsAsync();
+
+        var completed = await Store.CompleteAsync(new IdempotencyCompleteRequest(key, expiredOwner, new byte[] { 1 }, LongRetention), default);
+        var stillInFlight = await Store.ClaimAsync(Claim(key, Fingerprint("a"), NewOwner(), LongLease), default);
+
+        Assert.Equal(CompletionStatus.ClaimLost, completed);
+        Assert.Equal(ClaimStatus.InFlight, stillInFlight.Status);
     }
 
     [Fact]

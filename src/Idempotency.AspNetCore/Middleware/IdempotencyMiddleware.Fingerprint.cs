@@ -86,7 +86,7 @@ internal sealed partial class IdempotencyMiddleware
             return IdempotencyClaimResult.FingerprintMismatch();
         }
 
-        var claim = await ClaimAsync(store, new IdempotencyClaimRequest(feature.StorageKey, fingerprint, ownerToken, _options.LeaseDuration), context.RequestAborted);
+        var claim = await ClaimAsync(store, new IdempotencyClaimRequest(feature.StorageKey, fingerprint, ownerToken, _options.LeaseDuration, feature.Scope), context.RequestAborted);
         if (claim.Status != ClaimStatus.FingerprintMismatch)
         {
             LogMatchedByV1Fingerprint(_logger, feature.Key, claim.Status);

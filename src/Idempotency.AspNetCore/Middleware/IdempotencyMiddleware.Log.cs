@@ -84,6 +84,9 @@ internal sealed partial class IdempotencyMiddleware
     [LoggerMessage(25, LogLevel.Debug, "The idempotency store failed for idempotency key {IdempotencyKey}.", EventName = "StoreFaultDetail")]
     private static partial void LogStoreFaultDetail(ILogger logger, Exception exception, string idempotencyKey);
 
+    [LoggerMessage(26, LogLevel.Debug, "The request with key hash {KeyHash} was refused with 429: its scope holds its whole share of the idempotency store; retry after {RetryAfter}.", EventName = "ScopeQuotaExceeded")]
+    private static partial void LogScopeQuotaExceeded(ILogger logger, string keyHash, TimeSpan retryAfter);
+
     [LoggerMessage(30, LogLevel.Information, "Idempotency {Outcome} on {RouteTemplate}; trace {TraceId}, key hash {KeyHash}, scope hash {ScopeHash}.", EventName = "Audit")]
     private static partial void LogAudit(ILogger logger, string outcome, string routeTemplate, string traceId, string keyHash, string scopeHash);
 

@@ -149,7 +149,7 @@ internal sealed partial class IdempotencyMiddleware
             try
             {
                 store = storeProvider is null ? _store : requestStore = await storeProvider.CreateStoreAsync(context, context.RequestAborted);
-                claim = await ClaimAsync(store, new IdempotencyClaimRequest(feature.StorageKey, fingerprint, ownerToken, _options.LeaseDuration), context.RequestAborted);
+                claim = await ClaimAsync(store, new IdempotencyClaimRequest(feature.StorageKey, fingerprint, ownerToken, _options.LeaseDuration, feature.Scope), context.RequestAborted);
                 if (claim.Status == ClaimStatus.FingerprintMismatch)
                 {
                     claim = await ClaimWithV1FingerprintAsync(context, endpoint, store, feature, ownerToken);
@@ -192,6 +192,15 @@ internal sealed partial class IdempotencyMiddleware
 
     private async Task OnStoreUnavailableAsync(HttpContext context, IdempotencyRequirement requirement, IdempotencyFeature feature, Exception exception)
     {
+        if (exception is IdempotencyScopeQuotaExceededException quota)
+        {
+            // The store is fine; this caller holds its whole share of it. Only this caller waits, and nothing runs.
+            LogScopeQuotaExceeded(_logger, KeyHash(feature), quota.RetryAfter);
+            Record(context, feature, IdempotencyOutcome.Throttled);
+            await _problems.ScopeQuotaExceededAsync(context, quota.RetryAfter);
+            return;
+        }
+
         LogStoreFaultDetail(_logger, exception, feature.Key);
         if (requirement == IdempotencyRequirement.Optional && _options.AllowUnprotectedExecutionWhenStoreUnavailable)
         {

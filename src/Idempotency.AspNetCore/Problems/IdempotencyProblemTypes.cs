@@ -61,4 +61,11 @@ public static class IdempotencyProblemTypes
     /// back and nothing was applied.
     /// </summary>
     public const string ResponseTooLargeToCommit = "response-too-large-to-commit";
+
+    /// <summary>
+    /// 429: the caller's scope holds its whole share of the idempotency store (every record it may hold is still in
+    /// flight), so the request was not run; <c>Retry-After</c> says when to retry with the same key. Other callers are
+    /// not affected.
+    /// </summary>
+    public const string ScopeQuotaExceeded = "scope-quota-exceeded";
 }

@@ -67,6 +67,14 @@ internal sealed class IdempotencyProblemWriter(IOptions<IdempotencyOptions> opti
         context, StatusCodes.Status500InternalServerError, IdempotencyProblemTypes.ResponseTooLargeToCommit, "Response too large to commit",
         $"The response to this request was larger than the {maxStoredBodySize} bytes this service can hold until its transaction commits, so the transaction was rolled back and nothing was applied. Repeating the request will fail the same way; ask for a smaller response.");
 
+    public Task ScopeQuotaExceededAsync(HttpContext context, TimeSpan retryAfter)
+    {
+        context.Response.Headers[HeaderNames.RetryAfter] = RetryAfterSeconds(retryAfter);
+        return WriteAsync(
+            context, StatusCodes.Status429TooManyRequests, IdempotencyProblemTypes.ScopeQuotaExceeded, "Too many requests in progress",
+            "You have as many requests in progress as this service keeps idempotency records for one caller, so this one was not processed. Retry with the same key after the Retry-After interval.");
+    }
+
     public Task ScopeUnresolvedAsync(HttpContext context) => WriteAsync(
         context, StatusCodes.Status500InternalServerError, IdempotencyProblemTypes.ScopeUnresolved, "Idempotency scope unavailable",
         "The service cannot tell whose idempotency key this is, so the request was not processed. This is a configuration error of the service, not of the request; its log (event 20) says what to change.");

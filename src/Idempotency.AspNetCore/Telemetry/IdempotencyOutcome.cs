@@ -30,6 +30,9 @@ internal static class IdempotencyOutcome
     /// <summary>400: the key was missing or invalid.</summary>
     public const string Rejected = "rejected";
 
+    /// <summary>429: the caller's scope holds its whole share of the store; nothing ran.</summary>
+    public const string Throttled = "throttled";
+
     /// <summary>503: the store could not be reached or was full.</summary>
     public const string StoreUnavailable = "store_unavailable";
 

@@ -38,6 +38,10 @@ public sealed class IdempotentExecutor
     /// <exception cref="IdempotentOperationInFlightException">Another execution with the same key is still running.</exception>
     /// <exception cref="IdempotencyKeyReusedException">The key was used with a different payload.</exception>
     /// <exception cref="IdempotencyStoreException">The store could not be reached; the operation did not run.</exception>
+    /// <exception cref="IdempotencyScopeQuotaExceededException">
+    /// The operation's scope holds its full share of the store; the operation did not run. Retry after its
+    /// <see cref="IdempotencyScopeQuotaExceededException.RetryAfter"/>.
+    /// </exception>
     public async ValueTask<IdempotentResult<TResult>> ExecuteAsync<TResult>(
         IdempotentOperation request,
         Func<CancellationToken, ValueTask<TResult>> operation,
@@ -51,7 +55,7 @@ public sealed class IdempotentExecutor
         var key = IdempotencyStorageKey.Create(request.Scope, request.Key);
         var fingerprint = RequestFingerprintBuilder.Compute(request.Payload.Span);
         var ownerToken = OwnerTokens.Create();
-        var claim = await _store.ClaimAsync(new IdempotencyClaimRequest(key, fingerprint, ownerToken, _options.LeaseDuration), cancellationToken);
+        var claim = await _store.ClaimAsync(new IdempotencyClaimRequest(key, fingerprint, ownerToken, _options.LeaseDuration, request.Scope), cancellationToken);
         switch (claim.Status)
         {
             case ClaimStatus.Completed:

@@ -1,4 +1,6 @@
-using System.Diagnostics.CodeAnalysis;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace Idempotency;
@@ -8,38 +10,53 @@ namespace Idempotency;
 /// <see cref="InMemoryIdempotencyStoreOptions"/>. Each operation is atomic because it runs entirely under the lock.
 /// </summary>
 /// <remarks>
-/// Expired records are found through an expiry schedule, never by scanning the dictionary: each claim and completion
-/// files its key under the second its record expires, and each claim removes a few of the records that are due (all
-/// of them when the store is full). The work under the lock stays proportional to the records that expire, however
-/// many live ones the store holds. A key filed under a second whose record has since been completed (a later expiry),
-/// released or claimed again is skipped when its second comes.
+/// <para>
+/// Expired records are found through an expiry schedule, never by scanning the dictionary: each record is filed under
+/// the second it expires (its lease end plus the grace period while in flight, its retention end once completed), and
+/// each claim removes a few of the records that are due (all of them when the store is full). The work under the lock
+/// stays proportional to the records that expire, however many live ones the store holds (see the <c>Expiry</c> part).
+/// </para>
+/// <para>
+/// A full store makes room by evicting completed records, oldest first, from the scopes over their share first (see
+/// the <c>Capacity</c> part). Every list a record is on (its expiry second, its scope, the completed records by age)
+/// is linked through the record itself, so filing, evicting and removing a record are constant work and allocate
+/// nothing.
+/// </para>
 /// </remarks>
-internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
+internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
 {
-    // Rough per-record overhead: the entry object, its dictionary slot, the owner token string and its schedule slots.
-    private const int EntryOverheadBytes = 160;
+    // Rough per-record overhead: the entry object with its links, its dictionary slot, the owner token string and the
+    // fingerprint array's header.
+    private const int EntryOverheadBytes = 320;
 
-    // How many due schedule entries one claim examines: more than the two each request files, so removal keeps up.
+    // How many due records one claim examines: more than the one each request files, so removal keeps up.
     private const int ExpiryChecksPerClaim = 16;
 
     private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly TimeProvider _timeProvider;
     private readonly InMemoryIdempotencyStoreOptions _options;
-
-    // The expiry schedule: keys by the second (Unix time, rounded up) at which their record expires. Seconds before
-    // _nextDueSecond have been handed to _dueKeys already; _dueKeys[_dueIndex..] are the keys still to examine.
-    private readonly Dictionary<long, ScheduledKeys> _schedule = [];
+    private readonly TimeSpan _leaseGracePeriod;
+    private readonly ILogger _logger;
+    private readonly InMemoryStoreMetrics? _metrics;
     private long _bytes;
-    private long _nextDueSecond;
-    private ScheduledKeys? _dueKeys;
-    private int _dueIndex;
 
-    public InMemoryIdempotencyStore(IOptions<InMemoryIdempotencyStoreOptions> options, TimeProvider timeProvider)
+    public InMemoryIdempotencyStore(
+        IOptions<InMemoryIdempotencyStoreOptions> options,
+        TimeProvider timeProvider,
+        ILogger<InMemoryIdempotencyStore>? logger = null,
+        IMeterFactory? meterFactory = null)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(timeProvider);
         _options = options.Value;
         _timeProvider = timeProvider;
+        _leaseGracePeriod = _options.LeaseGracePeriod;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
+        _metrics = meterFactory is null ? null : new InMemoryStoreMetrics(meterFactory);
         _nextDueSecond = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        (_scopeMaxEntries, _scopeMaxBytes) = ScopeShare(_options);
+        _sharesPerScope = _scopeMaxEntries < _options.MaxEntries || _scopeMaxBytes < _options.MaxBytes;
     }
 
     /// <summary>Gets the number of records held, expired or not.</summary>
@@ -73,6 +90,9 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
     {
         ArgumentNullException.ThrowIfNull(request);
         var now = _timeProvider.GetUtcNow();
+        var evictions = default(Evictions);
+        IdempotencyStoreException? refusal;
+        IdempotencyClaimResult? result = null;
         lock (_lock)
         {
             RemoveExpired(now, ExpiryChecksPerClaim);
@@ -83,17 +103,41 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
                     return ValueTask.FromResult(Existing(entry, request.Fingerprint.Span, now));
                 }
 
-                Remove(request.Key, entry); // expired lease or retention: the key is free again
+                Remove(entry); // an ended lease (even within its grace) or retention: the key is free again
             }
 
             var size = EntryOverheadBytes + (request.Key.Length * sizeof(char)) + request.Fingerprint.Length;
-            EnsureCapacity(size, now);
-            var claimed = new Entry(request.Fingerprint, request.OwnerToken, now + request.LeaseDuration, size);
-            _entries.Add(request.Key, claimed);
-            _bytes += size;
-            Schedule(request.Key, claimed.ExpiresAt);
-            return ValueTask.FromResult(IdempotencyClaimResult.Claimed(claimed.ExpiresAt));
+            _scopes.TryGetValue(request.Scope, out var scope);
+            refusal = MakeRoom(scope, size, now, ref evictions);
+            if (refusal is null)
+            {
+                scope = AttachScope(request.Scope, scope);
+                var claimed = new Entry(request.Key, request.Fingerprint, request.OwnerToken, now + request.LeaseDuration, size, scope);
+                _entries.Add(request.Key, claimed);
+                _bytes += size;
+                scope.Link(claimed);
+                scope.Count++;
+                scope.Bytes += size;
+                UpdateShare(scope);
+                Schedule(claimed, claimed.ExpiresAt + _leaseGracePeriod);
+                result = IdempotencyClaimResult.Claimed(claimed.ExpiresAt);
+            }
+
+            NoteEvictions(ref evictions, now);
         }
+
+        ReportEvictions(in evictions);
+        if (refusal is not null)
+        {
+            if (refusal is IdempotencyScopeQuotaExceededException quota)
+            {
+                LogScopeShareExceeded(quota.RetryAfter);
+            }
+
+            throw refusal;
+        }
+
+        return ValueTask.FromResult(result!);
     }
 
     public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
@@ -102,17 +146,25 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
         var now = _timeProvider.GetUtcNow();
         lock (_lock)
         {
-            if (!TryGetOwnedClaim(request.Key, request.OwnerToken, out var entry))
+            if (!TryGetOwnedClaim(request.Key, request.OwnerToken, now, out var entry))
             {
                 return ValueTask.FromResult(CompletionStatus.ClaimLost);
             }
 
+            var scope = entry.Scope;
+            scope.Unlink(entry); // from the scope's records in flight...
             entry.Payload = request.Payload; // the contract lets a store keep the caller's memory: no copy of the body
             entry.IsCompleted = true;
+            entry.CompletedAt = now;
             entry.ExpiresAt = now + request.Retention;
-            Schedule(request.Key, entry.ExpiresAt);
             entry.Size += entry.Payload.Length;
+            scope.Link(entry); // ...to its completed ones
+            scope.Bytes += entry.Payload.Length;
             _bytes += entry.Payload.Length;
+            LinkCompleted(entry);
+            UpdateShare(scope);
+            Unschedule(entry);
+            Schedule(entry, entry.ExpiresAt);
             return ValueTask.FromResult(CompletionStatus.Completed);
         }
     }
@@ -121,14 +173,15 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(ownerToken);
+        var now = _timeProvider.GetUtcNow();
         lock (_lock)
         {
-            if (!TryGetOwnedClaim(key, ownerToken, out var entry))
+            if (!TryGetOwnedClaim(key, ownerToken, now, out var entry))
             {
                 return ValueTask.FromResult(false);
             }
 
-            Remove(key, entry);
+            Remove(entry);
             return ValueTask.FromResult(true);
         }
     }
@@ -145,166 +198,85 @@ internal sealed class InMemoryIdempotencyStore : IIdempotencyStore
             : IdempotencyClaimResult.InFlight(entry.ExpiresAt - now);
     }
 
-    // An owner keeps its claim past the lease for as long as nobody else has claimed the key: the work is done
-    // either way, and recording it is better than letting a retry run it again.
-    private bool TryGetOwnedClaim(string key, string ownerToken, out Entry entry) =>
-        _entries.TryGetValue(key, out entry!) && !entry.IsCompleted && string.Equals(entry.OwnerToken, ownerToken, StringComparison.Ordinal);
-
-    private void EnsureCapacity(int size, DateTimeOffset now)
+    // An owner keeps its claim past the lease, for the grace period, as long as nobody else has claimed the key: the
+    // work is done either way, and recording it is better than letting a retry run it again.
+    private bool TryGetOwnedClaim(string key, string ownerToken, DateTimeOffset now, out Entry entry)
     {
-        if (!IsFull(size))
-        {
-            return;
-        }
-
-        RemoveExpired(now, int.MaxValue);
-        if (IsFull(size))
-        {
-            throw new IdempotencyStoreCapacityExceededException(
-                $"The in-memory idempotency store is full ({_entries.Count} records, {_bytes} bytes; limits {_options.MaxEntries} records, {_options.MaxBytes} bytes). " +
-                "Live records are never evicted, so new keyed requests are refused until records expire. " +
-                "Raise InMemoryIdempotencyStoreOptions.MaxEntries or MaxBytes, shorten the retention, or use a Redis or PostgreSQL store.");
-        }
-    }
-
-    private bool IsFull(int size) => _entries.Count >= _options.MaxEntries || _bytes + size > _options.MaxBytes;
-
-    private void Schedule(string key, DateTimeOffset expiresAt)
-    {
-        // Never before the next second to be examined (a clock set back, a zero duration): filed later, a record is
-        // examined later, and still only once it has expired.
-        var second = Math.Max(DueSecond(expiresAt), _nextDueSecond);
-        if (!_schedule.TryGetValue(second, out var keys))
-        {
-            _schedule[second] = keys = new ScheduledKeys();
-        }
-
-        keys.Add(key);
-    }
-
-    /// <summary>Examines up to <paramref name="budget"/> scheduled expiries that are due, removing the records that have expired.</summary>
-    private void RemoveExpired(DateTimeOffset now, int budget)
-    {
-        var nowSecond = now.ToUnixTimeSeconds();
-        while (budget > 0)
-        {
-            if (_dueKeys is null || _dueIndex == _dueKeys.Count)
-            {
-                _dueKeys = null;
-                if (!TryTakeDueSecond(nowSecond, out _dueKeys))
-                {
-                    return;
-                }
-
-                _dueIndex = 0;
-            }
-
-            var key = _dueKeys[_dueIndex++];
-            budget--;
-            ExpiryChecks++;
-            if (_entries.TryGetValue(key, out var entry) && entry.ExpiresAt <= now)
-            {
-                Remove(key, entry);
-            }
-        }
-    }
-
-    // The keys of the earliest scheduled second that has come, or false when none has.
-    private bool TryTakeDueSecond(long nowSecond, [NotNullWhen(true)] out ScheduledKeys? keys)
-    {
-        keys = null;
-        if (_schedule.Count == 0 || _nextDueSecond > nowSecond)
+        if (!_entries.TryGetValue(key, out entry!) || entry.IsCompleted || !string.Equals(entry.OwnerToken, ownerToken, StringComparison.Ordinal))
         {
             return false;
         }
 
-        // Step through the seconds, or, after a long quiet spell, through the scheduled ones, whichever is fewer.
-        if (nowSecond - _nextDueSecond > _schedule.Count)
+        if (RemovableAt(entry) <= now)
         {
-            var earliest = long.MaxValue;
-            foreach (var second in _schedule.Keys)
-            {
-                earliest = Math.Min(earliest, second);
-            }
-
-            _nextDueSecond = Math.Max(_nextDueSecond, earliest);
+            Remove(entry); // past its grace: forgotten, even if the expiry schedule has not come to it yet
+            return false;
         }
 
-        for (; _nextDueSecond <= nowSecond; _nextDueSecond++)
-        {
-            if (_schedule.Remove(_nextDueSecond, out keys))
-            {
-                _nextDueSecond++;
-                return true;
-            }
-        }
-
-        return false;
+        return true;
     }
 
-    // The expiry rounded up to a whole second: once the clock's second reaches it, every record filed there has expired.
-    private static long DueSecond(DateTimeOffset expiresAt)
-    {
-        var seconds = expiresAt.ToUnixTimeSeconds();
-        return expiresAt > DateTimeOffset.FromUnixTimeSeconds(seconds) ? seconds + 1 : seconds;
-    }
+    // When a record may be deleted: the retention end once completed, the lease end plus the grace while in flight.
+    private DateTimeOffset RemovableAt(Entry entry) => entry.IsCompleted ? entry.ExpiresAt : entry.ExpiresAt + _leaseGracePeriod;
 
-    private void Remove(string key, Entry entry)
+    private void Remove(Entry entry)
     {
-        _entries.Remove(key);
+        _entries.Remove(entry.Key);
         _bytes -= entry.Size;
-    }
-
-    /// <summary>
-    /// The keys filed under one second, appended in chunks: the first grows from a few slots, the others hold 1,024
-    /// references (8 KiB), so a busy second never lands an array on the large object heap, and a quiet one costs little.
-    /// </summary>
-    private sealed class ScheduledKeys
-    {
-        private const int ChunkSize = 1024;
-        private const int FirstChunkSize = 8;
-
-        private readonly List<string[]> _chunks = [new string[FirstChunkSize]];
-
-        public int Count { get; private set; }
-
-        public string this[int index] => _chunks[index / ChunkSize][index % ChunkSize];
-
-        public void Add(string key)
+        Unschedule(entry);
+        if (entry.IsCompleted)
         {
-            var last = _chunks[^1];
-            var inLast = Count - ((_chunks.Count - 1) * ChunkSize); // every chunk but the last is full
-            if (inLast == last.Length)
-            {
-                if (last.Length < ChunkSize)
-                {
-                    Array.Resize(ref last, last.Length * 2); // only the first chunk grows, up to ChunkSize
-                    _chunks[^1] = last;
-                }
-                else
-                {
-                    _chunks.Add(last = new string[ChunkSize]);
-                    inLast = 0;
-                }
-            }
+            UnlinkCompleted(entry);
+        }
 
-            last[inLast] = key;
-            Count++;
+        var scope = entry.Scope;
+        scope.Unlink(entry);
+        scope.Count--;
+        scope.Bytes -= entry.Size;
+        UpdateShare(scope);
+        if (scope.Count == 0)
+        {
+            _scopes.Remove(scope.Name);
         }
     }
 
-    private sealed class Entry(ReadOnlyMemory<byte> fingerprint, string ownerToken, DateTimeOffset expiresAt, long size)
+    /// <summary>One record, linked into the lists it is on through fields of its own, so filing it allocates nothing.</summary>
+    private sealed class Entry(string key, ReadOnlyMemory<byte> fingerprint, string ownerToken, DateTimeOffset expiresAt, long size, ScopeUsage scope)
     {
+        public string Key { get; } = key;
+
         public ReadOnlyMemory<byte> Fingerprint { get; } = fingerprint;
 
         public string OwnerToken { get; } = ownerToken;
 
+        /// <summary>Gets or sets the lease end while in flight, the retention end once completed.</summary>
         public DateTimeOffset ExpiresAt { get; set; } = expiresAt;
+
+        public DateTimeOffset CompletedAt { get; set; }
 
         public long Size { get; set; } = size;
 
         public bool IsCompleted { get; set; }
 
         public ReadOnlyMemory<byte> Payload { get; set; }
+
+        public ScopeUsage Scope { get; } = scope;
+
+        /// <summary>Gets or sets the scope list the record is on (in flight, or completed), oldest first.</summary>
+        public Entry? ScopePrevious { get; set; }
+
+        public Entry? ScopeNext { get; set; }
+
+        /// <summary>Gets or sets the store's list of completed records, in completion order.</summary>
+        public Entry? OlderCompleted { get; set; }
+
+        public Entry? NewerCompleted { get; set; }
+
+        /// <summary>Gets or sets the second of the expiry schedule the record is filed under.</summary>
+        public ScheduledSecond? Second { get; set; }
+
+        public Entry? SecondPrevious { get; set; }
+
+        public Entry? SecondNext { get; set; }
     }
 }

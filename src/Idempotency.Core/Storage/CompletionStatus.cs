@@ -7,8 +7,8 @@ public enum CompletionStatus
     Completed,
 
     /// <summary>
-    /// The caller no longer owned the claim (its lease expired and another request claimed the key, or the claim
-    /// was released); nothing was stored.
+    /// The caller no longer owned the claim (its lease expired and another request claimed the key, the claim was
+    /// released, or the store's grace period after the lease had passed); nothing was stored.
     /// </summary>
     ClaimLost,
 }

@@ -11,6 +11,13 @@ namespace Idempotency;
 /// by a write: two concurrent claimers would both see "absent" and both execute.
 /// </para>
 /// <para>
+/// <b>Leases and their grace period.</b> Once a claim's lease has ended, any request may claim the key anew. Until
+/// one does, the claim's owner may still complete or release it, for at least the store's lease grace period after
+/// the lease ended: an operation that overran its lease is then recorded instead of being run again by the next
+/// retry. After the grace period a store may forget the claim, and a late completion reports
+/// <see cref="CompletionStatus.ClaimLost"/>. The store's own housekeeping (expiry, cleanup) must honour the grace too.
+/// </para>
+/// <para>
 /// Implementations report infrastructure faults (connection refused, timeouts) by throwing
 /// <see cref="IdempotencyStoreException"/> or any other exception; callers then refuse to run the
 /// operation unprotected. Run <c>Idempotency.Stores.Conformance</c> against a new implementation.
@@ -22,6 +29,11 @@ public interface IIdempotencyStore
     /// Atomically claims <see cref="IdempotencyClaimRequest.Key"/> for its owner, unless a live claim or a
     /// completed record already holds it. A record whose lease has expired is claimed anew.
     /// </summary>
+    /// <remarks>
+    /// A bounded store that cannot make room throws <see cref="IdempotencyStoreCapacityExceededException"/>; one that
+    /// bounds each scope's share throws <see cref="IdempotencyScopeQuotaExceededException"/> when the claim's
+    /// <see cref="IdempotencyClaimRequest.Scope"/> holds its share.
+    /// </remarks>
     /// <param name="request">The key, its request fingerprint, the owner token and the lease to take.</param>
     /// <param name="cancellationToken">Cancels the store call.</param>
     /// <returns>
@@ -34,19 +46,22 @@ public interface IIdempotencyStore
 
     /// <summary>
     /// Stores the outcome of a claimed key and keeps it for the retention period. Only the owner of the claim
-    /// may complete it.
+    /// may complete it. An owner whose lease has ended may still complete as long as no other request has claimed the
+    /// key since, for at least the store's lease grace period after the lease ended.
     /// </summary>
     /// <param name="request">The key, the owner token, the encoded payload and the retention.</param>
     /// <param name="cancellationToken">Cancels the store call.</param>
     /// <returns>
     /// <see cref="CompletionStatus.Completed"/>, or <see cref="CompletionStatus.ClaimLost"/> when the claim is no
-    /// longer held by this owner (its lease expired and another request claimed the key, or it was released).
+    /// longer held by this owner (its lease expired and another request claimed the key, it was released, or the
+    /// grace period after its lease has passed and the store forgot it).
     /// </returns>
     ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken);
 
     /// <summary>
     /// Deletes an in-flight claim so that a retry can run. Only the owner of the claim may release it; a completed
-    /// record is never released.
+    /// record is never released. Like completion, release remains possible after the lease ended, as long as no other
+    /// request has claimed the key since, for at least the store's lease grace period.
     /// </summary>
     /// <param name="key">The scoped storage key that was claimed.</param>
     /// <param name="ownerToken">The owner token given in the claim.</param>

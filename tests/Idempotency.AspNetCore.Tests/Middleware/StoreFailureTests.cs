@@ -71,7 +71,12 @@ public sealed class StoreFailureTests
         var executions = 0;
         await using var app = await TestApp.StartAsync(
             e => e.MapPost("/pay", () => Interlocked.Increment(ref executions)).RequireIdempotency(),
-            services: s => s.AddIdempotency().AddInMemoryStore(o => o.MaxEntries = 1));
+            services: s => s.AddIdempotency().AddInMemoryStore(o =>
+            {
+                o.MaxEntries = 1;
+                o.MaxScopeShare = 1;
+                o.WhenFull = InMemoryStoreFullBehavior.RefuseNewClaims; // the default evicts the completed k1 instead
+            }));
 
         await app.SendAsync(TestApp.Post("/pay", "k1"));
         var refused = await app.SendAsync(TestApp.Post("/pay", "k2"));

@@ -97,6 +97,33 @@ public sealed class IdempotentExecutorTests
         Assert.Equal(2, _executions);
     }
 
+    [Fact]
+    public async Task ExecuteAsync_ClaimsTheKeyForTheOperationsScope()
+    {
+        await _executor.ExecuteAsync(new IdempotentOperation("msg-1", "a"u8.ToArray(), scope: "tenant-1"), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        Assert.Equal(1, _store.ScopeUsageOf("tenant-1").Records);
+        Assert.Equal(0, _store.ScopeUsageOf(string.Empty).Records);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Throws_WithoutRunning_WhenTheScopeHoldsItsShareOfTheStore()
+    {
+        var store = new InMemoryIdempotencyStore(
+            Options.Create(new InMemoryIdempotencyStoreOptions { MaxEntries = 2, MaxScopeShare = 0.5, WhenFull = InMemoryStoreFullBehavior.RefuseNewClaims }),
+            _time);
+        var executor = new IdempotentExecutor(store, Options.Create(new IdempotentExecutorOptions()));
+        await executor.ExecuteAsync(new IdempotentOperation("msg-1", "a"u8.ToArray(), scope: "tenant-1"), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        var refused = await Assert.ThrowsAsync<IdempotencyScopeQuotaExceededException>(() =>
+            executor.ExecuteAsync(new IdempotentOperation("msg-2", "b"u8.ToArray(), scope: "tenant-1"), ChargeAsync, ReceiptJsonContext.Default.Receipt).AsTask());
+        var other = await executor.ExecuteAsync(new IdempotentOperation("msg-2", "b"u8.ToArray(), scope: "tenant-2"), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        Assert.True(refused.RetryAfter >= TimeSpan.FromSeconds(1));
+        Assert.False(other.IsReplay);
+        Assert.Equal(2, _executions);
+    }
+
     [Theory]
     [InlineData("")]
     [InlineData("has space")]

@@ -8,16 +8,24 @@ public sealed class InMemoryStoreConformanceTests : IdempotencyStoreConformanceT
 {
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-01-01T00:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
 
+    private readonly InMemoryIdempotencyStore _store;
+
     public InMemoryStoreConformanceTests()
     {
-        Store = new InMemoryIdempotencyStore(Options.Create(new InMemoryIdempotencyStoreOptions()), _time);
+        _store = new InMemoryIdempotencyStore(Options.Create(new InMemoryIdempotencyStoreOptions()), _time);
     }
 
-    protected override IIdempotencyStore Store { get; }
+    protected override IIdempotencyStore Store => _store;
 
     protected override Task AdvanceTimeAsync(TimeSpan duration)
     {
         _time.Advance(duration);
         return Task.CompletedTask;
+    }
+
+    protected override ValueTask RemoveExpiredRecordsAsync()
+    {
+        _store.RemoveExpiredRecords();
+        return ValueTask.CompletedTask;
     }
 }

@@ -1,0 +1,40 @@
+using System.Diagnostics.Metrics;
+
+namespace Idempotency;
+
+/// <summary>The in-memory store's instruments, on the library's meter, created from <see cref="IMeterFactory"/>.</summary>
+internal sealed class InMemoryStoreMetrics
+{
+    /// <summary>The library's meter, shared with the ASP.NET Core middleware (<c>IdempotencyTelemetry.MeterName</c>).</summary>
+    public const string MeterName = "Idempotency";
+
+    public const string EvictionsInstrument = "idempotency.store.evictions";
+
+    private static readonly KeyValuePair<string, object?> s_store = new("store", "inmemory"); // the same name idempotency.store.duration gives this store
+    private static readonly KeyValuePair<string, object?> s_full = new("reason", "full");
+    private static readonly KeyValuePair<string, object?> s_scopeShare = new("reason", "scope_share");
+
+    private readonly Counter<long> _evictions;
+
+    public InMemoryStoreMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        _evictions = meter.CreateCounter<long>(
+            EvictionsInstrument,
+            unit: "{record}",
+            description: "Completed records evicted from a full store before their retention ended, by reason.");
+    }
+
+    public void Evicted(int forFull, int forShare)
+    {
+        if (forFull > 0)
+        {
+            _evictions.Add(forFull, s_store, s_full);
+        }
+
+        if (forShare > 0)
+        {
+            _evictions.Add(forShare, s_store, s_scopeShare);
+        }
+    }
+}
