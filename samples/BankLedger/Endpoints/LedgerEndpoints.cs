@@ -15,7 +15,8 @@ public sealed record EntryRequest(long? Amount, string? Memo);
 
 /// <summary>
 /// The ledger's HTTP API. Every write is protected against being applied twice: deposits, withdrawals and transfers
-/// require an Idempotency-Key; entries require If-Match naming the account's last entry, so a duplicate fails with 412.
+/// require an Idempotency-Key; entries require If-Match naming the account's last entry, so a duplicate fails with 412
+/// (If-Match: * asks only that the account exist, and does not protect against a duplicate).
 /// </summary>
 public static class LedgerEndpoints
 {
@@ -124,14 +125,19 @@ public static class LedgerEndpoints
             return Invalid("memo", $"Keep the memo to {MaxMemoLength} characters.");
         }
 
-        if (!http.TryGetIfMatchVersion(out var expectedLast))
+        if (http.Headers.IfMatch.Count == 0)
         {
             return PreconditionResults.PreconditionRequired(
                 $"Send If-Match with the ETag of account {id} exactly as GET /accounts/{id} returned it, such as If-Match: \"563\" " +
-                "to create entry 564 only while entry 563 is the last. '*', a list of tags or a weak tag cannot say which entry comes next.");
+                "to create entry 564 only while entry 563 is the last.");
         }
 
-        var result = await ledger.AppendIfLastAsync(UserId(user), id, expectedLast, amount, request.Memo, ct);
+        // UsePreconditions has already answered 400 to an If-Match or If-None-Match that is not a valid list. The rest is
+        // RFC 9110 section 13.2.2, evaluated by the library against the ETag of the account's last entry, inside the
+        // ledger's atomic append: If-Match by strong comparison (a weak tag never matches; a list matches when one of
+        // its tags is the current one; * whenever the account exists), then If-None-Match (a match is 412 on a POST).
+        var result = await ledger.AppendIfAsync(
+            UserId(user), id, last => http.EvaluatePreconditions(EntityTag.FromVersion(last)).CanProceed, amount, request.Memo, ct);
         switch (result.Error)
         {
             case LedgerError.AccountNotFound:
@@ -139,7 +145,7 @@ public static class LedgerEndpoints
             case LedgerError.InsufficientFunds:
                 return InsufficientFunds(id);
             case LedgerError.LastEntryMismatch:
-                logger.LogInformation("Refused an entry on account {AccountId}: If-Match named entry {Expected}, the last is {LastEntry}", id, expectedLast, result.LastEntry);
+                logger.LogInformation("Refused an entry on account {AccountId}: its preconditions do not hold while entry {LastEntry} is the last", id, result.LastEntry);
                 break;
             default:
                 logger.LogInformation("Appended entry {Entry} of {Amount} to account {AccountId}", result.LastEntry, amount, id);
