@@ -18,7 +18,7 @@ public sealed record EntryRequest(long? Amount, string? Memo);
 /// require an Idempotency-Key; entries require If-Match naming the account's last entry, so a duplicate fails with 412
 /// (If-Match: * asks only that the account exist, and does not protect against a duplicate).
 /// </summary>
-public static class LedgerEndpoints
+public static partial class LedgerEndpoints
 {
     public const string ProblemTypeBase = "https://bankledger.example/problems/";
 
@@ -67,7 +67,7 @@ public static class LedgerEndpoints
         }
 
         var account = await ledger.OpenAccountAsync(UserId(user), request.Owner, ct);
-        logger.LogInformation("Opened account {AccountId} for {Owner}", account.Id, account.Owner);
+        LogAccountOpened(logger, account.Id, account.Owner);
         return Results.Created($"/accounts/{account.Id}", account);
     }
 
@@ -145,10 +145,10 @@ public static class LedgerEndpoints
             case LedgerError.InsufficientFunds:
                 return InsufficientFunds(id);
             case LedgerError.LastEntryMismatch:
-                logger.LogInformation("Refused an entry on account {AccountId}: its preconditions do not hold while entry {LastEntry} is the last", id, result.LastEntry);
+                LogEntryRefused(logger, id, result.LastEntry);
                 break;
             default:
-                logger.LogInformation("Appended entry {Entry} of {Amount} to account {AccountId}", result.LastEntry, amount, id);
+                LogEntryAppended(logger, result.LastEntry, amount, id);
                 break;
         }
 
@@ -176,12 +176,12 @@ public static class LedgerEndpoints
             case LedgerError.AccountNotFound:
                 return AccountNotFound(id);
             case LedgerError.InsufficientFunds:
-                logger.LogInformation("Refused a withdrawal of {Amount} from account {AccountId}: insufficient funds", -amount, id);
+                LogWithdrawalRefused(logger, -amount, id);
                 return InsufficientFunds(id);
         }
 
         var posting = result.Value!;
-        logger.LogInformation("Posted entry {Entry} of {Amount} to account {AccountId}; balance {Balance}", posting.Entry, amount, id, posting.Balance);
+        LogEntryPosted(logger, posting.Entry, amount, id, posting.Balance);
         return Results.Json(posting, statusCode: StatusCodes.Status201Created);
     }
 
@@ -206,7 +206,7 @@ public static class LedgerEndpoints
         }
 
         var transfer = result.Value!;
-        logger.LogInformation("Transfer {TransferId}: {Amount} from account {From} to account {To}", transfer.Id, amount, from, to);
+        LogTransferMade(logger, transfer.Id, amount, from, to);
         return Results.Created($"/transfers/{transfer.Id}", transfer);
     }
 
