@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Security.Claims;
+using System.Text;
 using BankLedger.Ledger;
 using BankLedger.Storage;
 using Idempotency.AspNetCore;
@@ -22,7 +24,11 @@ public static partial class LedgerEndpoints
 {
     public const string ProblemTypeBase = "https://bankledger.example/problems/";
 
-    private const int MaxMemoLength = 200;
+    /// <summary>The largest amount one posting may move, in cents (10 trillion in the currency's units): far beyond any real
+    /// posting, and far enough below <see cref="long.MaxValue"/> that balances cannot wrap around.</summary>
+    public const long MaxAmount = 1_000_000_000_000_000;
+
+    private const int MaxTextLength = 200;
 
     public static IEndpointRouteBuilder MapLedger(this IEndpointRouteBuilder app)
     {
@@ -61,9 +67,9 @@ public static partial class LedgerEndpoints
 
     private static async Task<IResult> OpenAccountAsync(OpenAccountRequest? request, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct)
     {
-        if (string.IsNullOrWhiteSpace(request?.Owner))
+        if (string.IsNullOrWhiteSpace(request?.Owner) || !IsPrintableText(request.Owner))
         {
-            return Invalid("owner", "Give the account holder's name: {\"owner\":\"andrew\"}.");
+            return Invalid("owner", $"Give the account holder's name, at most {MaxTextLength} printable characters: {{\"owner\":\"andrew\"}}.");
         }
 
         var account = await ledger.OpenAccountAsync(UserId(user), request.Owner, ct);
@@ -115,14 +121,14 @@ public static partial class LedgerEndpoints
 
     private static async Task<IResult> AppendEntryAsync(long id, EntryRequest? request, ClaimsPrincipal user, ILedger ledger, HttpRequest http, ILogger<ILedger> logger, CancellationToken ct)
     {
-        if (request is not { Amount: { } amount } || amount == 0)
+        if (request is not { Amount: { } amount } || amount == 0 || amount is < -MaxAmount or > MaxAmount)
         {
-            return Invalid("amount", "Give a non-zero amount in cents, negative for a withdrawal: {\"amount\":-10000,\"memo\":\"rent\"}.");
+            return Invalid("amount", $"Give a non-zero amount in cents of at most {MaxAmount} either way, negative for a withdrawal: {{\"amount\":-10000,\"memo\":\"rent\"}}.");
         }
 
-        if (request.Memo is { Length: > MaxMemoLength })
+        if (request.Memo is { } memo && !IsPrintableText(memo))
         {
-            return Invalid("memo", $"Keep the memo to {MaxMemoLength} characters.");
+            return Invalid("memo", $"Keep the memo to {MaxTextLength} printable characters.");
         }
 
         if (http.Headers.IfMatch.Count == 0)
@@ -164,9 +170,9 @@ public static partial class LedgerEndpoints
 
     private static async Task<IResult> PostAsync(long id, AmountRequest? request, bool negate, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct)
     {
-        if (request?.Amount is not > 0)
+        if (request?.Amount is not (> 0 and <= MaxAmount))
         {
-            return Invalid("amount", "Give a positive amount in cents: {\"amount\":10000}.");
+            return Invalid("amount", $"Give a positive amount in cents, at most {MaxAmount}: {{\"amount\":10000}}.");
         }
 
         var amount = negate ? -request.Amount.Value : request.Amount.Value;
@@ -187,9 +193,9 @@ public static partial class LedgerEndpoints
 
     private static async Task<IResult> TransferAsync(TransferRequest? request, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct)
     {
-        if (request is not { From: { } from, To: { } to, Amount: > 0 and var amount })
+        if (request is not { From: { } from, To: { } to, Amount: > 0 and <= MaxAmount and var amount })
         {
-            return Invalid("transfer", "Give the source and destination accounts and a positive amount in cents: {\"from\":1,\"to\":2,\"amount\":10000}.");
+            return Invalid("transfer", $"Give the source and destination accounts and a positive amount in cents, at most {MaxAmount}: {{\"from\":1,\"to\":2,\"amount\":10000}}.");
         }
 
         var result = await ledger.TransferAsync(UserId(user), from, to, amount, ct);
@@ -208,6 +214,29 @@ public static partial class LedgerEndpoints
         var transfer = result.Value!;
         LogTransferMade(logger, transfer.Id, amount, from, to);
         return Results.Created($"/transfers/{transfer.Id}", transfer);
+    }
+
+    // Names and memos are shown to people and stored as text: no control characters (PostgreSQL text cannot even hold
+    // U+0000), no half of a surrogate pair, and a bounded length.
+    private static bool IsPrintableText(string value)
+    {
+        if (value.Length > MaxTextLength)
+        {
+            return false;
+        }
+
+        var rest = value.AsSpan();
+        while (!rest.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf16(rest, out var rune, out var consumed) != OperationStatus.Done || Rune.IsControl(rune))
+            {
+                return false;
+            }
+
+            rest = rest[consumed..];
+        }
+
+        return true;
     }
 
     private static string UserId(ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.NameIdentifier)!;
