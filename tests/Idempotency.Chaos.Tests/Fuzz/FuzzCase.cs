@@ -17,6 +17,9 @@ internal sealed record FuzzCase(int Number, string Description, byte[] Bytes, bo
     /// <summary>Gets the endpoint the request was aimed at, or <see langword="null"/> for a path that no endpoint maps.</summary>
     public SampleEndpoint? Endpoint { get; init; }
 
+    /// <summary>Gets the method as sent (case and all).</summary>
+    public string Method { get; init; } = string.Empty;
+
     /// <summary>Gets whether it carries at least one <c>Idempotency-Key</c> line.</summary>
     public bool HasKey { get; init; }
 }

@@ -85,8 +85,8 @@ internal sealed class FuzzCaseGenerator(int seed, int port, FuzzAccounts account
             var lines = Pick(0.9) ? 1 : 2;
             for (var c = 0; c < lines; c++)
             {
-                var name = Pick(0.6) ? "If-Match" : "If-None-Match";
-                var value = conditional && Pick(0.5) ? PlausibleEntryTags() : Choose(FuzzValues.EntityTagLists);
+                var name = Pick(conditional ? 0.85 : 0.6) ? "If-Match" : "If-None-Match";
+                var value = conditional && Pick(0.7) ? PlausibleEntryTags() : Choose(FuzzValues.EntityTagLists);
                 head.Add((name, Bytes(value)));
                 notes.Add($"{name} {Shorten(value)}");
                 hasCondition = true;
@@ -209,6 +209,7 @@ internal sealed class FuzzCaseGenerator(int seed, int port, FuzzAccounts account
         {
             HalfClose = halfClose,
             Endpoint = endpoint,
+            Method = method,
             HasKey = keyLines > 0,
         };
     }
@@ -352,8 +353,8 @@ internal sealed class FuzzCaseGenerator(int seed, int port, FuzzAccounts account
         string Tag() => (Pick(0.85) ? string.Empty : "W/") + $"\"{_random.Next(0, 9)}\"";
         return _random.NextDouble() switch
         {
-            < 0.6 => Tag(),
-            < 0.9 => string.Join(", ", Enumerable.Range(0, _random.Next(2, 5)).Select(_ => Tag())),
+            < 0.5 => Tag(),
+            < 0.8 => string.Join(", ", Enumerable.Range(0, _random.Next(2, 5)).Select(_ => Tag())),
             _ => "*",
         };
     }
