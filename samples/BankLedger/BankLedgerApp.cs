@@ -1,5 +1,6 @@
 using BankLedger.Auth;
 using BankLedger.Endpoints;
+using BankLedger.Http;
 using BankLedger.Storage;
 using Microsoft.AspNetCore.Authentication;
 
@@ -43,6 +44,7 @@ public static class BankLedgerApp
         app.UseMirrorGuard();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseJsonCharsetGuard(); // 415 for a JSON body in another charset, which ASP.NET Core's binding would answer with 500
         app.UsePreconditions(); // 428 for a write without If-Match on endpoints that .RequirePrecondition()
         app.UseIdempotency();
 

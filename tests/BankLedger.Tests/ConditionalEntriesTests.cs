@@ -116,11 +116,142 @@ public abstract class ConditionalEntriesTests(WebApplicationFactory<Program> fac
         Assert.Equal(1, account.GetProperty("lastEntry").GetInt64());
     }
 
+    [Fact]
+    public async Task AppendEntry_Returns412WithTheCurrentETag_AndAppendsNothing_WhenIfMatchIsAWeakTagOfTheLastEntry()
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountWithEntriesAsync("alice", 2);
+
+        // If-Match compares strongly (RFC 9110 section 13.1.1): W/"2" never matches, even while entry 2 is the last.
+        var response = await AppendAsync(alice, id, "W/\"2\"", 100, null);
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.PreconditionFailed, response.StatusCode);
+        Assert.Equal("\"2\"", response.Headers.ETag?.ToString());
+        Assert.Equal(PreconditionProblems + "precondition-failed", problem.GetProperty("type").GetString());
+        Assert.Equal(2, await LastEntryAsync(alice, id));
+    }
+
     [Theory]
-    [InlineData("*")]
-    [InlineData("\"0\", \"1\"")]
-    [InlineData("W/\"1\"")]
-    public async Task AppendEntry_Returns428NamingTheTagToSend_WhenIfMatchCannotSayWhichEntryComesNext(string ifMatch)
+    [InlineData("\"7\", \"2\"")]
+    [InlineData("\"2\", \"7\"")]
+    [InlineData("W/\"2\", \"2\"")]
+    [InlineData("\"7\", , \"2\"")]
+    public async Task AppendEntry_AppendsAfterTheCurrentEntry_WhenIfMatchListsSeveralTagsAndOneIsTheCurrentTag(string ifMatch)
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountWithEntriesAsync("alice", 2);
+
+        var response = await AppendAsync(alice, id, ifMatch, -50, "coffee");
+        var posting = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("\"3\"", response.Headers.ETag?.ToString());
+        Assert.Equal($"/accounts/{id}/entries/3", response.Headers.Location?.OriginalString);
+        Assert.Equal(3, posting.GetProperty("entry").GetInt64());
+        Assert.Equal(2 * 100 - 50, posting.GetProperty("balance").GetInt64());
+        Assert.Equal(3, await LastEntryAsync(alice, id));
+    }
+
+    [Fact]
+    public async Task AppendEntry_AppendsTheSameListedRequestOnce_WhenCopiesArriveConcurrently()
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountWithEntriesAsync("alice", 2);
+
+        // Once one copy has appended entry 3, neither listed tag is current: the condition and the append are one step.
+        var responses = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => AppendAsync(alice, id, "\"1\", \"2\"", -100, "rent")));
+
+        Assert.Single(responses, r => r.StatusCode == HttpStatusCode.Created);
+        Assert.All(responses.Where(r => r.StatusCode != HttpStatusCode.Created), r =>
+        {
+            Assert.Equal(HttpStatusCode.PreconditionFailed, r.StatusCode);
+            Assert.Equal("\"3\"", r.Headers.ETag?.ToString());
+        });
+        Assert.Equal(3, await LastEntryAsync(alice, id));
+    }
+
+    [Theory]
+    [InlineData("\"7\", \"1\"")]
+    [InlineData("W/\"2\", \"5\"")]
+    [InlineData("\"02\"")] // strong comparison is character for character: "02" is not "2"
+    [InlineData("\"9223372036854775807\"")]
+    [InlineData("\"99999999999999999999\"")]
+    [InlineData("\"abc\", \"-2\"")]
+    public async Task AppendEntry_Returns412WithTheCurrentETag_AndAppendsNothing_WhenNoListedTagIsTheCurrentTag(string ifMatch)
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountWithEntriesAsync("alice", 2);
+
+        var response = await AppendAsync(alice, id, ifMatch, 100, null);
+
+        Assert.Equal(HttpStatusCode.PreconditionFailed, response.StatusCode);
+        Assert.Equal("\"2\"", response.Headers.ETag?.ToString());
+        Assert.Equal(2, await LastEntryAsync(alice, id));
+    }
+
+    [Fact]
+    public async Task AppendEntry_AppendsAfterWhateverEntryIsLast_WhenIfMatchIsAStar()
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountWithEntriesAsync("alice", 2);
+
+        // If-Match: * holds whenever a current representation exists (RFC 9110 section 13.1.1): every account has one.
+        var first = await AppendAsync(alice, id, "*", 10, "tip");
+        var second = await AppendAsync(alice, id, "*", 10, "tip");
+
+        Assert.Equal(HttpStatusCode.Created, first.StatusCode);
+        Assert.Equal("\"3\"", first.Headers.ETag?.ToString());
+        Assert.Equal(HttpStatusCode.Created, second.StatusCode);
+        Assert.Equal("\"4\"", second.Headers.ETag?.ToString());
+        Assert.Equal(4, await LastEntryAsync(alice, id));
+    }
+
+    [Fact]
+    public async Task AppendEntry_Returns404_WhenIfMatchIsAStarAndTheAccountIsAnotherUsers()
+    {
+        var id = await OpenAccountWithEntriesAsync("alice", 1);
+
+        var response = await AppendAsync(Client("bob-token"), id, "*", 100, null);
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+        Assert.Null(response.Headers.ETag);
+    }
+
+    [Fact]
+    public async Task AppendEntry_Returns412_WhenIfMatchHoldsButIfNoneMatchNamesTheCurrentTag()
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountWithEntriesAsync("alice", 2);
+
+        // RFC 9110 section 13.2.2: If-None-Match is evaluated after If-Match, and on a POST a match is 412.
+        var response = await AppendAsync(alice, id, "*", 100, null, ifNoneMatch: "\"2\"");
+
+        Assert.Equal(HttpStatusCode.PreconditionFailed, response.StatusCode);
+        Assert.Equal("\"2\"", response.Headers.ETag?.ToString());
+        Assert.Equal(2, await LastEntryAsync(alice, id));
+    }
+
+    [Fact]
+    public async Task AppendEntry_Returns428SayingHowToResubmit_WhenOnlyIfNoneMatchIsSent()
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountWithEntriesAsync("alice", 1);
+
+        var response = await AppendAsync(alice, id, null, 100, null, ifNoneMatch: "\"7\"");
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.PreconditionRequired, response.StatusCode);
+        Assert.Contains($"GET /accounts/{id}", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal(1, await LastEntryAsync(alice, id));
+    }
+
+    [Theory]
+    [InlineData("1")] // unquoted
+    [InlineData("*, \"1\"")]
+    [InlineData("\"1\" \"2\"")] // no comma between the tags
+    [InlineData("\"1")]
+    public async Task AppendEntry_Returns400_AndAppendsNothing_WhenIfMatchIsMalformed(string ifMatch)
     {
         var alice = Client("alice-token");
         var id = await OpenAccountWithEntriesAsync("alice", 1);
@@ -128,22 +259,9 @@ public abstract class ConditionalEntriesTests(WebApplicationFactory<Program> fac
         var response = await AppendAsync(alice, id, ifMatch, 100, null);
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
 
-        Assert.Equal(HttpStatusCode.PreconditionRequired, response.StatusCode);
-        Assert.Contains($"GET /accounts/{id}", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
-        Assert.Equal(1, (await alice.GetFromJsonAsync<JsonElement>($"/accounts/{id}")).GetProperty("lastEntry").GetInt64());
-    }
-
-    [Fact]
-    public async Task AppendEntry_Returns400_WhenIfMatchIsUnquoted()
-    {
-        var alice = Client("alice-token");
-        var id = await OpenAccountWithEntriesAsync("alice", 1);
-
-        var response = await AppendAsync(alice, id, "1", 100, null);
-        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
-
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal(PreconditionProblems + "precondition-malformed", problem.GetProperty("type").GetString());
+        Assert.Equal(1, await LastEntryAsync(alice, id));
     }
 
     [Fact]
@@ -280,12 +398,20 @@ public abstract class ConditionalEntriesTests(WebApplicationFactory<Program> fac
         return account.Id;
     }
 
-    private static Task<HttpResponseMessage> AppendAsync(HttpClient client, long id, string? ifMatch, long amount, string? memo, string? key = null)
+    private static async Task<long> LastEntryAsync(HttpClient client, long id) =>
+        (await client.GetFromJsonAsync<JsonElement>($"/accounts/{id}")).GetProperty("lastEntry").GetInt64();
+
+    private static Task<HttpResponseMessage> AppendAsync(HttpClient client, long id, string? ifMatch, long amount, string? memo, string? key = null, string? ifNoneMatch = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, $"/accounts/{id}/entries") { Content = JsonContent.Create(new { amount, memo }) };
         if (ifMatch is not null)
         {
             request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+
+        if (ifNoneMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-None-Match", ifNoneMatch);
         }
 
         if (key is not null)

@@ -178,6 +178,123 @@ public abstract class LedgerApiTests(WebApplicationFactory<Program> factory)
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
     }
 
+    [Theory]
+    [InlineData("application/json; charset=bogus")]
+    [InlineData("application/json; charset=")]
+    [InlineData("application/json; charset=utf-16")]
+    [InlineData("application/json; charset=latin1")]
+    public async Task Writes_Return415_AndApplyNothing_WhenTheJsonCharsetIsNotUtf8(string contentType)
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+
+        var response = await SendRawAsync(alice, $"/accounts/{id}/deposits", "{\"amount\":500}", contentType, NewKey());
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, response.StatusCode);
+        Assert.Equal("https://bankledger.example/problems/unsupported-charset", problem.GetProperty("type").GetString());
+        Assert.Equal(0, await BalanceAsync(alice, id));
+    }
+
+    [Theory]
+    [InlineData("application/json; charset=\"utf-8\"")] // a quoted parameter value, as HTTP allows
+    [InlineData("application/json; charset=UTF-8")]
+    [InlineData("application/json;charset=utf-8")]
+    [InlineData("application/json")]
+    public async Task Writes_AcceptJsonInUtf8_HoweverTheCharsetIsSpelled(string contentType)
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+
+        var response = await SendRawAsync(alice, $"/accounts/{id}/deposits", "{\"amount\":500}", contentType, NewKey());
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(500, await BalanceAsync(alice, id));
+    }
+
+    [Theory]
+    [InlineData("{\"owner\":\"an\\u0000drew\"}")] // PostgreSQL text cannot hold U+0000
+    [InlineData("{\"owner\":\"\\u001b[31mandrew\"}")]
+    [InlineData("{\"owner\":\"andrew\\n\"}")]
+    [InlineData("{\"owner\":\"" + "oooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooo" + "oooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooooo" + "o\"}")] // 201 characters
+    public async Task OpenAccount_Returns400_AndOpensNothing_WhenTheOwnerIsNotAPrintableNameOfAtMost200Characters(string body)
+    {
+        var alice = Client("alice-token");
+
+        var response = await SendRawAsync(alice, "/accounts", body, "application/json", NewKey());
+        var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("https://bankledger.example/problems/invalid-request", problem.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task OpenAccount_AcceptsANameWithAccentsAndSpaces()
+    {
+        var alice = Client("alice-token");
+
+        var response = await SendAsync(alice, HttpMethod.Post, "/accounts", new { owner = "Zoë O'Brien-Ñúñez" }, NewKey());
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("deposits", "{\"amount\":1000000000000001}")]
+    [InlineData("withdrawals", "{\"amount\":1000000000000001}")]
+    [InlineData("deposits", "{\"amount\":9223372036854775807}")]
+    [InlineData("entries", "{\"amount\":-9223372036854775808}")]
+    [InlineData("entries", "{\"amount\":1000000000000001}")]
+    public async Task Postings_Return400_AndApplyNothing_WhenTheAmountIsOverTheLedgersLimit(string endpoint, string body)
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/accounts/{id}/{endpoint}") { Content = new StringContent(body, MediaTypeHeaderValue.Parse("application/json")) };
+        request.Headers.Add("Idempotency-Key", NewKey());
+        request.Headers.TryAddWithoutValidation("If-Match", "\"0\"");
+
+        var response = await alice.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal(0, await BalanceAsync(alice, id));
+    }
+
+    [Fact]
+    public async Task Transfer_Returns400_WhenTheAmountIsOverTheLedgersLimit()
+    {
+        var alice = Client("alice-token");
+        var from = await OpenAccountAsync(alice);
+        var to = await OpenAccountAsync(alice);
+
+        var response = await SendAsync(alice, HttpMethod.Post, "/transfers", new { from, to, amount = 1_000_000_000_000_001 }, NewKey());
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Deposit_OfExactlyTheLedgersLimit_IsApplied()
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+
+        var response = await SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/deposits", new { amount = 1_000_000_000_000_000 }, NewKey());
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(1_000_000_000_000_000, await BalanceAsync(alice, id));
+    }
+
+    private static async Task<long> BalanceAsync(HttpClient client, long id) =>
+        (await client.GetFromJsonAsync<JsonElement>($"/accounts/{id}")).GetProperty("balance").GetInt64();
+
+    // The body as UTF-8 bytes under a Content-Type written exactly as given (HttpClient would otherwise rewrite it).
+    private static Task<HttpResponseMessage> SendRawAsync(HttpClient client, string path, string body, string contentType, string key)
+    {
+        var content = new ByteArrayContent(System.Text.Encoding.UTF8.GetBytes(body));
+        content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        request.Headers.Add("Idempotency-Key", key);
+        return client.SendAsync(request);
+    }
+
     private HttpClient Client(string token)
     {
         var client = factory.CreateClient();

@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Security.Claims;
+using System.Text;
 using BankLedger.Ledger;
 using BankLedger.Storage;
 using Idempotency.AspNetCore;
@@ -15,13 +17,18 @@ public sealed record EntryRequest(long? Amount, string? Memo);
 
 /// <summary>
 /// The ledger's HTTP API. Every write is protected against being applied twice: deposits, withdrawals and transfers
-/// require an Idempotency-Key; entries require If-Match naming the account's last entry, so a duplicate fails with 412.
+/// require an Idempotency-Key; entries require If-Match naming the account's last entry, so a duplicate fails with 412
+/// (If-Match: * asks only that the account exist, and does not protect against a duplicate).
 /// </summary>
-public static class LedgerEndpoints
+public static partial class LedgerEndpoints
 {
     public const string ProblemTypeBase = "https://bankledger.example/problems/";
 
-    private const int MaxMemoLength = 200;
+    /// <summary>The largest amount one posting may move, in cents (10 trillion in the currency's units): far beyond any real
+    /// posting, and far enough below <see cref="long.MaxValue"/> that balances cannot wrap around.</summary>
+    public const long MaxAmount = 1_000_000_000_000_000;
+
+    private const int MaxTextLength = 200;
 
     public static IEndpointRouteBuilder MapLedger(this IEndpointRouteBuilder app)
     {
@@ -60,13 +67,13 @@ public static class LedgerEndpoints
 
     private static async Task<IResult> OpenAccountAsync(OpenAccountRequest? request, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct)
     {
-        if (string.IsNullOrWhiteSpace(request?.Owner))
+        if (string.IsNullOrWhiteSpace(request?.Owner) || !IsPrintableText(request.Owner))
         {
-            return Invalid("owner", "Give the account holder's name: {\"owner\":\"andrew\"}.");
+            return Invalid("owner", $"Give the account holder's name, at most {MaxTextLength} printable characters: {{\"owner\":\"andrew\"}}.");
         }
 
         var account = await ledger.OpenAccountAsync(UserId(user), request.Owner, ct);
-        logger.LogInformation("Opened account {AccountId} for {Owner}", account.Id, account.Owner);
+        LogAccountOpened(logger, account.Id, account.Owner);
         return Results.Created($"/accounts/{account.Id}", account);
     }
 
@@ -114,24 +121,29 @@ public static class LedgerEndpoints
 
     private static async Task<IResult> AppendEntryAsync(long id, EntryRequest? request, ClaimsPrincipal user, ILedger ledger, HttpRequest http, ILogger<ILedger> logger, CancellationToken ct)
     {
-        if (request is not { Amount: { } amount } || amount == 0)
+        if (request is not { Amount: { } amount } || amount == 0 || amount is < -MaxAmount or > MaxAmount)
         {
-            return Invalid("amount", "Give a non-zero amount in cents, negative for a withdrawal: {\"amount\":-10000,\"memo\":\"rent\"}.");
+            return Invalid("amount", $"Give a non-zero amount in cents of at most {MaxAmount} either way, negative for a withdrawal: {{\"amount\":-10000,\"memo\":\"rent\"}}.");
         }
 
-        if (request.Memo is { Length: > MaxMemoLength })
+        if (request.Memo is { } memo && !IsPrintableText(memo))
         {
-            return Invalid("memo", $"Keep the memo to {MaxMemoLength} characters.");
+            return Invalid("memo", $"Keep the memo to {MaxTextLength} printable characters.");
         }
 
-        if (!http.TryGetIfMatchVersion(out var expectedLast))
+        if (http.Headers.IfMatch.Count == 0)
         {
             return PreconditionResults.PreconditionRequired(
                 $"Send If-Match with the ETag of account {id} exactly as GET /accounts/{id} returned it, such as If-Match: \"563\" " +
-                "to create entry 564 only while entry 563 is the last. '*', a list of tags or a weak tag cannot say which entry comes next.");
+                "to create entry 564 only while entry 563 is the last.");
         }
 
-        var result = await ledger.AppendIfLastAsync(UserId(user), id, expectedLast, amount, request.Memo, ct);
+        // UsePreconditions has already answered 400 to an If-Match or If-None-Match that is not a valid list. The rest is
+        // RFC 9110 section 13.2.2, evaluated by the library against the ETag of the account's last entry, inside the
+        // ledger's atomic append: If-Match by strong comparison (a weak tag never matches; a list matches when one of
+        // its tags is the current one; * whenever the account exists), then If-None-Match (a match is 412 on a POST).
+        var result = await ledger.AppendIfAsync(
+            UserId(user), id, last => http.EvaluatePreconditions(EntityTag.FromVersion(last)).CanProceed, amount, request.Memo, ct);
         switch (result.Error)
         {
             case LedgerError.AccountNotFound:
@@ -139,10 +151,10 @@ public static class LedgerEndpoints
             case LedgerError.InsufficientFunds:
                 return InsufficientFunds(id);
             case LedgerError.LastEntryMismatch:
-                logger.LogInformation("Refused an entry on account {AccountId}: If-Match named entry {Expected}, the last is {LastEntry}", id, expectedLast, result.LastEntry);
+                LogEntryRefused(logger, id, result.LastEntry);
                 break;
             default:
-                logger.LogInformation("Appended entry {Entry} of {Amount} to account {AccountId}", result.LastEntry, amount, id);
+                LogEntryAppended(logger, result.LastEntry, amount, id);
                 break;
         }
 
@@ -158,9 +170,9 @@ public static class LedgerEndpoints
 
     private static async Task<IResult> PostAsync(long id, AmountRequest? request, bool negate, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct)
     {
-        if (request?.Amount is not > 0)
+        if (request?.Amount is not (> 0 and <= MaxAmount))
         {
-            return Invalid("amount", "Give a positive amount in cents: {\"amount\":10000}.");
+            return Invalid("amount", $"Give a positive amount in cents, at most {MaxAmount}: {{\"amount\":10000}}.");
         }
 
         var amount = negate ? -request.Amount.Value : request.Amount.Value;
@@ -170,20 +182,20 @@ public static class LedgerEndpoints
             case LedgerError.AccountNotFound:
                 return AccountNotFound(id);
             case LedgerError.InsufficientFunds:
-                logger.LogInformation("Refused a withdrawal of {Amount} from account {AccountId}: insufficient funds", -amount, id);
+                LogWithdrawalRefused(logger, -amount, id);
                 return InsufficientFunds(id);
         }
 
         var posting = result.Value!;
-        logger.LogInformation("Posted entry {Entry} of {Amount} to account {AccountId}; balance {Balance}", posting.Entry, amount, id, posting.Balance);
+        LogEntryPosted(logger, posting.Entry, amount, id, posting.Balance);
         return Results.Json(posting, statusCode: StatusCodes.Status201Created);
     }
 
     private static async Task<IResult> TransferAsync(TransferRequest? request, ClaimsPrincipal user, ILedger ledger, ILogger<ILedger> logger, CancellationToken ct)
     {
-        if (request is not { From: { } from, To: { } to, Amount: > 0 and var amount })
+        if (request is not { From: { } from, To: { } to, Amount: > 0 and <= MaxAmount and var amount })
         {
-            return Invalid("transfer", "Give the source and destination accounts and a positive amount in cents: {\"from\":1,\"to\":2,\"amount\":10000}.");
+            return Invalid("transfer", $"Give the source and destination accounts and a positive amount in cents, at most {MaxAmount}: {{\"from\":1,\"to\":2,\"amount\":10000}}.");
         }
 
         var result = await ledger.TransferAsync(UserId(user), from, to, amount, ct);
@@ -200,8 +212,31 @@ public static class LedgerEndpoints
         }
 
         var transfer = result.Value!;
-        logger.LogInformation("Transfer {TransferId}: {Amount} from account {From} to account {To}", transfer.Id, amount, from, to);
+        LogTransferMade(logger, transfer.Id, amount, from, to);
         return Results.Created($"/transfers/{transfer.Id}", transfer);
+    }
+
+    // Names and memos are shown to people and stored as text: no control characters (PostgreSQL text cannot even hold
+    // U+0000), no half of a surrogate pair, and a bounded length.
+    private static bool IsPrintableText(string value)
+    {
+        if (value.Length > MaxTextLength)
+        {
+            return false;
+        }
+
+        var rest = value.AsSpan();
+        while (!rest.IsEmpty)
+        {
+            if (Rune.DecodeFromUtf16(rest, out var rune, out var consumed) != OperationStatus.Done || Rune.IsControl(rune))
+            {
+                return false;
+            }
+
+            rest = rest[consumed..];
+        }
+
+        return true;
     }
 
     private static string UserId(ClaimsPrincipal user) => user.FindFirstValue(ClaimTypes.NameIdentifier)!;

@@ -54,7 +54,7 @@ public sealed class InMemoryLedger : ILedger
         }
     }
 
-    public Task<EntryAppendResult> AppendIfLastAsync(string userId, long accountId, long expectedLastEntry, long amount, string? memo, CancellationToken cancellationToken)
+    public Task<EntryAppendResult> AppendIfAsync(string userId, long accountId, Func<long, bool> lastEntryMatches, long amount, string? memo, CancellationToken cancellationToken)
     {
         lock (_lock)
         {
@@ -65,7 +65,7 @@ public sealed class InMemoryLedger : ILedger
             }
 
             // Compare and append under the same lock: a check before taking it would let two requests both pass.
-            if (account.Entries.Count != expectedLastEntry)
+            if (!lastEntryMatches(account.Entries.Count))
             {
                 return Task.FromResult(new EntryAppendResult(LedgerError.LastEntryMismatch, account.Entries.Count, null));
             }

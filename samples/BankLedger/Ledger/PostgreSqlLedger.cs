@@ -79,7 +79,7 @@ public sealed class PostgreSqlLedger(NpgsqlDataSource dataSource, PostgreSqlIdem
             return posting is null ? LedgerError.InsufficientFunds : posting;
         }, cancellationToken);
 
-    public Task<EntryAppendResult> AppendIfLastAsync(string userId, long accountId, long expectedLastEntry, long amount, string? memo, CancellationToken cancellationToken) =>
+    public Task<EntryAppendResult> AppendIfAsync(string userId, long accountId, Func<long, bool> lastEntryMatches, long amount, string? memo, CancellationToken cancellationToken) =>
         InTransactionAsync(async (connection, transaction) =>
         {
             if (await OwnerAsync(connection, transaction, userId, accountId, cancellationToken) is null)
@@ -87,24 +87,32 @@ public sealed class PostgreSqlLedger(NpgsqlDataSource dataSource, PostgreSqlIdem
                 return new EntryAppendResult(LedgerError.AccountNotFound, 0, null);
             }
 
-            // Checked in the order ILedger promises: account, last entry, funds. The early look at the last entry only
-            // answers a late writer sooner; the append itself is what decides.
+            // Checked in the order ILedger promises: account, condition, funds. The condition is evaluated against the
+            // last entry just read, and the store appends only while that entry is still the last: its compare-and-append
+            // is what decides. A writer that got in between makes the append fail, and the condition is evaluated again
+            // against the new last entry (a request naming one entry then gets the mismatch it should).
             var entries = streams.WithTransaction(transaction);
-            var (last, balance) = await HeadAsync(entries, accountId, cancellationToken);
-            if (last != expectedLastEntry)
+            for (var attempt = 1; attempt <= MaxAppendAttempts; attempt++)
             {
-                return new EntryAppendResult(LedgerError.LastEntryMismatch, last, null);
+                var (last, balance) = await HeadAsync(entries, accountId, cancellationToken);
+                if (!lastEntryMatches(last))
+                {
+                    return new EntryAppendResult(LedgerError.LastEntryMismatch, last, null);
+                }
+
+                if (balance + amount < 0)
+                {
+                    return new EntryAppendResult(LedgerError.InsufficientFunds, last, null);
+                }
+
+                var write = await entries.AppendIfLastAsync(Stream(accountId), last, new LedgerEntryPayload(amount, balance + amount, memo).ToBytes(), cancellationToken);
+                if (write.IsApplied)
+                {
+                    return new EntryAppendResult(LedgerError.None, write.Version, new PostingView(accountId, write.Version, amount, balance + amount));
+                }
             }
 
-            if (balance + amount < 0)
-            {
-                return new EntryAppendResult(LedgerError.InsufficientFunds, last, null);
-            }
-
-            var write = await entries.AppendIfLastAsync(Stream(accountId), expectedLastEntry, new LedgerEntryPayload(amount, balance + amount, memo).ToBytes(), cancellationToken);
-            return write.IsApplied
-                ? new EntryAppendResult(LedgerError.None, write.Version, new PostingView(accountId, write.Version, amount, balance + amount))
-                : new EntryAppendResult(LedgerError.LastEntryMismatch, write.Version, null);
+            throw Contention(accountId);
         }, cancellationToken);
 
     public Task<LedgerResult<TransferView>> TransferAsync(string userId, long from, long to, long amount, CancellationToken cancellationToken) =>

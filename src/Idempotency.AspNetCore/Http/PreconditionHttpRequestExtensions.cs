@@ -32,6 +32,12 @@ public static class PreconditionHttpRequestExtensions
     /// <see cref="EntityTag.FromVersion"/>, such as <c>If-Match: "563"</c>. Pass the version to the store, which applies
     /// the write only if the target is still at that version.
     /// </summary>
+    /// <remarks>
+    /// <see langword="false"/> does not mean the request is unconditional: <c>W/"563"</c>, <c>"7", "563"</c> and
+    /// <c>*</c> are conditions that RFC 9110 evaluates (a weak tag never matches: 412; a list holding the current tag
+    /// proceeds). Answer 428 only when <c>If-Match</c> is absent; otherwise evaluate the request with
+    /// <see cref="EvaluatePreconditions"/> against the current tag, and pass the current version to the store.
+    /// </remarks>
     /// <param name="request">The request.</param>
     /// <param name="version">The expected version, when the header names one.</param>
     /// <returns>

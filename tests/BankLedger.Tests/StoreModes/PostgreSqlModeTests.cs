@@ -197,8 +197,8 @@ public sealed class PostgreSqlModeTests(PostgreSqlSampleFixture fixture)
             throw new InvalidOperationException("The handler failed after its ledger write.");
         }
 
-        public Task<EntryAppendResult> AppendIfLastAsync(string userId, long accountId, long expectedLastEntry, long amount, string? memo, CancellationToken cancellationToken) =>
-            inner.AppendIfLastAsync(userId, accountId, expectedLastEntry, amount, memo, cancellationToken);
+        public Task<EntryAppendResult> AppendIfAsync(string userId, long accountId, Func<long, bool> lastEntryMatches, long amount, string? memo, CancellationToken cancellationToken) =>
+            inner.AppendIfAsync(userId, accountId, lastEntryMatches, amount, memo, cancellationToken);
 
         public Task<LedgerResult<TransferView>> TransferAsync(string userId, long from, long to, long amount, CancellationToken cancellationToken) =>
             inner.TransferAsync(userId, from, to, amount, cancellationToken);

@@ -113,9 +113,9 @@ internal sealed class CountingLedger(ILedger inner, FuzzCounters counters) : ILe
         return result;
     }
 
-    public async Task<EntryAppendResult> AppendIfLastAsync(string userId, long accountId, long expectedLastEntry, long amount, string? memo, CancellationToken cancellationToken)
+    public async Task<EntryAppendResult> AppendIfAsync(string userId, long accountId, Func<long, bool> lastEntryMatches, long amount, string? memo, CancellationToken cancellationToken)
     {
-        var result = await inner.AppendIfLastAsync(userId, accountId, expectedLastEntry, amount, memo, cancellationToken);
+        var result = await inner.AppendIfAsync(userId, accountId, lastEntryMatches, amount, memo, cancellationToken);
         if (result.Posting is not null)
         {
             counters.ConditionalEffect();
