@@ -46,7 +46,8 @@ start() { # name, dll, args...
 ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/$1.pid")/stat"; }
 HZ=$(getconf CLK_TCK)
 measure() { # server-name, path, script-or-empty, duration -> "req/s cpu-us-per-request"
-  local name=$1 path=$2 script=$3 duration=$4 args=(-t"$THREADS" -c"$CONNECTIONS" -d"$duration")
+  local name=$1 path=$2 script=$3 duration=$4
+  local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$duration")
   [ -n "$script" ] && args+=(-s "scripts/wrk/$script")
   local before; before=$(ticks "$name")
   wrk "${args[@]}" "$(cat "$WORK/$name.url")$path" >"$WORK/wrk.txt"
