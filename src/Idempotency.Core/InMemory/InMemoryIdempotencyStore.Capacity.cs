@@ -25,9 +25,8 @@ internal sealed partial class InMemoryIdempotencyStore
     private readonly int _scopeMaxEntries;
     private readonly long _scopeMaxBytes;
     private readonly bool _sharesPerScope;
-    private Entry? _oldestCompleted;
-    private Entry? _newestCompleted;
-    private ScopeUsage? _scopesOverShare;
+    private IntrusiveList<Entry, Entry.ByCompletion> _completed;
+    private IntrusiveList<ScopeUsage, ScopeUsage.ByOverShare> _scopesOverShare;
     private long _evictedSinceWarning;
     private DateTimeOffset _nextEvictionWarning = DateTimeOffset.MinValue;
 
@@ -121,7 +120,7 @@ internal sealed partial class InMemoryIdempotencyStore
             {
                 forShare = true;
             }
-            else if ((victim = _oldestCompleted) is not null)
+            else if ((victim = _completed.First) is not null)
             {
                 forShare = false;
             }
@@ -162,33 +161,12 @@ internal sealed partial class InMemoryIdempotencyStore
         scope.IsOverShare = over;
         if (over)
         {
-            scope.PreviousOverShare = null;
-            scope.NextOverShare = _scopesOverShare;
-            if (_scopesOverShare is not null)
-            {
-                _scopesOverShare.PreviousOverShare = scope;
-            }
-
-            _scopesOverShare = scope;
-            return;
-        }
-
-        if (scope.PreviousOverShare is null)
-        {
-            _scopesOverShare = scope.NextOverShare;
+            _scopesOverShare.AddLast(scope);
         }
         else
         {
-            scope.PreviousOverShare.NextOverShare = scope.NextOverShare;
+            _scopesOverShare.Remove(scope);
         }
-
-        if (scope.NextOverShare is not null)
-        {
-            scope.NextOverShare.PreviousOverShare = scope.PreviousOverShare;
-        }
-
-        scope.PreviousOverShare = null;
-        scope.NextOverShare = null;
     }
 
     // The oldest completed record of the scope most over its share that has one; at most about 1 / MaxScopeShare
@@ -197,7 +175,7 @@ internal sealed partial class InMemoryIdempotencyStore
     {
         ScopeUsage? most = null;
         var mostUsed = 0d;
-        for (var scope = _scopesOverShare; scope is not null; scope = scope.NextOverShare)
+        for (var scope = _scopesOverShare.First; scope is not null; scope = scope.OverShareLinks.Next)
         {
             if (scope.OldestCompleted is null)
             {
@@ -228,45 +206,9 @@ internal sealed partial class InMemoryIdempotencyStore
         return held;
     }
 
-    private void LinkCompleted(Entry entry)
-    {
-        entry.OlderCompleted = _newestCompleted;
-        entry.NewerCompleted = null;
-        if (_newestCompleted is null)
-        {
-            _oldestCompleted = entry;
-        }
-        else
-        {
-            _newestCompleted.NewerCompleted = entry;
-        }
+    private void LinkCompleted(Entry entry) => _completed.AddLast(entry);
 
-        _newestCompleted = entry;
-    }
-
-    private void UnlinkCompleted(Entry entry)
-    {
-        if (entry.OlderCompleted is null)
-        {
-            _oldestCompleted = entry.NewerCompleted;
-        }
-        else
-        {
-            entry.OlderCompleted.NewerCompleted = entry.NewerCompleted;
-        }
-
-        if (entry.NewerCompleted is null)
-        {
-            _newestCompleted = entry.OlderCompleted;
-        }
-        else
-        {
-            entry.NewerCompleted.OlderCompleted = entry.OlderCompleted;
-        }
-
-        entry.OlderCompleted = null;
-        entry.NewerCompleted = null;
-    }
+    private void UnlinkCompleted(Entry entry) => _completed.Remove(entry);
 
     private IdempotencyStoreCapacityExceededException Full(string what) => new(
         string.Create(CultureInfo.InvariantCulture, $"The in-memory idempotency store is full ({_entries.Count} records, {_bytes} bytes; limits {_options.MaxEntries} records, {_options.MaxBytes} bytes). ") + what);
@@ -315,7 +257,7 @@ internal sealed partial class InMemoryIdempotencyStore
         _nextEvictionWarning = now + EvictionWarningInterval;
         evictions.Warn = true;
         evictions.EvictedSinceWarning = _evictedSinceWarning;
-        evictions.DedupWindow = _oldestCompleted is null ? TimeSpan.Zero : now - _oldestCompleted.CompletedAt;
+        evictions.DedupWindow = _completed.First is { } oldest ? now - oldest.CompletedAt : TimeSpan.Zero;
         _evictedSinceWarning = 0;
     }
 
@@ -371,84 +313,45 @@ internal sealed partial class InMemoryIdempotencyStore
 
         public long Bytes { get; set; }
 
-        public Entry? OldestInFlight { get; private set; }
+        public Entry? OldestInFlight => _inFlight.First;
 
-        public Entry? OldestCompleted { get; private set; }
+        public Entry? OldestCompleted => _completedRecords.First;
 
         public bool IsOverShare { get; set; }
 
-        public ScopeUsage? PreviousOverShare { get; set; }
+        public ListLinks<ScopeUsage> OverShareLinks;
 
-        public ScopeUsage? NextOverShare { get; set; }
-
-        private Entry? NewestInFlight { get; set; }
-
-        private Entry? NewestCompleted { get; set; }
+        private IntrusiveList<Entry, Entry.ByScope> _inFlight;
+        private IntrusiveList<Entry, Entry.ByScope> _completedRecords;
 
         // Appends the record to its list: completed records by completion, records in flight by claim.
         public void Link(Entry entry)
         {
-            var newest = entry.IsCompleted ? NewestCompleted : NewestInFlight;
-            entry.ScopePrevious = newest;
-            entry.ScopeNext = null;
-            if (newest is null)
+            if (entry.IsCompleted)
             {
-                SetOldest(entry.IsCompleted, entry);
+                _completedRecords.AddLast(entry);
             }
             else
             {
-                newest.ScopeNext = entry;
+                _inFlight.AddLast(entry);
             }
-
-            SetNewest(entry.IsCompleted, entry);
         }
 
         public void Unlink(Entry entry)
         {
-            if (entry.ScopePrevious is null)
+            if (entry.IsCompleted)
             {
-                SetOldest(entry.IsCompleted, entry.ScopeNext);
+                _completedRecords.Remove(entry);
             }
             else
             {
-                entry.ScopePrevious.ScopeNext = entry.ScopeNext;
-            }
-
-            if (entry.ScopeNext is null)
-            {
-                SetNewest(entry.IsCompleted, entry.ScopePrevious);
-            }
-            else
-            {
-                entry.ScopeNext.ScopePrevious = entry.ScopePrevious;
-            }
-
-            entry.ScopePrevious = null;
-            entry.ScopeNext = null;
-        }
-
-        private void SetOldest(bool completed, Entry? entry)
-        {
-            if (completed)
-            {
-                OldestCompleted = entry;
-            }
-            else
-            {
-                OldestInFlight = entry;
+                _inFlight.Remove(entry);
             }
         }
 
-        private void SetNewest(bool completed, Entry? entry)
+        public readonly struct ByOverShare : IListLinks<ScopeUsage>
         {
-            if (completed)
-            {
-                NewestCompleted = entry;
-            }
-            else
-            {
-                NewestInFlight = entry;
-            }
+            public static ref ListLinks<ScopeUsage> Of(ScopeUsage node) => ref node.OverShareLinks;
         }
     }
 }

@@ -124,50 +124,20 @@ internal sealed partial class InMemoryIdempotencyStore
     {
         public long Value { get; } = value;
 
-        public Entry? First { get; private set; }
-
-        private Entry? Last { get; set; }
+        public Entry? First => _entries.First;
 
         public void Link(Entry entry)
         {
             entry.Second = this;
-            entry.SecondPrevious = Last;
-            entry.SecondNext = null;
-            if (Last is null)
-            {
-                First = entry;
-            }
-            else
-            {
-                Last.SecondNext = entry;
-            }
-
-            Last = entry;
+            _entries.AddLast(entry);
         }
 
         public void Unlink(Entry entry)
         {
-            if (entry.SecondPrevious is null)
-            {
-                First = entry.SecondNext;
-            }
-            else
-            {
-                entry.SecondPrevious.SecondNext = entry.SecondNext;
-            }
-
-            if (entry.SecondNext is null)
-            {
-                Last = entry.SecondPrevious;
-            }
-            else
-            {
-                entry.SecondNext.SecondPrevious = entry.SecondPrevious;
-            }
-
+            _entries.Remove(entry);
             entry.Second = null;
-            entry.SecondPrevious = null;
-            entry.SecondNext = null;
         }
+
+        private IntrusiveList<Entry, Entry.BySecond> _entries;
     }
 }

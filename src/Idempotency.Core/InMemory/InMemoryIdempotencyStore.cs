@@ -262,21 +262,28 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
 
         public ScopeUsage Scope { get; } = scope;
 
-        /// <summary>Gets or sets the scope list the record is on (in flight, or completed), oldest first.</summary>
-        public Entry? ScopePrevious { get; set; }
-
-        public Entry? ScopeNext { get; set; }
-
-        /// <summary>Gets or sets the store's list of completed records, in completion order.</summary>
-        public Entry? OlderCompleted { get; set; }
-
-        public Entry? NewerCompleted { get; set; }
-
         /// <summary>Gets or sets the second of the expiry schedule the record is filed under.</summary>
         public ScheduledSecond? Second { get; set; }
 
-        public Entry? SecondPrevious { get; set; }
+        // The lists the record is on: its scope's (in flight, or completed), the store's completed records in
+        // completion order, and its second of the expiry schedule. Fields, so the lists can link them by reference.
+        public ListLinks<Entry> ScopeLinks;
+        public ListLinks<Entry> CompletedLinks;
+        public ListLinks<Entry> SecondLinks;
 
-        public Entry? SecondNext { get; set; }
+        public readonly struct ByScope : IListLinks<Entry>
+        {
+            public static ref ListLinks<Entry> Of(Entry node) => ref node.ScopeLinks;
+        }
+
+        public readonly struct ByCompletion : IListLinks<Entry>
+        {
+            public static ref ListLinks<Entry> Of(Entry node) => ref node.CompletedLinks;
+        }
+
+        public readonly struct BySecond : IListLinks<Entry>
+        {
+            public static ref ListLinks<Entry> Of(Entry node) => ref node.SecondLinks;
+        }
     }
 }
