@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -365,7 +364,8 @@ internal sealed partial class IdempotencyMiddleware
         endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null
         && (endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null || endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is not null);
 
-    private static string RouteTemplate(Endpoint endpoint) => (endpoint as RouteEndpoint)?.RoutePattern.RawText ?? endpoint.DisplayName ?? string.Empty;
+    // What logs name an endpoint by: its route pattern (never the raw path, which can hold ids).
+    private static string RouteTemplate(Endpoint endpoint) => RoutePattern(endpoint) ?? string.Empty;
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
