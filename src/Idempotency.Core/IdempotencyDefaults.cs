@@ -3,9 +3,10 @@ namespace Idempotency;
 /// <summary>The default of every option, in one place, so documentation and tests agree with the code.</summary>
 internal static class IdempotencyDefaults
 {
-    public const string HeaderName = "Idempotency-Key";
-    public const string ReplayedHeaderName = "Idempotent-Replayed";
-    public const int MaxKeyLength = 255;
+    // The protocol's names and limits live in src/Shared, compiled into every package that needs them.
+    public const string HeaderName = IdempotencyProtocol.HeaderName;
+    public const string ReplayedHeaderName = IdempotencyProtocol.ReplayedHeaderName;
+    public const int MaxKeyLength = IdempotencyProtocol.MaxKeyLength;
     public static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
     public const int MaxStoredBodySize = 1024 * 1024;

@@ -66,11 +66,11 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
     private string CreateKey(HttpRequestMessage request)
     {
         var key = _options.KeyGenerator?.Invoke(request) ?? Guid.CreateVersion7().ToString();
-        if (IdempotencyKeyParser.TryParse(key, strict: false, IdempotencyDefaults.MaxKeyLength, out var parsed) != IdempotencyKeyParseStatus.Valid
+        if (IdempotencyKeyParser.TryParse(key, strict: false, IdempotencyProtocol.MaxKeyLength, out var parsed) != IdempotencyKeyParseStatus.Valid
             || !string.Equals(parsed, key, StringComparison.Ordinal))
         {
             throw new InvalidOperationException(
-                $"IdempotencyKeyHandlerOptions.KeyGenerator returned '{key}', which is not a valid idempotency key: use 1 to {IdempotencyDefaults.MaxKeyLength} visible ASCII characters other than '\"', '\\', ',' and ';'.");
+                $"IdempotencyKeyHandlerOptions.KeyGenerator returned '{key}', which is not a valid idempotency key: use 1 to {IdempotencyProtocol.MaxKeyLength} visible ASCII characters other than '\"', '\\', ',' and ';'.");
         }
 
         return key;

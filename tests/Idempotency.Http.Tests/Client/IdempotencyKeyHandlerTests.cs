@@ -7,7 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Time.Testing;
 
-namespace Idempotency.Core.Tests.Client;
+namespace Idempotency.Http.Tests.Client;
 
 public sealed class IdempotencyKeyHandlerTests
 {

@@ -5,7 +5,7 @@ public sealed class IdempotencyKeyHandlerOptions
 {
     /// <summary>Gets or sets the request header that carries the key.</summary>
     /// <value>The default is <c>Idempotency-Key</c>.</value>
-    public string HeaderName { get; set; } = IdempotencyDefaults.HeaderName;
+    public string HeaderName { get; set; } = IdempotencyProtocol.HeaderName;
 
     /// <summary>Gets the methods whose requests get a key. Compared case-insensitively.</summary>
     /// <value>The default is POST and PATCH, the methods that are neither safe nor idempotent.</value>

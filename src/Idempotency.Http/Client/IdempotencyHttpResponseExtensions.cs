@@ -18,7 +18,7 @@ public static class IdempotencyHttpResponseExtensions
     public static bool IsIdempotentReplay(this HttpResponseMessage response)
     {
         ArgumentNullException.ThrowIfNull(response);
-        return response.Headers.TryGetValues(IdempotencyDefaults.ReplayedHeaderName, out var values)
+        return response.Headers.TryGetValues(IdempotencyProtocol.ReplayedHeaderName, out var values)
             && values.Any(v => string.Equals(v.Trim(), "true", StringComparison.OrdinalIgnoreCase));
     }
 
