@@ -4,7 +4,7 @@ namespace Idempotency;
 internal static class IdempotencyDefaults
 {
     public const string HeaderName = "Idempotency-Key";
-    public const string ReplayedHeaderName = "Idempotent-Replayed";
+    public const string ReplayedHeaderName = IdempotencyHeaderNames.Replayed;
     public const int MaxKeyLength = 255;
     public static readonly TimeSpan LeaseDuration = TimeSpan.FromMinutes(1);
     public static readonly TimeSpan Retention = TimeSpan.FromHours(24);
