@@ -28,7 +28,7 @@ public static class BankLedgerApp
 
         // The OpenAPI document at /openapi/v1.json declares the Idempotency-Key header, If-Match, and the problem
         // responses (400, 409, 412, 422, 428) of every endpoint that has them.
-        builder.Services.AddOpenApi(options => options.AddIdempotencyKeys().AddPreconditions());
+        builder.Services.AddOpenApi(options => options.DescribeIdempotencyKeys().DescribePreconditions());
 
         // Traffic mirroring: a primary by default. Run a copy with Mirroring:Role=Canary to receive mirrored traffic safely.
         builder.Services.AddMirroring(options =>

@@ -1,12 +1,12 @@
-using System.Net;
 using System.Text.Json;
-using Idempotency.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
-namespace Idempotency.AspNetCore.Tests.OpenApi;
+namespace Idempotency.AspNetCore.OpenApi.Tests;
 
 public sealed class OpenApiTransformerTests
 {
@@ -57,6 +57,32 @@ public sealed class OpenApiTransformerTests
         var created = document.GetProperty("paths").GetProperty("/payments").GetProperty("post").GetProperty("responses").GetProperty("201");
 
         Assert.True(created.GetProperty("headers").TryGetProperty("Idempotent-Replayed", out _));
+    }
+
+    [Fact]
+    public async Task TheDeclaredReplayedHeader_IsTheOneTheMiddlewareSendsOnAReplay()
+    {
+        // The package names the header from its own copy of the shared constant: this keeps the copy honest.
+        await using var app = await StartAsync(e => e.MapPost("/payments", () => Results.Created("/payments/1", new { id = 1 }))
+            .Produces<PaymentView>(StatusCodes.Status201Created)
+            .RequireIdempotency());
+        var declared = (await app.GetDocumentAsync()).GetProperty("paths").GetProperty("/payments").GetProperty("post")
+            .GetProperty("responses").GetProperty("201").GetProperty("headers").EnumerateObject().Select(h => h.Name).ToList();
+
+        using var client = app.GetTestClient();
+        using var first = await client.SendAsync(KeyedPost());
+        using var replay = await client.SendAsync(KeyedPost());
+
+        Assert.Equal(System.Net.HttpStatusCode.Created, replay.StatusCode);
+        var sent = Assert.Single(replay.Headers, h => h.Value.SequenceEqual(["true"])).Key;
+        Assert.Contains(sent, declared);
+
+        static HttpRequestMessage KeyedPost()
+        {
+            var request = new HttpRequestMessage(HttpMethod.Post, "/payments") { Content = new StringContent("{}", System.Text.Encoding.UTF8, "application/json") };
+            request.Headers.TryAddWithoutValidation("Idempotency-Key", "\"8e03978e-40d5-43e8-bc93-6894a57f9324\"");
+            return request;
+        }
     }
 
     [Fact]
@@ -142,25 +168,32 @@ public sealed class OpenApiTransformerTests
     [Fact]
     public void TheExtensions_RefuseNullOptions()
     {
-        Assert.Throws<ArgumentNullException>(() => IdempotencyOpenApiOptionsExtensions.AddIdempotencyKeys(null!));
-        Assert.Throws<ArgumentNullException>(() => IdempotencyOpenApiOptionsExtensions.AddPreconditions(null!));
+        Assert.Throws<ArgumentNullException>(() => IdempotencyOpenApiOptionsExtensions.DescribeIdempotencyKeys(null!));
+        Assert.Throws<ArgumentNullException>(() => IdempotencyOpenApiOptionsExtensions.DescribePreconditions(null!));
     }
 
     private static async Task<JsonElement> GetDocumentAsync(Action<IEndpointRouteBuilder> map, Action<IdempotencyOptions>? configure = null)
     {
-        await using var app = await TestApp.StartAsync(
-            e =>
-            {
-                e.MapOpenApi();
-                map(e);
-            },
-            configure,
-            services => services.AddOpenApi(o => o.AddIdempotencyKeys().AddPreconditions()));
+        await using var app = await StartAsync(map, configure);
+        return await app.GetDocumentAsync();
+    }
 
-        var response = await app.Client.GetAsync(new Uri("/openapi/v1.json", UriKind.Relative));
-        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-        using var json = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return json.RootElement.Clone();
+    private static async Task<WebApplication> StartAsync(Action<IEndpointRouteBuilder> map, Action<IdempotencyOptions>? configure = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddIdempotency(configure);
+        builder.Services.AddOpenApi(o => o.DescribeIdempotencyKeys().DescribePreconditions());
+
+        var app = builder.Build();
+        app.UseRouting();
+        app.UseIdempotency();
+        app.MapOpenApi();
+        map(app);
+        await app.StartAsync();
+        return app;
     }
 
     private static bool HasHeaderParameter(JsonElement operation, string name) =>

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.OpenApi;
 
 /// <summary>Declares the <c>Idempotency-Key</c> header and the middleware's problem responses on opted-in operations.</summary>
 internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTransformer
@@ -28,7 +28,7 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
             required,
             $"A unique key for this operation, such as a UUID, sent as a quoted string ({ExampleKey}); the bare form is accepted too. " +
             "Send the same key on every retry of the operation: the first request runs, and every retry receives its original response " +
-            $"with '{IdempotencyDefaults.ReplayedHeaderName}: true'. A new operation needs a new key. " +
+            $"with '{IdempotencyProtocol.ReplayedHeaderName}: true'. A new operation needs a new key. " +
             (required ? "Required." : "Optional: a request without a key runs unprotected."),
             OpenApiOperationEditor.StringSchema(options.MaxKeyLength),
             System.Text.Json.Nodes.JsonValue.Create(ExampleKey));
@@ -64,7 +64,7 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
             {
                 success.Headers ??= new Dictionary<string, IOpenApiHeader>();
                 success.Headers.TryAdd(
-                    IdempotencyDefaults.ReplayedHeaderName,
+                    IdempotencyProtocol.ReplayedHeaderName,
                     OpenApiOperationEditor.Header(
                         "'true' when this is the stored response of an earlier request with the same key, replayed byte for byte; absent otherwise.",
                         OpenApiOperationEditor.StringSchema()));

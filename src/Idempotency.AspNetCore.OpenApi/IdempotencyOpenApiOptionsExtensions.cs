@@ -1,15 +1,23 @@
 using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.OpenApi;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>
 /// Describes idempotency keys and preconditions in the OpenAPI documents of <c>Microsoft.AspNetCore.OpenApi</c>
-/// (<c>services.AddOpenApi(options => options.AddIdempotencyKeys().AddPreconditions())</c>).
+/// (<c>services.AddOpenApi(options => options.DescribeIdempotencyKeys().DescribePreconditions())</c>).
 /// </summary>
 /// <remarks>
+/// <para>
+/// The methods are named <c>Describe…</c> because they only document what the middleware enforces; they add no
+/// behaviour. They must not read like the HttpClient handler's <c>AddIdempotencyKeys()</c> (Idempotency.Core), which
+/// does put a key on every request: both live in this namespace, and an app that calls its own API often has both.
+/// </para>
+/// <para>
 /// In the <c>Microsoft.Extensions.DependencyInjection</c> namespace, like <c>AddIdempotency()</c>, so the calls need no
 /// <c>using</c> inside the <c>AddOpenApi</c> callback.
+/// </para>
 /// </remarks>
 public static class IdempotencyOpenApiOptionsExtensions
 {
@@ -23,7 +31,7 @@ public static class IdempotencyOpenApiOptionsExtensions
     /// </summary>
     /// <param name="options">The OpenAPI document options.</param>
     /// <returns>The same options.</returns>
-    public static OpenApiOptions AddIdempotencyKeys(this OpenApiOptions options)
+    public static OpenApiOptions DescribeIdempotencyKeys(this OpenApiOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         return options.AddOperationTransformer(new IdempotencyKeyOperationTransformer());
@@ -37,7 +45,7 @@ public static class IdempotencyOpenApiOptionsExtensions
     /// </summary>
     /// <param name="options">The OpenAPI document options.</param>
     /// <returns>The same options.</returns>
-    public static OpenApiOptions AddPreconditions(this OpenApiOptions options)
+    public static OpenApiOptions DescribePreconditions(this OpenApiOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         return options.AddOperationTransformer(new PreconditionOperationTransformer());

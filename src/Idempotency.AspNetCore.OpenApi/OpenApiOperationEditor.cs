@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.OpenApi;
 
 /// <summary>Adds headers and problem responses to an operation without replacing what the application declared.</summary>
 internal static class OpenApiOperationEditor

@@ -3,7 +3,7 @@ using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Net.Http.Headers;
 using Microsoft.OpenApi;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.OpenApi;
 
 /// <summary>Declares <c>If-Match</c>, <c>If-None-Match</c> and the precondition problem responses on conditional operations.</summary>
 internal sealed class PreconditionOperationTransformer : IOpenApiOperationTransformer
