@@ -1,23 +1,22 @@
 #!/usr/bin/env bash
-# Runs the whole test suite on a fresh machine: installs the servers the tests start themselves
-# (redis-server, nginx; PostgreSQL 15 is expected from the machine image, installed here if missing),
-# runs `dotnet test` for every test project, and ends with one line: "N passed, M failed".
+# Runs the whole test suite on a fresh machine: installs the servers the tests start themselves (redis-server,
+# nginx, PostgreSQL 15; scripts/install-test-servers.sh, which honours the IDEMPOTENCY_* variables that say where
+# they are), runs `dotnet test` for every test project, and ends with one line: "N passed, M failed".
+#
+#   ./test.sh           # the complete suite (CI runs this)
+#   ./test.sh --fast    # skips the tests marked [Trait("Lane", "Full")]: the chaos suite, the end-to-end nginx
+#                       # mirroring tests, the sample-wide fuzzer and the other tests that take over ~10 s
 set -uo pipefail
 cd "$(dirname "$0")"
 
-need_packages=()
-command -v redis-server >/dev/null 2>&1 || need_packages+=(redis-server)
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_packages+=(nginx)
-[ -x /usr/lib/postgresql/15/bin/initdb ] || need_packages+=(postgresql-15)
-if [ ${#need_packages[@]} -gt 0 ]; then
-  echo "test.sh: installing ${need_packages[*]}"
-  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
-  export DEBIAN_FRONTEND=noninteractive
-  $SUDO apt-get update -qq >/dev/null && $SUDO apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null \
-    || { echo "test.sh: could not install ${need_packages[*]}; install them with apt-get and run again" >&2; exit 1; }
-  # The Debian packages start system services; the tests start their own servers on free ports.
-  for svc in redis-server nginx; do $SUDO service "$svc" stop >/dev/null 2>&1 || true; done
-fi
+filter=()
+case "${1:-}" in
+  "") ;;
+  --fast) filter=(--filter "Lane!=Full") ;;
+  *) echo "usage: ./test.sh [--fast]" >&2; exit 2 ;;
+esac
+
+scripts/install-test-servers.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 results_dir="$(mktemp -d)"
@@ -31,7 +30,7 @@ if [ "$build_status" -ne 0 ]; then
   exit 1
 fi
 
-dotnet test Idempotency.sln -c Release --no-build --logger "trx" --results-directory "$results_dir" 2>&1 \
+dotnet test Idempotency.sln -c Release --no-build "${filter[@]}" --logger "trx" --results-directory "$results_dir" 2>&1 \
   | grep -vE '^\s*$'
 test_status=${PIPESTATUS[0]}
 

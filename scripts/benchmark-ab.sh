@@ -7,7 +7,7 @@
 #
 # Reports, per scenario, the median over ROUNDS of req/s and of the app's CPU time per request (user + system from
 # /proc, the app's process only), for A and B, and B/A. wrk shares the two cores with the app, so CPU per request is
-# the steadier figure. Needs wrk (apt-get install wrk).
+# the steadier figure. Needs wrk (scripts/install-test-servers.sh installs it when missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=${1:?usage: scripts/benchmark-ab.sh <base-ref>}
@@ -16,7 +16,7 @@ DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
-command -v wrk >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null; }
+scripts/install-test-servers.sh wrk
 
 WORK=$(mktemp -d)
 git worktree add -q --detach "$WORK/base" "$BASE"

@@ -5,7 +5,8 @@
 #   scripts/benchmark-e2e.sh                 # default: 5 s warm-up and 10 s per scenario, wrk -t2 -c32
 #   DURATION=30s CONNECTIONS=64 scripts/benchmark-e2e.sh
 #
-# Needs wrk, redis-server and PostgreSQL 15 (/usr/lib/postgresql/15/bin; installed with apt-get when missing).
+# Needs wrk, redis-server and PostgreSQL 15, installed by scripts/install-test-servers.sh when missing; the same
+# IDEMPOTENCY_REDIS_SERVER and IDEMPOTENCY_POSTGRES_BIN as the tests say where they are.
 # Results: docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,13 +15,9 @@ WARMUP=${WARMUP:-5s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v redis-server >/dev/null || missing+=(redis-server)
-[ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+scripts/install-test-servers.sh redis-server postgresql wrk
+REDIS_SERVER=${IDEMPOTENCY_REDIS_SERVER:-redis-server}
+PG_BIN=${IDEMPOTENCY_POSTGRES_BIN:-/usr/lib/postgresql/15/bin}
 
 dotnet build tests/Idempotency.Benchmarks -c Release -nologo -v q >/dev/null
 BIN=tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
@@ -73,11 +70,10 @@ rps() { # url, script-or-empty
 requests_of_last() { cat "$WORK/warmup.txt" "$WORK/last.txt" | awk '/requests in/ {n += $1} END {print n}'; }
 
 redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --maxmemory-policy noeviction --dir "$WORK" >"$WORK/redis.log" 2>&1 &
+"$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --maxmemory-policy noeviction --dir "$WORK" >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
 # A throw-away PostgreSQL cluster on a free port (as the postgres user when run as root: PostgreSQL refuses root).
-PG_BIN=/usr/lib/postgresql/15/bin
 pg_port=$(free_port)
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 mkdir -p "$WORK/pg"; [ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK" && chmod 755 "$WORK"
@@ -85,7 +81,7 @@ as_pg "$PG_BIN/initdb" -D "$WORK/pg/data" -U postgres -A trust --no-sync >/dev/n
 as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start \
   -o "-p $pg_port -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off -c shared_preload_libraries=pg_stat_statements -c max_connections=200" >/dev/null
 stop_pg() { as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true; }
-psql_q() { psql -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -Atqc "$1"; }
+psql_q() { "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -Atqc "$1"; }
 psql_q "CREATE EXTENSION pg_stat_statements" >/dev/null
 # Statements the application ran, from the server's own statistics (the script's own queries excluded).
 # Npgsql's pool reset (DISCARD ALL, or on connections with prepared statements the list of resets that keeps them)

@@ -8,7 +8,8 @@
 #   CHAOS_SEED=12345 scripts/chaos-soak.sh         # one seed for every test (each test has its own fixed seed otherwise)
 #   scripts/chaos-soak.sh --filter "FullyQualifiedName~Crash"   # extra arguments go to `dotnet test`
 #
-# Needs what test.sh installs: redis-server and postgresql-15 (Debian packages).
+# Needs redis-server and PostgreSQL 15: scripts/install-test-servers.sh installs them when missing (or set
+# IDEMPOTENCY_REDIS_SERVER and IDEMPOTENCY_POSTGRES_BIN, as for the tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,12 +17,7 @@ scale="${CHAOS_SCALE:-10}"
 report="${CHAOS_REPORT:-artifacts/chaos/soak-$(date -u +%Y%m%dT%H%M%SZ)-x${scale}.md}"
 mkdir -p "$(dirname "$report")"
 
-for binary in /usr/bin/redis-server /usr/lib/postgresql/15/bin/initdb; do
-  if [ ! -x "$binary" ]; then
-    echo "chaos-soak: $binary is missing; install redis-server and postgresql-15 (./test.sh does it) and run again" >&2
-    exit 1
-  fi
-done
+scripts/install-test-servers.sh redis-server postgresql
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 {

@@ -14,6 +14,7 @@ namespace Idempotency.AspNetCore.Tests.Mirroring;
 /// Real nginx in front of a primary and a canary (two Kestrel instances of the same app on 127.0.0.1), mirroring every
 /// request to the canary with the marker header, as an operator would set it up.
 /// </summary>
+[Trait("Lane", "Full")]
 public sealed class NginxMirroringEndToEndTests
 {
     private const string Secret = "e2e-0123456789abcdef0123456789abcdef";

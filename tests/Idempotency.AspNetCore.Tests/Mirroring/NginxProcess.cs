@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Idempotency.Tests.Shared;
 
 namespace Idempotency.AspNetCore.Tests.Mirroring;
 
@@ -11,8 +12,6 @@ namespace Idempotency.AspNetCore.Tests.Mirroring;
 /// </summary>
 internal sealed class NginxProcess : IAsyncDisposable
 {
-    public const string Binary = "/usr/sbin/nginx";
-
     private readonly Process _process;
     private readonly string _directory;
 
@@ -95,17 +94,11 @@ internal sealed class NginxProcess : IAsyncDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
-    private static void RequireBinary()
-    {
-        if (!File.Exists(Binary))
-        {
-            Assert.Fail($"nginx is not installed at {Binary}; these tests need a real nginx: apt-get install nginx");
-        }
-    }
+    private static void RequireBinary() => _ = TestServerBinaries.Nginx();
 
     private static ProcessStartInfo StartInfo(string directory, params string[] arguments)
     {
-        var info = new ProcessStartInfo(Binary)
+        var info = new ProcessStartInfo(TestServerBinaries.Nginx())
         {
             RedirectStandardError = true,
             RedirectStandardOutput = true,

@@ -12,6 +12,7 @@ namespace Idempotency.Chaos.Tests.Crashes;
 /// repeat an effect, and these tests measure how often and assert what must hold even so. In PostgreSQL transactional
 /// mode the effects go to PostgreSQL in the request's transaction, and every operation must be applied exactly once.
 /// </summary>
+[Trait("Lane", "Full")]
 public sealed class ProcessCrashTests(ITestOutputHelper output)
 {
     private const int Operations = 600;

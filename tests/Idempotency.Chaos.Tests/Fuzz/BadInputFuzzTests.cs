@@ -16,6 +16,7 @@ namespace Idempotency.Chaos.Tests.Fuzz;
 /// After each one the store's and the ledger's counters say what it caused. After the run, every request that carried
 /// a key is sent again, now that nothing is in flight: its key must replay or be free, never stuck.
 /// </summary>
+[Trait("Lane", "Full")]
 public sealed class BadInputFuzzTests(ITestOutputHelper output)
 {
     private const int Cases = 3_000;

@@ -10,6 +10,7 @@ namespace Idempotency.Chaos.Tests.RetryStorm;
 /// Thousands of debits and credits from concurrent clients, through a proxy that loses requests and answers, resets
 /// connections and delays requests past the clients' timeouts, while the clients retry with the same keys.
 /// </summary>
+[Trait("Lane", "Full")]
 public sealed class RetryStormTests(ITestOutputHelper output)
 {
     private const int Operations = 2_000;

@@ -13,6 +13,7 @@ namespace Idempotency.Chaos.Tests.StoreFaults;
 /// Where answers can also be lost on the way back (the fault-injecting proxy), a store that keeps its records apart from
 /// the effect can repeat an effect; those runs measure how often instead of asserting exactly once.
 /// </summary>
+[Trait("Lane", "Full")]
 public sealed class StoreOutageTests(ITestOutputHelper output)
 {
     private const int Operations = 800;

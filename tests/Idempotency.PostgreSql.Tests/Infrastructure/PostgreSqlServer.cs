@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Idempotency.Tests.Shared;
 using Npgsql;
 
 namespace Idempotency.PostgreSql.Tests.Infrastructure;
@@ -14,7 +15,6 @@ namespace Idempotency.PostgreSql.Tests.Infrastructure;
 /// </summary>
 public sealed class PostgreSqlServer : IAsyncDisposable
 {
-    public const string BinDirectory = "/usr/lib/postgresql/15/bin";
     private const string SystemUser = "postgres";
 
     private readonly string _directory;
@@ -46,13 +46,8 @@ public sealed class PostgreSqlServer : IAsyncDisposable
             throw new PlatformNotSupportedException("The PostgreSQL store tests start PostgreSQL 15 from Debian's packages and run on Linux only.");
         }
 
-        var initdb = Path.Combine(BinDirectory, "initdb");
-        if (!File.Exists(initdb))
-        {
-            throw new InvalidOperationException(
-                $"PostgreSQL 15 is not installed: {initdb} is missing. The PostgreSQL store tests run against a real server; " +
-                "install it with `apt-get install postgresql-15` (test.sh does this) and run the tests again.");
-        }
+        var initdb = TestServerBinaries.PostgresProgram("initdb");
+        _ = TestServerBinaries.PostgresProgram("pg_ctl");
 
         // Under /tmp rather than $TMPDIR: the postgres user must be able to reach it, and the Unix socket path inside it
         // must stay under 108 bytes.
@@ -110,7 +105,7 @@ public sealed class PostgreSqlServer : IAsyncDisposable
 
         try
         {
-            await RunAsync(Path.Combine(BinDirectory, "pg_ctl"), ["-D", _dataDirectory, "-l", _logFile, "-w", "-t", "60", "-o", options.ToString(), "start"], Environment.IsPrivilegedProcess);
+            await RunAsync(TestServerBinaries.PostgresProgram("pg_ctl"), ["-D", _dataDirectory, "-l", _logFile, "-w", "-t", "60", "-o", options.ToString(), "start"], Environment.IsPrivilegedProcess);
         }
         catch (InvalidOperationException ex)
         {
@@ -124,7 +119,7 @@ public sealed class PostgreSqlServer : IAsyncDisposable
     public async Task StopAsync()
     {
         _running = false;
-        await RunAsync(Path.Combine(BinDirectory, "pg_ctl"), ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], Environment.IsPrivilegedProcess);
+        await RunAsync(TestServerBinaries.PostgresProgram("pg_ctl"), ["-D", _dataDirectory, "-m", "immediate", "-w", "stop"], Environment.IsPrivilegedProcess);
     }
 
     /// <summary>Creates a database and returns its name.</summary>

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using Idempotency.Tests.Shared;
 
 namespace Idempotency.Redis.Tests.Infrastructure;
 
@@ -13,7 +14,6 @@ namespace Idempotency.Redis.Tests.Infrastructure;
 /// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private const string DefaultBinary = "/usr/bin/redis-server";
     private static readonly TimeSpan s_startTimeout = TimeSpan.FromSeconds(20);
 
     private readonly string _binary;
@@ -44,7 +44,7 @@ public sealed class RedisServer : IAsyncDisposable
     /// <param name="arguments">Extra <c>redis-server</c> arguments, which override the defaults (for example <c>--maxmemory-policy allkeys-lru</c>).</param>
     public static async Task<RedisServer> StartAsync(params string[] arguments)
     {
-        var server = new RedisServer(FindBinary(), arguments);
+        var server = new RedisServer(TestServerBinaries.RedisServer(), arguments);
         try
         {
             for (var attempt = 1; ; attempt++)
@@ -118,27 +118,6 @@ public sealed class RedisServer : IAsyncDisposable
         {
             // Best effort: a temp directory left behind is harmless.
         }
-    }
-
-    private static string FindBinary()
-    {
-        if (File.Exists(DefaultBinary))
-        {
-            return DefaultBinary;
-        }
-
-        foreach (var directory in (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var candidate = Path.Combine(directory, "redis-server");
-            if (File.Exists(candidate))
-            {
-                return candidate;
-            }
-        }
-
-        throw new InvalidOperationException(
-            $"redis-server was not found at {DefaultBinary} or on PATH. The Redis store tests run against a real Redis: " +
-            "install it with `apt-get install redis-server` (test.sh does this) and run the tests again.");
     }
 
     private static int FreePort()
