@@ -34,7 +34,7 @@ fail() {
   echo "conformance-package-smoke: FAILED: $1" >&2
   if [ -n "${2:-}" ] && [ -f "$2" ]; then
     grep -E "error|Failed|failed|\[FAIL\]|Assert" "$2" | sort -u | head -n 60 >&2 || true
-    echo "--- last lines of $2:" >&2
+    echo "--- last lines of $2 (KEEP_SMOKE_DIR=1 keeps it):" >&2
     tail -n 40 "$2" >&2
   fi
   exit 1
