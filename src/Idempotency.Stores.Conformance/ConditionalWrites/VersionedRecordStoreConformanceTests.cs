@@ -14,12 +14,16 @@ public abstract class VersionedRecordStoreConformanceTests
     /// <summary>Gets how many writers race for the same version in the concurrency tests.</summary>
     protected virtual int ConcurrentWriters => 32;
 
+    /// <summary>Reading a record that does not exist returns null.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Get_ReturnsNull_WhenRecordDoesNotExist()
     {
         Assert.Null(await Store.GetAsync(NewId(), default));
     }
 
+    /// <summary>Creating a new record applies it at version 1.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Create_AppliesAtVersion1_WhenRecordIsNew()
     {
@@ -34,6 +38,8 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Equal("opened", Text(record.Value));
     }
 
+    /// <summary>Creating a record that exists is a conflict that reports its version and writes nothing.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Create_ReturnsConflictWithCurrentVersion_AndWritesNothing_WhenRecordExists()
     {
@@ -49,6 +55,8 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Equal("second", Text(record.Value));
     }
 
+    /// <summary>An update expecting the current version replaces the value and increments the version.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task UpdateIfVersion_ReplacesValueAndIncrementsVersion_WhenExpectedVersionIsCurrent()
     {
@@ -65,6 +73,8 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Equal("v3", Text(record.Value));
     }
 
+    /// <summary>An update expecting a stale version is a conflict that reports the current version and writes nothing.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task UpdateIfVersion_ReturnsConflictWithCurrentVersion_AndWritesNothing_WhenExpectedVersionIsStale()
     {
@@ -80,6 +90,8 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Equal("v2", Text(record.Value));
     }
 
+    /// <summary>An update expecting a version past the current one is a conflict.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task UpdateIfVersion_ReturnsConflict_WhenExpectedVersionIsAhead()
     {
@@ -92,6 +104,8 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Equal("v1", Text((await Store.GetAsync(id, default))!.Value));
     }
 
+    /// <summary>Updating a record that does not exist reports not found and creates nothing.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task UpdateIfVersion_ReturnsNotFound_AndCreatesNothing_WhenRecordDoesNotExist()
     {
@@ -103,6 +117,8 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Null(await Store.GetAsync(id, default));
     }
 
+    /// <summary>An update delivered twice is applied once; the duplicate is a conflict.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task UpdateIfVersion_IsRefused_WhenTheSameWriteIsDeliveredTwice()
     {
@@ -117,6 +133,8 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Equal(2, (await Store.GetAsync(id, default))!.Version);
     }
 
+    /// <summary>Empty and binary values are kept exactly.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Writes_KeepEmptyAndBinaryValuesExactly()
     {
@@ -132,6 +150,8 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Equal(binary, updated!.Value.ToArray());
     }
 
+    /// <summary>The store keeps the value it was given, not the caller's buffer, which the caller may reuse.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Writes_KeepTheValueGiven_WhenTheCallerReusesItsBuffer()
     {
@@ -144,6 +164,8 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Equal("original", Text((await Store.GetAsync(id, default))!.Value));
     }
 
+    /// <summary>Updating one record leaves every other record as it was.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Records_AreIndependentOfEachOther()
     {
@@ -158,12 +180,16 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Equal(ConditionalWriteResult.Applied(2), await Store.UpdateIfVersionAsync(b, 1, Value("b2"), default));
     }
 
+    /// <summary>A negative expected version throws <see cref="ArgumentOutOfRangeException"/>.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task UpdateIfVersion_Throws_WhenExpectedVersionIsNegative()
     {
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await Store.UpdateIfVersionAsync(NewId(), -1, Value("x"), default));
     }
 
+    /// <summary>Of many writers updating the same version at once exactly one wins; the others get a conflict with the winner's version.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task UpdateIfVersion_LetsExactlyOneOfManyConcurrentWritersWin_AndTellsTheOthersTheWinnersVersion()
     {
@@ -181,6 +207,8 @@ public abstract class VersionedRecordStoreConformanceTests
         Assert.Equal($"writer-{winner.Writer}", Text(record.Value));
     }
 
+    /// <summary>Of many writers creating the same record at once exactly one wins; the others get a conflict at version 1.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Create_LetsExactlyOneOfManyConcurrentCreatorsWin()
     {
@@ -196,6 +224,7 @@ public abstract class VersionedRecordStoreConformanceTests
     }
 
     /// <summary>Creates a record id no other test uses.</summary>
+    /// <returns>The record id.</returns>
     protected static string NewId() => "record-" + Guid.NewGuid().ToString("N");
 
     private async Task CreateAsync(string id, string value) =>

@@ -34,6 +34,8 @@ public abstract class IdempotencyStoreConformanceTests
     protected virtual TimeSpan ShortRetention => TimeSpan.FromSeconds(1);
 
     /// <summary>Lets <paramref name="duration"/> pass for the store: advances a fake clock, or waits.</summary>
+    /// <param name="duration">How much time passes. The suite asks for at most a few seconds at a time.</param>
+    /// <returns>A task that completes once the store sees the time as passed.</returns>
     protected abstract Task AdvanceTimeAsync(TimeSpan duration);
 
     /// <summary>
@@ -43,6 +45,8 @@ public abstract class IdempotencyStoreConformanceTests
     /// <returns>A task that completes when the housekeeping has run.</returns>
     protected virtual ValueTask RemoveExpiredRecordsAsync() => ValueTask.CompletedTask;
 
+    /// <summary>A new key is claimed, and the result says when the lease ends.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Claim_ReturnsClaimed_WhenKeyIsNew()
     {
@@ -52,6 +56,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.True(result.LeaseExpiresAt > DateTimeOffset.UnixEpoch, "A claim reports when its lease ends.");
     }
 
+    /// <summary>A key another owner holds under a live lease is in flight, with the lease's remaining time.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Claim_ReturnsInFlightWithRemainingLease_WhenAnotherOwnerHoldsTheKey()
     {
@@ -64,6 +70,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.InRange(second.LeaseRemaining, TimeSpan.FromMinutes(4), LongLease);
     }
 
+    /// <summary>A claim with another fingerprint than the live claim's is a fingerprint mismatch.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Claim_ReturnsFingerprintMismatch_WhenInFlightForAnotherFingerprint()
     {
@@ -75,6 +83,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.FingerprintMismatch, second.Status);
     }
 
+    /// <summary>A claim of a completed key returns the stored payload.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Claim_ReturnsStoredPayload_WhenKeyCompleted()
     {
@@ -91,6 +101,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(payload, replay.Payload.ToArray());
     }
 
+    /// <summary>A claim of a completed key with another fingerprint is a fingerprint mismatch; with the same fingerprint it replays.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Claim_ReturnsFingerprintMismatch_WhenCompletedForAnotherFingerprint()
     {
@@ -106,6 +118,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.Completed, same.Status);
     }
 
+    /// <summary>Only the owner completes a claim: anyone else gets claim lost, and the claim stays in flight.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Complete_ReturnsClaimLost_WhenCallerIsNotTheOwner()
     {
@@ -120,6 +134,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.InFlight, stillInFlight.Status);
     }
 
+    /// <summary>Completing a key nobody claimed reports claim lost.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Complete_ReturnsClaimLost_WhenKeyWasNeverClaimed()
     {
@@ -128,6 +144,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(CompletionStatus.ClaimLost, status);
     }
 
+    /// <summary>A second completion reports claim lost and never replaces the first payload.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Complete_ReturnsClaimLost_WhenAlreadyCompleted_AndKeepsTheFirstPayload()
     {
@@ -143,6 +161,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(new byte[] { 1 }, replay.Payload.ToArray());
     }
 
+    /// <summary>The owner's release frees the key for the next claim.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Release_FreesTheKey_ForTheOwner()
     {
@@ -157,6 +177,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.Claimed, next.Status);
     }
 
+    /// <summary>Only the owner releases a claim: anyone else gets false, and the claim stays in flight.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Release_ReturnsFalse_AndKeepsTheClaim_WhenCallerIsNotTheOwner()
     {
@@ -170,6 +192,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.InFlight, next.Status);
     }
 
+    /// <summary>A completed record is never released, not even by its owner.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Release_NeverRemovesACompletedRecord()
     {
@@ -185,6 +209,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.Completed, replay.Status);
     }
 
+    /// <summary>Once a lease has expired, another owner claims the key.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Claim_TakesOverTheKey_AfterTheLeaseExpires()
     {
@@ -197,6 +223,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.Claimed, next.Status);
     }
 
+    /// <summary>An owner whose lease expired and whose key another owner claimed can neither complete nor release it; the new owner can.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task ExpiredOwner_CannotCompleteOrRelease_AfterAnotherOwnerClaimed()
     {
@@ -218,6 +246,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(new byte[] { 2 }, replay.Payload.ToArray());
     }
 
+    /// <summary>An owner whose lease expired may still complete within the lease grace period while nobody claimed the key, even after the store's housekeeping ran.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task ExpiredOwner_CanStillComplete_WithinTheLeaseGracePeriod_WhenNobodyClaimedTheKey()
     {
@@ -235,6 +265,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(new byte[] { 4, 2 }, replay.Payload.ToArray());
     }
 
+    /// <summary>An owner whose lease expired may still release within the lease grace period while nobody claimed the key, even after the store's housekeeping ran.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task ExpiredOwner_CanStillRelease_WithinTheLeaseGracePeriod_WhenNobodyClaimedTheKey()
     {
@@ -251,6 +283,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.Claimed, next.Status);
     }
 
+    /// <summary>Housekeeping never lets an expired owner complete a key another owner has claimed since.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task ExpiredOwner_CannotComplete_AfterAnotherOwnerClaimed_EvenAfterHousekeeping()
     {
@@ -269,6 +303,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.InFlight, stillInFlight.Status);
     }
 
+    /// <summary>A completed record is kept for its retention and is gone after it.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task CompletedRecord_Expires_AfterItsRetention()
     {
@@ -285,6 +321,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.Claimed, afterExpiry.Status);
     }
 
+    /// <summary>Of 64 concurrent claims of a new key exactly one wins; the others see it in flight.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task ConcurrentClaims_OfOneKey_HaveExactlyOneWinner()
     {
@@ -304,6 +342,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(claimers - 1, statuses.Count(s => s == ClaimStatus.InFlight));
     }
 
+    /// <summary>Of 64 concurrent claims of a key whose lease expired exactly one wins.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task ConcurrentReclaims_OfAnExpiredLease_HaveExactlyOneWinner()
     {
@@ -324,6 +364,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(1, statuses.Count(s => s == ClaimStatus.Claimed));
     }
 
+    /// <summary>A 4 MiB payload holding every byte value comes back byte for byte.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task LargeBinaryPayload_IsReturnedByteForByte()
     {
@@ -344,6 +386,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.True(payload.AsSpan().SequenceEqual(replay.Payload.Span), "The payload must come back byte for byte.");
     }
 
+    /// <summary>An empty payload is stored and replayed as empty.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task EmptyPayload_IsStoredAndReplayed()
     {
@@ -358,6 +402,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(0, replay.Payload.Length);
     }
 
+    /// <summary>500 keys, half completed and half in flight, keep their own states and payloads.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task ManyKeys_AreIndependent()
     {
@@ -389,6 +435,8 @@ public abstract class IdempotencyStoreConformanceTests
         }
     }
 
+    /// <summary>The same client key in two scopes names two records.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task KeysOfDifferentScopes_NeverCollide()
     {
@@ -404,6 +452,8 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.Claimed, bobClaim.Status);
     }
 
+    /// <summary>Keys with Unicode, quotes, backslashes, colons and braces are stored exactly, and a key that differs by one character is another key.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task KeysWithUnusualCharacters_AreStoredExactly()
     {
@@ -420,16 +470,25 @@ public abstract class IdempotencyStoreConformanceTests
         Assert.Equal(ClaimStatus.Claimed, near.Status);
     }
 
-    /// <summary>A fresh storage key, so tests never see each other's records.</summary>
+    /// <summary>Creates a storage key no other test uses, so tests never see each other's records.</summary>
+    /// <returns>A scoped storage key, as <see cref="IdempotencyStorageKey.Create"/> makes them.</returns>
     protected static string NewKey() => IdempotencyStorageKey.Create("conformance", Guid.NewGuid().ToString());
 
-    /// <summary>A fresh owner token.</summary>
+    /// <summary>Creates an owner token no other claim uses.</summary>
+    /// <returns>The owner token.</returns>
     protected static string NewOwner() => Guid.NewGuid().ToString("N");
 
-    /// <summary>The fingerprint of a short label.</summary>
+    /// <summary>Computes a request fingerprint from a short label: equal labels, equal fingerprints.</summary>
+    /// <param name="label">The label, such as <c>"a"</c>.</param>
+    /// <returns>The SHA-256 of the label's UTF-8 bytes.</returns>
     protected static byte[] Fingerprint(string label) => SHA256.HashData(Encoding.UTF8.GetBytes(label));
 
-    /// <summary>A claim request.</summary>
+    /// <summary>Creates a claim request.</summary>
+    /// <param name="key">The scoped storage key to claim.</param>
+    /// <param name="fingerprint">The request fingerprint.</param>
+    /// <param name="owner">The owner token.</param>
+    /// <param name="lease">The lease to take.</param>
+    /// <returns>The request to pass to <see cref="IIdempotencyStore.ClaimAsync"/>.</returns>
     protected static IdempotencyClaimRequest Claim(string key, byte[] fingerprint, string owner, TimeSpan lease) => new(key, fingerprint, owner, lease);
 
     private async Task ClaimAsync(string key, string fingerprintLabel, string owner, TimeSpan lease)

@@ -14,6 +14,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
     /// <summary>Gets how many writers race for the same last entry in the concurrency test.</summary>
     protected virtual int ConcurrentWriters => 32;
 
+    /// <summary>A stream nobody appended to is empty, with last sequence 0.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task NewStream_IsEmptyWithLastSequenceZero()
     {
@@ -23,6 +25,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         Assert.Empty(await Store.ReadAsync(stream, 1, 10, default));
     }
 
+    /// <summary>Appending to an empty stream expecting 0 appends entry 1.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task AppendIfLast_AppendsEntry1_WhenStreamIsEmptyAndExpectedLastIsZero()
     {
@@ -37,6 +41,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         Assert.Equal("opening deposit", Text(entry.Payload));
     }
 
+    /// <summary>Appending expecting the last sequence N appends entry N + 1.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task AppendIfLast_AppendsEntryNPlus1_WhenTheLastEntryIsN()
     {
@@ -49,6 +55,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         Assert.Equal(4, await Store.GetLastSequenceAsync(stream, default));
     }
 
+    /// <summary>Appending with a stale expected sequence is a conflict that reports the last sequence and appends nothing.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task AppendIfLast_ReturnsConflictWithTheLastSequence_AndAppendsNothing_WhenExpectedLastIsStale()
     {
@@ -63,6 +71,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         Assert.DoesNotContain(entries, e => Text(e.Payload) == "late");
     }
 
+    /// <summary>Appending expecting a sequence past the last is a conflict.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task AppendIfLast_ReturnsConflict_WhenExpectedLastIsAhead()
     {
@@ -75,6 +85,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         Assert.Equal(1, await Store.GetLastSequenceAsync(stream, default));
     }
 
+    /// <summary>Appending to an empty stream expecting another sequence than 0 is a conflict.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task AppendIfLast_ReturnsConflict_WhenTheStreamIsEmptyAndExpectedLastIsNot()
     {
@@ -86,6 +98,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         Assert.Equal(0, await Store.GetLastSequenceAsync(stream, default));
     }
 
+    /// <summary>An append delivered twice is applied once; the duplicate is a conflict.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task AppendIfLast_AppliesADuplicatedAppendOnce()
     {
@@ -100,6 +114,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         Assert.Single(await Store.ReadAsync(stream, 1, 10, default), e => Text(e.Payload) == "withdraw 100.00");
     }
 
+    /// <summary>Reading returns the entries in order, from the sequence given, at most as many as asked.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Read_ReturnsEntriesInOrder_FromTheGivenSequence_AtMostMaxCount()
     {
@@ -116,6 +132,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         Assert.Empty(past);
     }
 
+    /// <summary>Empty and binary payloads are kept exactly.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Entries_KeepEmptyAndBinaryPayloadsExactly()
     {
@@ -130,6 +148,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         Assert.Equal(binary, entries[1].Payload.ToArray());
     }
 
+    /// <summary>Appending to one stream leaves every other stream as it was.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task Streams_AreIndependentOfEachOther()
     {
@@ -142,12 +162,18 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         Assert.Equal(2, await Store.GetLastSequenceAsync(a, default));
     }
 
+    /// <summary>A negative expected sequence throws <see cref="ArgumentOutOfRangeException"/>.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task AppendIfLast_Throws_WhenExpectedLastIsNegative()
     {
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await Store.AppendIfLastAsync(NewStream(), -1, Payload("x"), default));
     }
 
+    /// <summary>Reading from a sequence below 1, or at most 0 entries, throws <see cref="ArgumentOutOfRangeException"/>.</summary>
+    /// <param name="fromSequence">The first sequence to read.</param>
+    /// <param name="maxCount">The most entries to read.</param>
+    /// <returns>A task that completes when the test has run.</returns>
     [Theory]
     [InlineData(0, 10)]
     [InlineData(1, 0)]
@@ -156,6 +182,8 @@ public abstract class AppendOnlyStreamStoreConformanceTests
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(async () => await Store.ReadAsync(NewStream(), fromSequence, maxCount, default));
     }
 
+    /// <summary>Of many writers appending after the same entry at once exactly one wins; the others get a conflict with the winner's sequence.</summary>
+    /// <returns>A task that completes when the test has run.</returns>
     [Fact]
     public async Task AppendIfLast_LetsExactlyOneOfManyConcurrentWritersWin_AndTellsTheOthersTheWinnersSequence()
     {
@@ -174,6 +202,7 @@ public abstract class AppendOnlyStreamStoreConformanceTests
     }
 
     /// <summary>Creates a stream id no other test uses.</summary>
+    /// <returns>The stream id.</returns>
     protected static string NewStream() => "stream-" + Guid.NewGuid().ToString("N");
 
     private async Task AppendAsync(string stream, int count)
