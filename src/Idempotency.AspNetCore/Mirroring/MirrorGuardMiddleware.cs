@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -94,11 +95,11 @@ internal sealed partial class MirrorGuardMiddleware
         switch (action)
         {
             case MirrorGuardAction.Suppressed:
-                LogCopySuppressed(_logger, method, path, classification.Class, classification.Reason, _options.Data);
+                LogCopySuppressed(_logger, method, RouteTemplate(context), classification.Class, classification.Reason, _options.Data);
                 await _problems.WriteSuppressedAsync(context, classification, _options.Data);
                 return;
             case MirrorGuardAction.WouldSuppress:
-                LogCopyWouldBeSuppressed(_logger, method, path, classification.Class, classification.Reason, _options.Data);
+                LogCopyWouldBeSuppressed(_logger, method, RouteTemplate(context), classification.Class, classification.Reason, _options.Data);
                 break;
             default:
                 LogCopyExecuted(_logger, method, path, classification.Class, classification.Reason, signal);
@@ -116,13 +117,21 @@ internal sealed partial class MirrorGuardMiddleware
         // request as real traffic could apply a copy's effect against shared data.
         if (_options.ReportOnly)
         {
-            LogMarkerWouldBeRefused(_logger, _detector.HeaderName, context.Request.Method, context.Request.Path);
+            LogMarkerWouldBeRefused(_logger, _detector.HeaderName, context.Request.Method, RouteTemplate(context));
             _metrics.UntrustedMarker(MirrorMetricActions.WouldRefuse);
             return _next(context);
         }
 
-        LogMarkerRefused(_logger, _detector.HeaderName, context.Request.Method, context.Request.Path);
+        LogMarkerRefused(_logger, _detector.HeaderName, context.Request.Method, RouteTemplate(context));
         _metrics.UntrustedMarker(MirrorMetricActions.Refused);
         return _problems.WriteMarkerInvalidAsync(context, _detector.HeaderName);
     }
+
+    // The endpoint's route pattern, for logs above Debug: the raw path can hold ids.
+    private static string RouteTemplate(HttpContext context) => context.GetEndpoint() switch
+    {
+        RouteEndpoint route => route.RoutePattern.RawText ?? route.DisplayName ?? string.Empty,
+        { } endpoint => endpoint.DisplayName ?? string.Empty,
+        null => "(no endpoint)",
+    };
 }

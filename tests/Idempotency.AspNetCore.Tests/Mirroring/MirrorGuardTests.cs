@@ -183,6 +183,24 @@ public sealed class MirrorGuardTests
     }
 
     [Fact]
+    public async Task GuardLogsAboveDebug_NameTheRouteTemplate_NeverTheRawPath()
+    {
+        var logs = new FakeLogCollector();
+        await using var canary = await MirrorTestApp.StartAsync(
+            o => o.Role = MirrorRole.Canary,
+            s => s.AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Debug)),
+            e => e.MapPost("/accounts/{id}/debits", () => "debited"));
+
+        var copy = await canary.SendAsync(MirrorTestApp.Request(HttpMethod.Post, "/accounts/4242/debits", marker: "1"));
+
+        Assert.Equal(HttpStatusCode.Forbidden, copy.StatusCode);
+        var suppressed = Assert.Single(logs.GetSnapshot(), r => r.Id.Id == 202);
+        Assert.Contains("/accounts/{id}/debits", suppressed.Message, StringComparison.Ordinal);
+        Assert.All(logs.GetSnapshot().Where(r => r.Level > LogLevel.Debug && r.Category!.StartsWith("Idempotency", StringComparison.Ordinal)), r =>
+            Assert.DoesNotContain("4242", r.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task ACanaryWithASecret_TreatsAMarkerWithTheSecret_AsACopy()
     {
         await using var canary = await MirrorTestApp.StartAsync(o =>
