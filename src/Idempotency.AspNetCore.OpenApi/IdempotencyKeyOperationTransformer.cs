@@ -57,6 +57,22 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
             $"This '{header}' was already used for a different request: another body, path, endpoint, precondition or content type ({types}{IdempotencyProblemTypes.KeyReused}). " +
             "A client bug: never retry it; use a new key for a new operation.",
             problem);
+        OpenApiOperationEditor.AddProblemResponse(
+            operation,
+            429,
+            $"This caller has as many requests in progress as the service keeps idempotency records for one caller ({types}{IdempotencyProblemTypes.ScopeQuotaExceeded}). " +
+            "The request was not run; retry with the same key after Retry-After.",
+            problem,
+            new Dictionary<string, IOpenApiHeader>
+            {
+                ["Retry-After"] = OpenApiOperationEditor.Header("Seconds to wait before retrying with the same key.", new OpenApiSchema { Type = JsonSchemaType.Integer }),
+            });
+        OpenApiOperationEditor.AddProblemResponse(
+            operation,
+            500,
+            $"The original request with this '{header}' failed after its response had started, so its effect may have been applied ({types}{IdempotencyProblemTypes.OutcomeUnknown}). " +
+            "It is never run again with this key: check the resource, then repeat the operation with a new key if it did not apply.",
+            problem);
 
         foreach (var (status, response) in operation.Responses ?? [])
         {

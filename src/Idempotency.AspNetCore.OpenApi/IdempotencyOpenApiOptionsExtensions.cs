@@ -24,7 +24,7 @@ public static class IdempotencyOpenApiOptionsExtensions
     /// <summary>
     /// Adds an operation transformer that, on every unsafe operation with idempotency metadata
     /// (<c>.RequireIdempotency()</c>, <c>.EnableIdempotency()</c> or their attributes), declares the
-    /// <c>Idempotency-Key</c> header (required or optional, as the endpoint says), the 400, 409 and 422
+    /// <c>Idempotency-Key</c> header (required or optional, as the endpoint says), the 400, 409, 422, 429 and 500
     /// <c>application/problem+json</c> responses the middleware writes, and the <c>Idempotent-Replayed</c> header on
     /// success responses. Safe methods and endpoints with <c>.DisableIdempotency()</c> are left alone, as the
     /// middleware leaves them. The header name and key length come from <see cref="IdempotencyOptions"/>.

@@ -23,7 +23,7 @@ public sealed class OpenApiTransformerTests
         Assert.Contains("same key on every retry", key.GetProperty("description").GetString(), StringComparison.Ordinal);
 
         var responses = operation.GetProperty("responses");
-        foreach (var status in new[] { "400", "409", "422" })
+        foreach (var status in new[] { "400", "409", "422", "429", "500" })
         {
             Assert.True(responses.GetProperty(status).GetProperty("content").TryGetProperty("application/problem+json", out var problem), status);
             Assert.Equal("#/components/schemas/ProblemDetails", problem.GetProperty("schema").GetProperty("$ref").GetString());
@@ -33,6 +33,9 @@ public sealed class OpenApiTransformerTests
         Assert.Contains("request-in-flight", responses.GetProperty("409").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.True(responses.GetProperty("409").GetProperty("headers").TryGetProperty("Retry-After", out _));
         Assert.Contains("key-reused", responses.GetProperty("422").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("scope-quota-exceeded", responses.GetProperty("429").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.True(responses.GetProperty("429").GetProperty("headers").TryGetProperty("Retry-After", out _));
+        Assert.Contains("outcome-unknown", responses.GetProperty("500").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.True(document.GetProperty("components").GetProperty("schemas").TryGetProperty("ProblemDetails", out _));
     }
 
