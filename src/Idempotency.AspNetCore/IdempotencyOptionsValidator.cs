@@ -10,14 +10,14 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
     public ValidateOptionsResult Validate(string? name, IdempotencyOptions options)
     {
         var failures = new List<string>();
-        if (string.IsNullOrWhiteSpace(options.HeaderName) || !options.HeaderName.All(c => c is > ' ' and < '\u007f' and not ':'))
+        if (!HttpFieldNames.IsValid(options.HeaderName))
         {
             failures.Add($"IdempotencyOptions.HeaderName must be a valid HTTP header name; '{options.HeaderName}' is not.");
         }
 
         foreach (var header in options.FingerprintHeaders)
         {
-            if (!IsToken(header))
+            if (!HttpFieldNames.IsValid(header))
             {
                 failures.Add($"IdempotencyOptions.FingerprintHeaders must hold valid HTTP header names; '{header}' is not.");
             }
@@ -70,8 +70,4 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
-
-    // A field name is a token (RFC 9110 section 5.1): ASCII letters, digits and !#$%&'*+-.^_`|~.
-    private static bool IsToken(string? value) =>
-        !string.IsNullOrEmpty(value) && value.All(static c => char.IsAsciiLetterOrDigit(c) || "!#$%&'*+-.^_`|~".Contains(c, StringComparison.Ordinal));
 }

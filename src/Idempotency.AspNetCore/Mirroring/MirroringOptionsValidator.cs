@@ -18,7 +18,7 @@ internal sealed class MirroringOptionsValidator : IValidateOptions<MirroringOpti
             failures.Add($"MirroringOptions.Data must be Shared or Isolated; it is {options.Data}.");
         }
 
-        if (!IsToken(options.HeaderName))
+        if (!HttpFieldNames.IsValid(options.HeaderName))
         {
             failures.Add($"MirroringOptions.HeaderName must be a valid HTTP header name; '{options.HeaderName}' is not.");
         }
@@ -39,9 +39,6 @@ internal sealed class MirroringOptionsValidator : IValidateOptions<MirroringOpti
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
-
-    private static bool IsToken(string? value) =>
-        !string.IsNullOrEmpty(value) && value.All(static c => c is > ' ' and < '\u007f' and not (':' or '"' or '(' or ')' or ',' or '/' or ';' or '<' or '=' or '>' or '?' or '@' or '[' or '\\' or ']' or '{' or '}'));
 
     private static bool IsHostName(string? value) =>
         !string.IsNullOrEmpty(value)
