@@ -29,10 +29,26 @@ public static class IdempotencyCoreServiceCollectionExtensions
         return builder;
     }
 
-    /// <summary>Registers what every idempotency front end shares: the clock and the default store.</summary>
-    internal static IIdempotencyBuilder AddIdempotencyEngine(this IServiceCollection services)
+    /// <summary>
+    /// Registers what every idempotency front end shares: the <see cref="IdempotencyEngine"/>, its options (validated at
+    /// start-up), the clock and, unless another store is registered, the bounded in-memory store. Adapters
+    /// (<c>AddIdempotency()</c>, <see cref="AddIdempotentExecutor"/>) call it; safe to call more than once.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures the engine; <see langword="null"/> keeps the defaults.</param>
+    /// <returns>A builder to choose a store with.</returns>
+    public static IIdempotencyBuilder AddIdempotencyEngine(this IServiceCollection services, Action<IdempotencyEngineOptions>? configure = null)
     {
+        ArgumentNullException.ThrowIfNull(services);
         services.TryAddSingleton(TimeProvider.System);
+        services.AddOptions<IdempotencyEngineOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdempotencyEngineOptions>, IdempotencyEngineOptionsValidator>());
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        services.TryAddSingleton<IdempotencyEngine>();
         services.AddOptions<InMemoryIdempotencyStoreOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryIdempotencyStoreOptions>, InMemoryIdempotencyStoreOptionsValidator>());
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();

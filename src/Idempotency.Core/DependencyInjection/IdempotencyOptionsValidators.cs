@@ -9,3 +9,7 @@ internal sealed partial class IdempotentExecutorOptionsValidator : IValidateOpti
 /// <summary>Validates <see cref="InMemoryIdempotencyStoreOptions"/> at start-up (source-generated from its attributes).</summary>
 [OptionsValidator]
 internal sealed partial class InMemoryIdempotencyStoreOptionsValidator : IValidateOptions<InMemoryIdempotencyStoreOptions>;
+
+/// <summary>Validates <see cref="IdempotencyEngineOptions"/> at start-up (source-generated from its attributes).</summary>
+[OptionsValidator]
+internal sealed partial class IdempotencyEngineOptionsValidator : IValidateOptions<IdempotencyEngineOptions>;

@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Options;
@@ -6,24 +7,30 @@ namespace Idempotency;
 
 /// <summary>
 /// Runs an operation at most once per key, for callers that are not HTTP endpoints (message handlers, background
-/// jobs): the first execution's result is stored and every later call with the same key receives it.
+/// jobs): the first execution's result is stored and every later call with the same key receives it. An adapter of
+/// <see cref="IdempotencyEngine"/>, with the same telemetry as the ASP.NET Core middleware.
 /// </summary>
 /// <remarks>
 /// Exceptions are not stored: the claim is released and the exception propagates, so a later delivery runs the
-/// operation again. Only a returned result is final.
+/// operation again. Only a returned result is final. With <see cref="IdempotentOperation.UnitOfWork"/>, the key, the
+/// operation's changes and its result commit together, or none of them does.
 /// </remarks>
 public sealed class IdempotentExecutor
 {
+    private readonly IdempotencyEngine _engine;
     private readonly IIdempotencyStore _store;
     private readonly IdempotentExecutorOptions _options;
 
     /// <summary>Initializes an executor over <paramref name="store"/>.</summary>
-    /// <param name="store">Where claims and results are kept.</param>
+    /// <param name="engine">The engine that claims, runs and records.</param>
+    /// <param name="store">Where claims and results are kept, unless an operation brings its own unit of work.</param>
     /// <param name="options">Lease and retention.</param>
-    public IdempotentExecutor(IIdempotencyStore store, IOptions<IdempotentExecutorOptions> options)
+    public IdempotentExecutor(IdempotencyEngine engine, IIdempotencyStore store, IOptions<IdempotentExecutorOptions> options)
     {
+        ArgumentNullException.ThrowIfNull(engine);
         ArgumentNullException.ThrowIfNull(store);
         ArgumentNullException.ThrowIfNull(options);
+        _engine = engine;
         _store = store;
         _options = options.Value;
     }
@@ -33,15 +40,19 @@ public sealed class IdempotentExecutor
     /// <param name="request">The key, scope and payload of the operation.</param>
     /// <param name="operation">The operation to run at most once.</param>
     /// <param name="resultType">The JSON contract of the result (from a source-generated <c>JsonSerializerContext</c>).</param>
-    /// <param name="cancellationToken">Cancels the store calls and is passed to the operation.</param>
+    /// <param name="cancellationToken">Cancels the claim and is passed to the operation; never the recording of a result.</param>
     /// <returns>The result, and whether it was replayed.</returns>
     /// <exception cref="IdempotentOperationInFlightException">Another execution with the same key is still running.</exception>
     /// <exception cref="IdempotencyKeyReusedException">The key was used with a different payload.</exception>
-    /// <exception cref="IdempotencyStoreException">The store could not be reached; the operation did not run.</exception>
+    /// <exception cref="IdempotencyStoreException">
+    /// The store could not be reached, and the operation did not run; or, with a unit of work, the commit failed and
+    /// nothing of the operation was kept.
+    /// </exception>
     /// <exception cref="IdempotencyScopeQuotaExceededException">
     /// The operation's scope holds its full share of the store; the operation did not run. Retry after its
     /// <see cref="IdempotencyScopeQuotaExceededException.RetryAfter"/>.
     /// </exception>
+    /// <exception cref="IdempotentOperationOutcomeUnknownException">The operation ran before, but its result could not be recorded.</exception>
     public async ValueTask<IdempotentResult<TResult>> ExecuteAsync<TResult>(
         IdempotentOperation request,
         Func<CancellationToken, ValueTask<TResult>> operation,
@@ -52,35 +63,120 @@ public sealed class IdempotentExecutor
         ArgumentNullException.ThrowIfNull(operation);
         ArgumentNullException.ThrowIfNull(resultType);
 
-        var key = IdempotencyStorageKey.Create(request.Scope, request.Key);
-        var fingerprint = RequestFingerprintBuilder.Compute(request.Payload.Span);
-        var ownerToken = OwnerTokens.Create();
-        var claim = await _store.ClaimAsync(new IdempotencyClaimRequest(key, fingerprint, ownerToken, _options.LeaseDuration, request.Scope), cancellationToken);
-        switch (claim.Status)
+        var work = new ResultWork<TResult>(operation, resultType);
+        var execution = await _engine.ExecuteAsync(CreateRequest(request), work, cancellationToken).ConfigureAwait(false);
+        return RanAndKept(request, execution)
+            ? new(execution.Outcome!, IsReplay: false)
+            : new(JsonSerializer.Deserialize(OperationResultCodec.Decode(ReplayedContent(request, execution).Span), resultType)!, IsReplay: true);
+    }
+
+    /// <summary>Runs <paramref name="operation"/>, which has no result, unless an execution with the same key has completed.</summary>
+    /// <param name="request">The key, scope and payload of the operation.</param>
+    /// <param name="operation">The operation to run at most once.</param>
+    /// <param name="cancellationToken">Cancels the claim and is passed to the operation; never the recording of its completion.</param>
+    /// <returns>Whether the operation had already run.</returns>
+    /// <exception cref="IdempotentOperationInFlightException">Another execution with the same key is still running.</exception>
+    /// <exception cref="IdempotencyKeyReusedException">The key was used with a different payload.</exception>
+    /// <exception cref="IdempotencyStoreException">
+    /// The store could not be reached, and the operation did not run; or, with a unit of work, the commit failed and
+    /// nothing of the operation was kept.
+    /// </exception>
+    /// <exception cref="IdempotencyScopeQuotaExceededException">The operation's scope holds its full share of the store; the operation did not run.</exception>
+    public async ValueTask<IdempotentResult> ExecuteAsync(IdempotentOperation request, Func<CancellationToken, Task> operation, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ArgumentNullException.ThrowIfNull(operation);
+
+        var execution = await _engine.ExecuteAsync(CreateRequest(request), new NoResultWork(operation), cancellationToken).ConfigureAwait(false);
+        if (RanAndKept(request, execution))
         {
-            case ClaimStatus.Completed:
-                var stored = StoredPayloadFormat.DecodeOperationResult(claim.Payload.Span);
-                return new(JsonSerializer.Deserialize(stored, resultType)!, IsReplay: true);
-            case ClaimStatus.InFlight:
-                throw new IdempotentOperationInFlightException(claim.LeaseRemaining);
-            case ClaimStatus.FingerprintMismatch:
+            return new(IsReplay: false);
+        }
+
+        ReplayedContent(request, execution);
+        return new(IsReplay: true);
+    }
+
+    // A run whose record was not kept still happened, unless its unit of work held everything back: then nothing did.
+    private static bool RanAndKept<TOutcome>(IdempotentOperation request, IdempotencyExecution<TOutcome> execution) =>
+        execution.Ran
+        && !(request.UnitOfWork is not null && execution.Status is IdempotencyExecutionStatus.ClaimLost or IdempotencyExecutionStatus.CompletionFailed);
+
+    private IdempotencyExecutionRequest CreateRequest(IdempotentOperation request) =>
+        new(request.UnitOfWork ?? _store, request.Key, request.Scope, IdempotencyStorageKey.Create(request.Scope, request.Key), RequestFingerprintBuilder.Compute(request.Payload.Span))
+        {
+            LeaseDuration = _options.LeaseDuration,
+            Retention = _options.Retention,
+            OperationName = request.Name,
+        };
+
+    /// <summary>The stored result of a replay; for every other way an execution that did not run can end, its exception.</summary>
+    private ReadOnlyMemory<byte> ReplayedContent<TOutcome>(IdempotentOperation request, IdempotencyExecution<TOutcome> execution)
+    {
+        switch (execution.Status)
+        {
+            case IdempotencyExecutionStatus.Replayed:
+                var record = execution.Record;
+                if (record.Kind == IdempotencyRecordKind.OperationResult)
+                {
+                    _engine.RecordOutcome(IdempotencyOutcome.Replayed, request.Name, request.Key, request.Scope);
+                    return record.Content;
+                }
+
+                _engine.RecordOutcome(IdempotencyOutcome.StoreUnavailable, request.Name, request.Key, request.Scope);
+                if (record.Kind == IdempotencyRecordKind.OutcomeUnknown)
+                {
+                    throw new IdempotentOperationOutcomeUnknownException();
+                }
+
+                throw new InvalidDataException($"The stored idempotency record holds {record.Kind}, not an operation result: the same key was used by another kind of caller (an HTTP endpoint, say) and by an executor operation.");
+            case IdempotencyExecutionStatus.InFlight:
+                throw new IdempotentOperationInFlightException(execution.RetryAfter);
+            case IdempotencyExecutionStatus.FingerprintMismatch:
                 throw new IdempotencyKeyReusedException();
+            case IdempotencyExecutionStatus.ClaimLost or IdempotencyExecutionStatus.CompletionFailed:
+                // Only with a unit of work is a run that was not recorded reported as "nothing happened" (see RanAndKept).
+                throw new IdempotencyStoreException(
+                    "The operation's unit of work could not commit its result with the key, so nothing of the operation was kept; run it again.",
+                    execution.Fault);
+            default:
+                _engine.RecordOutcome(
+                    execution.Status == IdempotencyExecutionStatus.ScopeQuotaExceeded ? IdempotencyOutcome.Throttled : IdempotencyOutcome.StoreUnavailable,
+                    request.Name,
+                    request.Key,
+                    request.Scope);
+                ExceptionDispatchInfo.Capture(execution.Fault!).Throw();
+                throw execution.Fault!; // unreachable
+        }
+    }
+
+    private sealed class ResultWork<TResult>(Func<CancellationToken, ValueTask<TResult>> operation, JsonTypeInfo<TResult> resultType) : IIdempotentWork<TResult>
+    {
+        public ValueTask<TResult> RunAsync(CancellationToken cancellationToken) => operation(cancellationToken);
+
+        public bool HasDeliveryStarted(out int startedStatus)
+        {
+            startedStatus = 0;
+            return false;
         }
 
-        TResult result;
-        try
+        public IdempotencyRecordContent CreateRecord(TResult outcome) => OperationResultCodec.Encode(outcome, resultType);
+    }
+
+    private sealed class NoResultWork(Func<CancellationToken, Task> operation) : IIdempotentWork<bool>
+    {
+        public async ValueTask<bool> RunAsync(CancellationToken cancellationToken)
         {
-            result = await operation(cancellationToken);
-        }
-        catch
-        {
-            // Let a later delivery run it; CancellationToken.None so a cancelled caller still frees the key.
-            await _store.ReleaseAsync(key, ownerToken, CancellationToken.None);
-            throw;
+            await operation(cancellationToken).ConfigureAwait(false);
+            return true;
         }
 
-        var payload = StoredPayloadFormat.EncodeOperationResult(JsonSerializer.SerializeToUtf8Bytes(result, resultType));
-        await _store.CompleteAsync(new IdempotencyCompleteRequest(key, ownerToken, payload, _options.Retention), CancellationToken.None);
-        return new(result, IsReplay: false);
+        public bool HasDeliveryStarted(out int startedStatus)
+        {
+            startedStatus = 0;
+            return false;
+        }
+
+        public IdempotencyRecordContent CreateRecord(bool outcome) => OperationResultCodec.NoResult;
     }
 }

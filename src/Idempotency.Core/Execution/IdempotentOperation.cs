@@ -38,4 +38,19 @@ public sealed class IdempotentOperation
 
     /// <summary>Gets whose key it is.</summary>
     public string Scope { get; }
+
+    /// <summary>
+    /// Gets or sets the operation's name in audit events and logs: a message type, a job name. Never a value that holds
+    /// ids or personal data.
+    /// </summary>
+    /// <value>The default is the empty string.</value>
+    public string Name { get; init; } = string.Empty;
+
+    /// <summary>
+    /// Gets or sets a store bound to the operation's own unit of work (a database transaction), in which the key is
+    /// claimed and whose commit makes the key, the operation's changes and its result durable together. The caller
+    /// begins it, runs the operation's changes in it, and disposes it afterwards.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: the application's <see cref="IIdempotencyStore"/>.</value>
+    public IIdempotencyUnitOfWorkStore? UnitOfWork { get; init; }
 }

@@ -25,6 +25,9 @@ namespace Idempotency;
 /// </remarks>
 internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
 {
+    /// <summary>The store's name in telemetry, also the store tag of its own instruments.</summary>
+    public const string StoreName = "inmemory";
+
     // Rough per-record overhead: the entry object with its links, its dictionary slot, the owner token string and the
     // fingerprint array's header.
     private const int EntryOverheadBytes = 320;
@@ -40,6 +43,9 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
     private readonly ILogger _logger;
     private readonly InMemoryStoreMetrics? _metrics;
     private long _bytes;
+
+    /// <inheritdoc />
+    public string Name => StoreName;
 
     public InMemoryIdempotencyStore(
         IOptions<InMemoryIdempotencyStoreOptions> options,

@@ -10,7 +10,7 @@ internal sealed class InMemoryStoreMetrics
 
     public const string EvictionsInstrument = "idempotency.store.evictions";
 
-    private static readonly KeyValuePair<string, object?> s_store = new("store", "inmemory"); // the same name idempotency.store.duration gives this store
+    private static readonly KeyValuePair<string, object?> s_store = new("store", InMemoryIdempotencyStore.StoreName);
     private static readonly KeyValuePair<string, object?> s_full = new("reason", "full");
     private static readonly KeyValuePair<string, object?> s_scopeShare = new("reason", "scope_share");
 

@@ -26,6 +26,14 @@ namespace Idempotency;
 public interface IIdempotencyStore
 {
     /// <summary>
+    /// Gets the store's name in telemetry: the <c>store</c> tag of <c>idempotency.store.duration</c> and of the store's
+    /// own instruments. A short, fixed, lowercase name (<c>inmemory</c>, <c>redis</c>, <c>postgresql</c>), the same in
+    /// every release, so that dashboards keep working.
+    /// </summary>
+    /// <value>The default is <c>custom</c>.</value>
+    string Name => "custom";
+
+    /// <summary>
     /// Atomically claims <see cref="IdempotencyClaimRequest.Key"/> for its owner, unless a live claim or a
     /// completed record already holds it. A record whose lease has expired is claimed anew.
     /// </summary>

@@ -22,7 +22,7 @@ public sealed class IdempotentExecutorTests
     public IdempotentExecutorTests()
     {
         _store = new InMemoryIdempotencyStore(Options.Create(new InMemoryIdempotencyStoreOptions()), _time);
-        _executor = new IdempotentExecutor(_store, Options.Create(new IdempotentExecutorOptions()));
+        _executor = new IdempotentExecutor(new IdempotencyEngine(Options.Create(new IdempotencyEngineOptions()), _time), _store, Options.Create(new IdempotentExecutorOptions()));
     }
 
     [Fact]
@@ -112,7 +112,7 @@ public sealed class IdempotentExecutorTests
         var store = new InMemoryIdempotencyStore(
             Options.Create(new InMemoryIdempotencyStoreOptions { MaxEntries = 2, MaxScopeShare = 0.5, WhenFull = InMemoryStoreFullBehavior.RefuseNewClaims }),
             _time);
-        var executor = new IdempotentExecutor(store, Options.Create(new IdempotentExecutorOptions()));
+        var executor = new IdempotentExecutor(new IdempotencyEngine(Options.Create(new IdempotencyEngineOptions()), _time), store, Options.Create(new IdempotentExecutorOptions()));
         await executor.ExecuteAsync(new IdempotentOperation("msg-1", "a"u8.ToArray(), scope: "tenant-1"), ChargeAsync, ReceiptJsonContext.Default.Receipt);
 
         var refused = await Assert.ThrowsAsync<IdempotencyScopeQuotaExceededException>(() =>
@@ -153,6 +153,113 @@ public sealed class IdempotentExecutorTests
         var result = await executor.ExecuteAsync(new IdempotentOperation("k", "p"u8.ToArray()), ChargeAsync, ReceiptJsonContext.Default.Receipt);
         Assert.False(result.IsReplay);
     }
+
+    [Fact]
+    public async Task ExecuteAsync_RethrowsTheOperationsException_WhenReleasingTheKeyFailsToo()
+    {
+        // Before the engine, the release's exception replaced the operation's, and the caller never saw what failed.
+        var store = new Engine.ControllableStore(_time) { ReleaseFault = new IdempotencyStoreException("store down") };
+        var executor = CreateExecutor(store);
+        var failure = new InvalidOperationException("card declined");
+
+        var thrown = await Assert.ThrowsAsync<InvalidOperationException>(() =>
+            executor.ExecuteAsync(new IdempotentOperation("msg-1", "a"u8.ToArray()), _ => ValueTask.FromException<Receipt>(failure), ReceiptJsonContext.Default.Receipt).AsTask());
+
+        Assert.Same(failure, thrown);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_ReturnsTheResult_WhenTheOperationRanButItsResultCouldNotBeStored()
+    {
+        // The operation's effect happened: reporting a failure would make the caller (a broker) deliver it again.
+        var store = new Engine.ControllableStore(_time) { CompleteFault = new IdempotencyStoreException("store down") };
+
+        var result = await CreateExecutor(store).ExecuteAsync(new IdempotentOperation("msg-1", "a"u8.ToArray()), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        Assert.False(result.IsReplay);
+        Assert.Equal(1, _executions);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_RunsOperationsWithoutAResult_Once()
+    {
+        var message = new IdempotentOperation("msg-1", "ping"u8.ToArray());
+
+        var first = await _executor.ExecuteAsync(message, _ => { _executions++; return Task.CompletedTask; });
+        var second = await _executor.ExecuteAsync(message, _ => { _executions++; return Task.CompletedTask; });
+
+        Assert.False(first.IsReplay);
+        Assert.True(second.IsReplay);
+        Assert.Equal(1, _executions);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_CommitsTheChangesAndTheResultTogether_InTheOperationsUnitOfWork()
+    {
+        var committed = new List<string>();
+        await using (var unitOfWork = new Engine.StagingUnitOfWorkStore(_store, committed))
+        {
+            var message = new IdempotentOperation("msg-1", "debit"u8.ToArray()) { UnitOfWork = unitOfWork };
+            await _executor.ExecuteAsync(message, ct => { unitOfWork.Stage("debit 100"); return ChargeAsync(ct); }, ReceiptJsonContext.Default.Receipt);
+        }
+
+        var replay = await _executor.ExecuteAsync(new IdempotentOperation("msg-1", "debit"u8.ToArray()), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        Assert.Equal(["debit 100"], committed);
+        Assert.True(replay.IsReplay);
+        Assert.Equal(1, _executions);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_Throws_AndKeepsNothing_WhenTheUnitOfWorkCannotCommit()
+    {
+        var committed = new List<string>();
+        await using (var unitOfWork = new Engine.StagingUnitOfWorkStore(_store, committed) { FailCommit = true })
+        {
+            var message = new IdempotentOperation("msg-1", "debit"u8.ToArray()) { UnitOfWork = unitOfWork };
+            await Assert.ThrowsAsync<IdempotencyStoreException>(() =>
+                _executor.ExecuteAsync(message, ct => { unitOfWork.Stage("debit 100"); return ChargeAsync(ct); }, ReceiptJsonContext.Default.Receipt).AsTask());
+        }
+
+        var retry = await _executor.ExecuteAsync(new IdempotentOperation("msg-1", "debit"u8.ToArray()), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        Assert.Empty(committed);
+        Assert.False(retry.IsReplay);
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_CountsEveryOutcome_AsTheMiddlewareDoes()
+    {
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        using var requests = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(meters, IdempotencyTelemetry.MeterName, "idempotency.requests");
+        var executor = new IdempotentExecutor(new IdempotencyEngine(Options.Create(new IdempotencyEngineOptions()), _time, meterFactory: meters), _store, Options.Create(new IdempotentExecutorOptions()));
+        var message = new IdempotentOperation("msg-1", "a"u8.ToArray()) { Name = "ChargeCard" };
+
+        await executor.ExecuteAsync(message, ChargeAsync, ReceiptJsonContext.Default.Receipt);
+        await executor.ExecuteAsync(message, ChargeAsync, ReceiptJsonContext.Default.Receipt);
+        await Assert.ThrowsAsync<IdempotencyKeyReusedException>(() => executor.ExecuteAsync(new IdempotentOperation("msg-1", "b"u8.ToArray()), ChargeAsync, ReceiptJsonContext.Default.Receipt).AsTask());
+
+        Assert.Equal(["executed", "replayed", "mismatch"], requests.GetMeasurementSnapshot().Select(m => (string?)m.Tags["outcome"]));
+    }
+
+    [Fact]
+    public async Task ExecuteAsync_ReadsResultsStoredBeforeTheEngine()
+    {
+        // A record exactly as the executor wrote it before the engine: version 1, kind 2, int32 length, JSON.
+        var key = IdempotencyStorageKey.Create(string.Empty, "msg-1");
+        var payload = "p"u8.ToArray();
+        await _store.ClaimAsync(new IdempotencyClaimRequest(key, RequestFingerprintBuilder.Compute(payload), "old-owner", TimeSpan.FromMinutes(1)), CancellationToken.None);
+        await _store.CompleteAsync(new IdempotencyCompleteRequest(key, "old-owner", Convert.FromHexString("0102" + "0000001A" + "7B224964223A22722D6F6C64222C22416D6F756E74223A37307D"), TimeSpan.FromHours(1)), CancellationToken.None);
+
+        var result = await _executor.ExecuteAsync(new IdempotentOperation("msg-1", payload), ChargeAsync, ReceiptJsonContext.Default.Receipt);
+
+        Assert.True(result.IsReplay);
+        Assert.Equal(new Receipt("r-old", 70), result.Value);
+    }
+
+    private IdempotentExecutor CreateExecutor(IIdempotencyStore store) =>
+        new(new IdempotencyEngine(Options.Create(new IdempotencyEngineOptions()), _time), store, Options.Create(new IdempotentExecutorOptions()));
 
     private ValueTask<Receipt> ChargeAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,32 @@
+namespace Idempotency;
+
+/// <summary>
+/// What an adapter gives <see cref="IdempotencyEngine"/> to run under a claimed key: the work itself, and how its
+/// outcome becomes a stored record (the adapter's outcome codec).
+/// </summary>
+/// <typeparam name="TOutcome">What the work produces (an HTTP adapter's may be nothing more than "the handler returned").</typeparam>
+public interface IIdempotentWork<TOutcome>
+{
+    /// <summary>Runs the work once. The engine has claimed the key and will complete or release it.</summary>
+    /// <param name="cancellationToken">The caller's token.</param>
+    /// <returns>The outcome.</returns>
+    ValueTask<TOutcome> RunAsync(CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Called after <see cref="RunAsync"/> threw: whether part of the outcome may already have reached the caller (an
+    /// HTTP response that had started). The engine then completes the key as "outcome unknown" instead of releasing it,
+    /// because the effect must be presumed applied and must never run again.
+    /// </summary>
+    /// <param name="startedStatus">The status the delivered part carried (the HTTP status), or 0.</param>
+    /// <returns><see langword="true"/> when part of the outcome may have been delivered.</returns>
+    bool HasDeliveryStarted(out int startedStatus);
+
+    /// <summary>
+    /// Turns a returned outcome into the content to store, or <see langword="null"/> when the outcome is transient (an
+    /// HTTP 503, say) and the key must be released so that a retry runs the work again. An exception thrown here is
+    /// treated as described on <see cref="IdempotencyExecutionStatus.OutcomeUnknown"/>.
+    /// </summary>
+    /// <param name="outcome">What <see cref="RunAsync"/> returned.</param>
+    /// <returns>The record's content, or <see langword="null"/> to release the key.</returns>
+    IdempotencyRecordContent? CreateRecord(TOutcome outcome);
+}
