@@ -27,7 +27,7 @@ public static class IdempotencyServiceCollectionExtensions
         }
 
         services.AddMetrics();
-        services.TryAddSingleton<IdempotencyMetrics>();
+        services.TryAddSingleton<Idempotency.AspNetCore.IdempotencyMetrics>();
         services.TryAddSingleton<IdempotencyProblemWriter>();
         services.TryAddSingleton<IdempotencyMarkerService>();
         return builder;
