@@ -26,8 +26,10 @@ public static class IdempotencyServiceCollectionExtensions
             services.Configure(configure);
         }
 
+        // The engine's audit hashes use the middleware's secret unless the engine has one of its own.
+        services.AddOptions<IdempotencyEngineOptions>().Configure<IOptions<IdempotencyOptions>>(
+            static (engine, web) => engine.AuditHashSecret ??= web.Value.AuditHashSecret);
         services.AddMetrics();
-        services.TryAddSingleton<Idempotency.AspNetCore.IdempotencyMetrics>();
         services.TryAddSingleton<IdempotencyProblemWriter>();
         services.TryAddSingleton<IdempotencyMarkerService>();
         return builder;

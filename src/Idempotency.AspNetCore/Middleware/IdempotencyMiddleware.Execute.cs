@@ -7,201 +7,104 @@ namespace Idempotency.AspNetCore;
 internal sealed partial class IdempotencyMiddleware
 {
     /// <summary>
-    /// Runs the handler under a claimed key while teeing its response body into a buffer, then stores the response
-    /// (deterministic outcome) or releases the key (transient outcome or exception). With
-    /// <paramref name="holdResponse"/> (request stores that commit with the handler's work) the response reaches the
-    /// client only after the commit succeeded.
+    /// The handler as the engine's work: runs it under the claimed key while teeing its response body into a buffer,
+    /// and turns the response into the record to store, or into "release" for a transient outcome. With
+    /// <c>holdResponse</c> (a unit-of-work store that commits with the handler's work) the response reaches the client
+    /// only after the engine's commit succeeded.
     /// </summary>
-    private async Task ExecuteAsync(HttpContext context, IIdempotencyStore store, IdempotencyFeature feature, string ownerToken, bool holdResponse)
+    private sealed class HttpWork : IIdempotentWork<bool>, IDisposable
     {
-        var originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-        using var capture = new ResponseCaptureStream(context.Response, holdResponse ? null : originalBody.Stream, _options.MaxStoredBodySize);
-        var captureBody = new ResponseCaptureFeature(capture, holdResponse ? null : originalBody);
-        context.Features.Set<IHttpResponseBodyFeature>(captureBody);
-        context.Features.Set<IIdempotencyFeature>(feature);
-        try
+        private readonly IdempotencyMiddleware _middleware;
+        private readonly HttpContext _context;
+        private readonly IdempotencyFeature _feature;
+        private readonly IHttpResponseBodyFeature _originalBody;
+        private readonly ResponseCaptureStream _capture;
+        private readonly ResponseCaptureFeature _captureBody;
+
+        public HttpWork(IdempotencyMiddleware middleware, HttpContext context, IdempotencyFeature feature, bool holdResponse)
         {
-            await _next(context);
-            await captureBody.FinishAsync(); // passes on what the handler left in Response.BodyWriter; copies the headers if nothing went out
+            _middleware = middleware;
+            _context = context;
+            _feature = feature;
+            HoldsResponse = holdResponse;
+            _originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+            _capture = new ResponseCaptureStream(context.Response, holdResponse ? null : _originalBody.Stream, middleware._options.MaxStoredBodySize);
+            _captureBody = new ResponseCaptureFeature(_capture, holdResponse ? null : _originalBody);
         }
-        catch (Exception ex)
+
+        /// <summary>Gets whether the response is held back until the unit of work commits.</summary>
+        public bool HoldsResponse { get; }
+
+        /// <summary>Gets whether a held response outgrew the limit, so it was released and can be neither sent nor stored.</summary>
+        public bool HeldResponseTooLarge { get; private set; }
+
+        public long BytesWritten => _capture.BytesWritten;
+
+        public async ValueTask<bool> RunAsync(CancellationToken cancellationToken)
         {
-            context.Features.Set(originalBody);
-            if (!holdResponse && (capture.BytesWritten > 0 || context.Response.HasStarted))
+            _context.Features.Set<IHttpResponseBodyFeature>(_captureBody);
+            _context.Features.Set<IIdempotencyFeature>(_feature);
+            try
             {
-                // Part of the response may have reached the client, so the effect must be presumed applied: a retry
-                // must never run it again. The record completes as "outcome unknown" and every retry is told so.
-                LogOutcomeUnknown(_logger, ex.GetType().Name, KeyHash(feature));
-                await CompleteOutcomeUnknownAsync(context, store, feature, ownerToken, context.Response.StatusCode);
-                throw;
+                await _middleware._next(_context);
+                await _captureBody.FinishAsync(); // passes on what the handler left in Response.BodyWriter; copies the headers if nothing went out
+                return true;
             }
-
-            LogReleasedAfterException(_logger, ex.GetType().Name, feature.Key);
-            await ReleaseAsync(store, feature, ownerToken);
-            Record(context, feature, IdempotencyOutcome.Released);
-            throw;
-        }
-        finally
-        {
-            context.Features.Set(originalBody);
-        }
-
-        var statusCode = context.Response.StatusCode;
-        if (holdResponse && capture.Overflowed)
-        {
-            // The held response was not kept past the limit, so it can neither be sent nor stored: roll back.
-            LogHeldResponseTooLarge(_logger, capture.BytesWritten, _options.MaxStoredBodySize, KeyHash(feature));
-            await ReleaseAsync(store, feature, ownerToken);
-            Record(context, feature, IdempotencyOutcome.Released);
-            context.Response.Clear();
-            await _problems.ResponseTooLargeToCommitAsync(context, _options.MaxStoredBodySize);
-            return;
-        }
-
-        bool shouldStore;
-        byte[]? payload = null;
-        try
-        {
-            shouldStore = _shouldStoreResponse(new IdempotencyOutcomeArguments(context));
-            if (shouldStore)
+            finally
             {
-                payload = StoredPayloadFormat.EncodeResponse(CaptureResponse(context.Response, capture));
+                RestoreResponseBody();
             }
         }
-        catch (Exception ex)
+
+        // Part of the response may have reached the client: its effect must be presumed applied.
+        public bool HasDeliveryStarted(out int startedStatus)
         {
-            LogOutcomeNotRecordable(_logger, ex, KeyHash(feature));
-            if (holdResponse)
+            startedStatus = _context.Response.StatusCode;
+            return _capture.BytesWritten > 0 || _context.Response.HasStarted;
+        }
+
+        public IdempotencyRecordContent? CreateRecord(bool outcome)
+        {
+            var options = _middleware._options;
+            if (HoldsResponse && _capture.Overflowed)
             {
-                // Nothing has been committed or sent: roll back, and let the exception surface as any handler's would.
-                await ReleaseAsync(store, feature, ownerToken);
-                Record(context, feature, IdempotencyOutcome.Released);
-                throw;
+                HeldResponseTooLarge = true;
+                return null;
             }
 
-            // The handler ran to completion and its response is on its way: never run it again under this key.
-            await CompleteOutcomeUnknownAsync(context, store, feature, ownerToken, statusCode);
-            return;
-        }
-
-        if (!shouldStore)
-        {
-            LogReleasedAfterTransientStatus(_logger, statusCode, feature.Key);
-            await ReleaseAsync(store, feature, ownerToken);
-            Record(context, feature, IdempotencyOutcome.Released);
-            if (holdResponse)
+            if (!_middleware._shouldStoreResponse(new IdempotencyOutcomeArguments(_context)))
             {
-                await SendHeldResponseAsync(context, capture);
+                return null;
             }
 
-            return;
-        }
-
-        if (capture.Overflowed)
-        {
-            LogResponseTooLargeToStore(_logger, capture.BytesWritten, _options.MaxStoredBodySize, KeyHash(feature));
-        }
-
-        CompletionStatus completion;
-        try
-        {
-            // Not the request's token: once the handler has run, its outcome must be recorded even if the client left.
-            completion = await CallStoreAsync(
-                store,
-                "complete",
-                static (s, r, ct) => s.CompleteAsync(r, ct),
-                new IdempotencyCompleteRequest(feature.StorageKey, ownerToken, payload!, _options.ResponseRetention),
-                CancellationToken.None);
-        }
-        catch (Exception ex)
-        {
-            LogStoreFaultDetail(_logger, ex, feature.Key);
-            LogCompleteFailed(_logger, KeyHash(feature), StoreFaultDescription.Describe(ex, feature.StorageKey));
-            Record(context, feature, IdempotencyOutcome.StoreUnavailable);
-            if (holdResponse)
+            if (_capture.Overflowed)
             {
-                // Nothing was committed, the handler's work included: the client must retry.
-                context.Response.Clear();
-                await _problems.StoreUnavailableAsync(context, storeFull: false);
+                LogResponseTooLargeToStore(_middleware._logger, _capture.BytesWritten, options.MaxStoredBodySize, _middleware._engine.HashKey(_feature.Key));
             }
 
-            return;
+            return StoredResponseFormat.Content(CaptureResponse(_context.Response, _capture));
         }
 
-        if (completion == CompletionStatus.ClaimLost)
+        public void RestoreResponseBody() => _context.Features.Set(_originalBody);
+
+        public async Task SendHeldResponseAsync()
         {
-            LogClaimLost(_logger, KeyHash(feature), _options.LeaseDuration);
-            Record(context, feature, IdempotencyOutcome.ClaimLost);
-            if (holdResponse)
+            var body = _capture.Captured;
+            if (HoldsResponse && body.Length > 0)
             {
-                context.Response.Clear();
-                await _problems.StoreUnavailableAsync(context, storeFull: false);
-            }
-
-            return;
-        }
-
-        LogExecuted(_logger, statusCode, feature.Key);
-        Record(context, feature, IdempotencyOutcome.Executed);
-        if (holdResponse)
-        {
-            await SendHeldResponseAsync(context, capture);
-        }
-    }
-
-    // The headers as the handler left them, copied before anything reached the middleware outside: never the handler's
-    // body with headers that outer middleware (response compression) changed for its own, transformed bytes. The status
-    // is the one the outcome was judged by (outer middleware changes headers as the bytes reach it, not the status).
-    private static StoredResponse CaptureResponse(HttpResponse response, ResponseCaptureStream capture) =>
-        capture.Overflowed
-            ? new StoredResponse(response.StatusCode, capture.Headers, ReadOnlyMemory<byte>.Empty, bodyOmitted: true)
-            : new StoredResponse(response.StatusCode, capture.Headers, capture.Captured);
-
-    private static async Task SendHeldResponseAsync(HttpContext context, ResponseCaptureStream capture)
-    {
-        var body = capture.Captured;
-        if (body.Length > 0)
-        {
-            await context.Response.Body.WriteAsync(body, context.RequestAborted);
-        }
-    }
-
-    /// <summary>Completes the claim with an "outcome unknown" record, so that no retry with this key runs the handler again.</summary>
-    private async Task CompleteOutcomeUnknownAsync(HttpContext context, IIdempotencyStore store, IdempotencyFeature feature, string ownerToken, int startedStatusCode)
-    {
-        Record(context, feature, IdempotencyOutcome.OutcomeUnknown);
-        try
-        {
-            var completion = await CallStoreAsync(
-                store,
-                "complete",
-                static (s, r, ct) => s.CompleteAsync(r, ct),
-                new IdempotencyCompleteRequest(feature.StorageKey, ownerToken, StoredPayloadFormat.EncodeOutcomeUnknown(startedStatusCode), _options.ResponseRetention),
-                CancellationToken.None);
-            if (completion == CompletionStatus.ClaimLost)
-            {
-                LogClaimLost(_logger, KeyHash(feature), _options.LeaseDuration);
+                await _context.Response.Body.WriteAsync(body, _context.RequestAborted);
             }
         }
-        catch (Exception ex)
-        {
-            LogStoreFaultDetail(_logger, ex, feature.Key);
-            LogCompleteFailed(_logger, KeyHash(feature), StoreFaultDescription.Describe(ex, feature.StorageKey));
-        }
-    }
 
-    private async Task ReleaseAsync(IIdempotencyStore store, IdempotencyFeature feature, string ownerToken)
-    {
-        try
-        {
-            await CallStoreAsync(store, "release", (s, owner, ct) => s.ReleaseAsync(feature.StorageKey, owner, ct), ownerToken, CancellationToken.None);
-        }
-        catch (Exception ex)
-        {
-            // The claim stays until its lease ends; a retry before then gets 409, after it runs again.
-            LogStoreFaultDetail(_logger, ex, feature.Key);
-            LogReleaseFailed(_logger, KeyHash(feature), StoreFaultDescription.Describe(ex, feature.StorageKey), _options.LeaseDuration);
-        }
+        public void Dispose() => _capture.Dispose();
+
+        // The headers as the handler left them, copied before anything reached the middleware outside: never the handler's
+        // body with headers that outer middleware (response compression) changed for its own, transformed bytes. The status
+        // is the one the outcome was judged by (outer middleware changes headers as the bytes reach it, not the status).
+        private static StoredResponse CaptureResponse(HttpResponse response, ResponseCaptureStream capture) =>
+            capture.Overflowed
+                ? new StoredResponse(response.StatusCode, capture.Headers, ReadOnlyMemory<byte>.Empty, bodyOmitted: true)
+                : new StoredResponse(response.StatusCode, capture.Headers, capture.Captured);
     }
 
     private static StringValues ToStringValues(string[] values) => values.Length == 1 ? new StringValues(values[0]) : new StringValues(values);

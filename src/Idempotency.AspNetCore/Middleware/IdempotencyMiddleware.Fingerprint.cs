@@ -65,36 +65,12 @@ internal sealed partial class IdempotencyMiddleware
         return fingerprint.Finish();
     }
 
-    /// <summary>
-    /// After the claim with the version 2 fingerprint answered <see cref="ClaimStatus.FingerprintMismatch"/>, claims
-    /// the key again with the request's version 1 fingerprint, which records written by releases before version 2
-    /// hold. Its answer is then the answer: Completed replays, InFlight is a 409, Claimed runs the request under the
-    /// same owner token, and another mismatch is a 422. Only this path pays for it: a second pass over the buffered
-    /// body and a second store call.
-    /// </summary>
-    /// <remarks>
-    /// Remove this fallback, and <see cref="RequestFingerprintBuilder.ForHttpRequestV1"/>, once no version 1 record
-    /// can be left: <see cref="IdempotencyOptions.ResponseRetention"/> after version 2 runs on every instance sharing
-    /// the store.
-    /// </remarks>
-    private async ValueTask<IdempotencyClaimResult> ClaimWithV1FingerprintAsync(
-        HttpContext context, Endpoint endpoint, IIdempotencyStore store, IdempotencyFeature feature, string ownerToken)
-    {
-        var fingerprint = await ComputeV1FingerprintAsync(context, endpoint);
-        if (fingerprint is null)
-        {
-            return IdempotencyClaimResult.FingerprintMismatch();
-        }
-
-        var claim = await ClaimAsync(store, new IdempotencyClaimRequest(feature.StorageKey, fingerprint, ownerToken, _options.LeaseDuration, feature.Scope), context.RequestAborted);
-        if (claim.Status != ClaimStatus.FingerprintMismatch)
-        {
-            LogMatchedByV1Fingerprint(_logger, feature.Key, claim.Status);
-        }
-
-        return claim;
-    }
-
+    // The engine asks for it only after the claim with the version 2 fingerprint answered "mismatch": records written
+    // by releases before version 2 hold the version 1 fingerprint. Its claim's answer is then the answer: Completed
+    // replays, InFlight is a 409, Claimed runs the request under the same owner token, and another mismatch is a 422.
+    // Only this path pays for it: a second pass over the buffered body and a second store call. Remove it, and
+    // RequestFingerprintBuilder.ForHttpRequestV1, once no version 1 record can be left: ResponseRetention after version
+    // 2 runs on every instance sharing the store.
     // Exactly what releases before version 2 computed: no headers, the same body. The body is buffered by now (a
     // MemoryStream or ASP.NET Core's request buffer), so it is read again from the start and rewound for the handler.
     private static async ValueTask<byte[]?> ComputeV1FingerprintAsync(HttpContext context, Endpoint endpoint)

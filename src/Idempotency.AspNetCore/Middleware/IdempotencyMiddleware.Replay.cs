@@ -5,16 +5,23 @@ namespace Idempotency.AspNetCore;
 internal sealed partial class IdempotencyMiddleware
 {
     /// <summary>Writes the stored response byte for byte: status, headers, body, plus <c>Idempotent-Replayed: true</c>.</summary>
-    private async Task ReplayAsync(HttpContext context, IdempotencyFeature feature, ReadOnlyMemory<byte> payload)
+    private async Task ReplayAsync(HttpContext context, IdempotencyFeature feature, IdempotencyRecord record)
     {
         var response = context.Response;
         StoredResponse? stored = null;
-        int startedStatusCode;
+        var startedStatusCode = 0;
         try
         {
-            if (!StoredPayloadFormat.IsOutcomeUnknown(payload.Span, out startedStatusCode))
+            switch (record.Kind)
             {
-                stored = StoredPayloadFormat.DecodeResponse(payload);
+                case IdempotencyRecordKind.HttpResponse:
+                    stored = StoredResponseFormat.Decode(record.Content);
+                    break;
+                case IdempotencyRecordKind.OutcomeUnknown:
+                    startedStatusCode = StoredResponseFormat.StartedStatus(record);
+                    break;
+                default:
+                    throw new InvalidDataException($"The stored idempotency record holds {record.Kind}, not an HTTP response: the same key was used by another kind of caller (an executor operation, say) and by an HTTP endpoint.");
             }
 
             if (stored is { BodyOmitted: false })
@@ -32,10 +39,8 @@ internal sealed partial class IdempotencyMiddleware
         }
         catch (Exception ex) when (ex is InvalidDataException or InvalidOperationException or ArgumentException)
         {
-            LogStoredResponseUnreadable(_logger, ex, KeyHash(feature));
-            Record(context, feature, IdempotencyOutcome.StoreUnavailable);
             response.Clear();
-            await _problems.StoreUnavailableAsync(context, storeFull: false);
+            await RefuseUnreadableRecordAsync(context, feature, ex);
             return;
         }
 
@@ -59,5 +64,12 @@ internal sealed partial class IdempotencyMiddleware
         {
             await response.Body.WriteAsync(stored.Body, context.RequestAborted);
         }
+    }
+
+    private async Task RefuseUnreadableRecordAsync(HttpContext context, IdempotencyFeature feature, Exception exception)
+    {
+        LogStoredResponseUnreadable(_logger, exception, _engine.HashKey(feature.Key));
+        Record(context, feature, IdempotencyOutcome.StoreUnavailable);
+        await _problems.StoreUnavailableAsync(context, storeFull: false);
     }
 }

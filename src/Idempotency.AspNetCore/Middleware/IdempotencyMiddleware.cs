@@ -1,5 +1,3 @@
-using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
@@ -15,11 +13,6 @@ namespace Idempotency.AspNetCore;
 /// </summary>
 internal sealed partial class IdempotencyMiddleware
 {
-    private static readonly ActivitySource s_activitySource = new(IdempotencyTelemetry.ActivitySourceName);
-    private static readonly ConcurrentDictionary<Type, string> s_storeNames = new();
-    private static readonly TimeSpan s_firstWaitPoll = TimeSpan.FromMilliseconds(20);
-    private static readonly TimeSpan s_maxWaitPoll = TimeSpan.FromMilliseconds(500);
-
     // Every anonymous caller shares this scope: endpoints that allow anonymous callers accept that, documented.
     private const string AnonymousScope = "";
 
@@ -30,37 +23,25 @@ internal sealed partial class IdempotencyMiddleware
     private readonly RequestDelegate _next;
     private readonly IdempotencyOptions _options;
     private readonly IIdempotencyStore _store;
+    private readonly IdempotencyEngine _engine;
     private readonly IdempotencyProblemWriter _problems;
-    private readonly IdempotencyMetrics _metrics;
-    private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
-    private readonly ILogger _auditLogger;
-    private readonly IdempotencyAuditHasher _hasher;
     private readonly Func<IdempotencyOutcomeArguments, bool> _shouldStoreResponse;
 
     public IdempotencyMiddleware(
         RequestDelegate next,
         IOptions<IdempotencyOptions> options,
         IIdempotencyStore store,
+        IdempotencyEngine engine,
         IdempotencyProblemWriter problems,
-        IdempotencyMetrics metrics,
-        TimeProvider timeProvider,
         ILoggerFactory loggerFactory)
     {
         _next = next;
         _options = options.Value;
         _store = store;
+        _engine = engine;
         _problems = problems;
-        _metrics = metrics;
-        _timeProvider = timeProvider;
         _logger = loggerFactory.CreateLogger<IdempotencyMiddleware>();
-        _auditLogger = loggerFactory.CreateLogger(IdempotencyTelemetry.AuditLogCategory);
-        _hasher = new IdempotencyAuditHasher(_options.AuditHashSecret);
-        if (_hasher.IsRandomSecret)
-        {
-            LogAuditSecretRandom(_auditLogger);
-        }
-
         _shouldStoreResponse = _options.ShouldStoreResponse ?? (static args => !IdempotencyOptions.IsTransientStatus(args.StatusCode));
     }
 
@@ -114,7 +95,7 @@ internal sealed partial class IdempotencyMiddleware
         var scope = await ResolveScopeAsync(context, endpoint);
         if (scope is null)
         {
-            Record(context, null, IdempotencyOutcome.Rejected, key);
+            _engine.RecordOutcome(IdempotencyOutcome.Rejected, RouteTemplate(endpoint), key, null, context.TraceIdentifier);
             return;
         }
 
@@ -139,53 +120,90 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         var storeProvider = endpoint.Metadata.GetMetadata<IIdempotencyRequestStoreProvider>();
-        IIdempotencyRequestStore? requestStore = null;
+        IIdempotencyUnitOfWorkStore? unitOfWork = null;
         try
         {
-            IIdempotencyStore store;
-            IdempotencyClaimResult claim;
-            var ownerToken = OwnerTokens.Create();
-            try
+            if (storeProvider is not null)
             {
-                store = storeProvider is null ? _store : requestStore = await storeProvider.CreateStoreAsync(context, context.RequestAborted);
-                claim = await ClaimAsync(store, new IdempotencyClaimRequest(feature.StorageKey, fingerprint, ownerToken, _options.LeaseDuration, feature.Scope), context.RequestAborted);
-                if (claim.Status == ClaimStatus.FingerprintMismatch)
+                try
                 {
-                    claim = await ClaimWithV1FingerprintAsync(context, endpoint, store, feature, ownerToken);
+                    unitOfWork = await storeProvider.CreateStoreAsync(context, context.RequestAborted);
+                }
+                catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+                {
+                    await OnStoreUnavailableAsync(context, requirement, feature, ex);
+                    return;
                 }
             }
-            catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+
+            var request = new IdempotencyExecutionRequest(unitOfWork ?? _store, feature.Key, feature.Scope, feature.StorageKey, fingerprint)
             {
-                await OnStoreUnavailableAsync(context, requirement, feature, ex);
-                return;
+                PreviousFingerprint = ct => ComputeV1FingerprintAsync(context, endpoint),
+                LeaseDuration = _options.LeaseDuration,
+                Retention = _options.ResponseRetention,
+                InFlightWait = _options.InFlightDuplicates == InFlightDuplicateHandling.Wait ? _options.InFlightWaitTimeout : TimeSpan.Zero,
+                OperationName = RouteTemplate(endpoint),
+                TraceId = context.TraceIdentifier,
+            };
+            using var work = new HttpWork(this, context, feature, holdResponse: unitOfWork is not null);
+            IdempotencyExecution<bool> execution;
+            try
+            {
+                execution = await _engine.ExecuteAsync(request, work, context.RequestAborted);
+            }
+            finally
+            {
+                work.RestoreResponseBody();
             }
 
-            switch (claim.Status)
-            {
-                case ClaimStatus.Claimed:
-                    await ExecuteAsync(context, store, feature, ownerToken, holdResponse: requestStore is not null);
-                    break;
-                case ClaimStatus.Completed:
-                    await ReplayAsync(context, feature, claim.Payload);
-                    break;
-                case ClaimStatus.InFlight:
-                    LogInFlight(_logger, key!);
-                    Record(context, feature, IdempotencyOutcome.Conflict);
-                    await _problems.RequestInFlightAsync(context, TimeSpan.FromTicks(Math.Min(claim.LeaseRemaining.Ticks, IdempotencyDefaults.InFlightRetryAfter.Ticks)));
-                    break;
-                default:
-                    LogFingerprintMismatch(_logger, key!);
-                    Record(context, feature, IdempotencyOutcome.Mismatch);
-                    await _problems.KeyReusedAsync(context, _options.HeaderName);
-                    break;
-            }
+            await AnswerAsync(context, requirement, feature, work, execution);
         }
         finally
         {
-            if (requestStore is not null)
+            if (unitOfWork is not null)
             {
-                await requestStore.DisposeAsync();
+                await unitOfWork.DisposeAsync();
             }
+        }
+    }
+
+    /// <summary>Turns how the engine ended into the HTTP answer. The handler's own response, when it ran, is already written.</summary>
+    private async Task AnswerAsync(HttpContext context, IdempotencyRequirement requirement, IdempotencyFeature feature, HttpWork work, IdempotencyExecution<bool> execution)
+    {
+        switch (execution.Status)
+        {
+            case IdempotencyExecutionStatus.Executed:
+                await work.SendHeldResponseAsync();
+                break;
+            case IdempotencyExecutionStatus.Released when work.HeldResponseTooLarge:
+                // The held response was not kept past the limit, so it could neither be sent nor stored: rolled back.
+                LogHeldResponseTooLarge(_logger, work.BytesWritten, _options.MaxStoredBodySize, _engine.HashKey(feature.Key));
+                context.Response.Clear();
+                await _problems.ResponseTooLargeToCommitAsync(context, _options.MaxStoredBodySize);
+                break;
+            case IdempotencyExecutionStatus.Released:
+                await work.SendHeldResponseAsync();
+                break;
+            case IdempotencyExecutionStatus.ClaimLost or IdempotencyExecutionStatus.CompletionFailed when work.HoldsResponse:
+                // Nothing was committed, the handler's work included: the client must retry.
+                context.Response.Clear();
+                await _problems.StoreUnavailableAsync(context, storeFull: false);
+                break;
+            case IdempotencyExecutionStatus.Replayed:
+                await ReplayAsync(context, feature, execution.Record);
+                break;
+            case IdempotencyExecutionStatus.RecordUnreadable:
+                await RefuseUnreadableRecordAsync(context, feature, execution.Fault!);
+                break;
+            case IdempotencyExecutionStatus.InFlight:
+                await _problems.RequestInFlightAsync(context, TimeSpan.FromTicks(Math.Min(execution.RetryAfter.Ticks, IdempotencyDefaults.InFlightRetryAfter.Ticks)));
+                break;
+            case IdempotencyExecutionStatus.FingerprintMismatch:
+                await _problems.KeyReusedAsync(context, _options.HeaderName);
+                break;
+            case IdempotencyExecutionStatus.StoreUnavailable or IdempotencyExecutionStatus.ScopeQuotaExceeded:
+                await OnStoreUnavailableAsync(context, requirement, feature, execution.Fault!);
+                break;
         }
     }
 
@@ -194,16 +212,15 @@ internal sealed partial class IdempotencyMiddleware
         if (exception is IdempotencyScopeQuotaExceededException quota)
         {
             // The store is fine; this caller holds its whole share of it. Only this caller waits, and nothing runs.
-            LogScopeQuotaExceeded(_logger, KeyHash(feature), quota.RetryAfter);
+            LogScopeQuotaExceeded(_logger, _engine.HashKey(feature.Key), quota.RetryAfter);
             Record(context, feature, IdempotencyOutcome.Throttled);
             await _problems.ScopeQuotaExceededAsync(context, quota.RetryAfter);
             return;
         }
 
-        LogStoreFaultDetail(_logger, exception, feature.Key);
         if (requirement == IdempotencyRequirement.Optional && _options.AllowUnprotectedExecutionWhenStoreUnavailable)
         {
-            LogRunningUnprotected(_logger, KeyHash(feature), StoreFaultDescription.Describe(exception, feature.StorageKey));
+            LogRunningUnprotected(_logger, _engine.HashKey(feature.Key), StoreFaultDescription.Describe(exception, feature.StorageKey));
             Record(context, feature, IdempotencyOutcome.Unprotected);
             await _next(context);
             return;
@@ -212,92 +229,20 @@ internal sealed partial class IdempotencyMiddleware
         var storeFull = exception is IdempotencyStoreCapacityExceededException;
         if (storeFull)
         {
-            LogStoreFull(_logger, KeyHash(feature), exception.Message);
+            LogStoreFull(_logger, _engine.HashKey(feature.Key), exception.Message);
         }
         else
         {
-            LogStoreUnavailable(_logger, KeyHash(feature), StoreFaultDescription.Describe(exception, feature.StorageKey));
+            LogStoreUnavailable(_logger, _engine.HashKey(feature.Key), StoreFaultDescription.Describe(exception, feature.StorageKey));
         }
 
         Record(context, feature, IdempotencyOutcome.StoreUnavailable);
         await _problems.StoreUnavailableAsync(context, storeFull);
     }
 
-    /// <summary>
-    /// Counts the request's outcome and writes its audit event: one per keyed request, at Information, in the
-    /// <see cref="IdempotencyTelemetry.AuditLogCategory"/> category, with keyed hashes instead of the key and scope.
-    /// </summary>
-    private void Record(HttpContext context, IdempotencyFeature? feature, string outcome, string? keyWithoutScope = null)
-    {
-        _metrics.Request(outcome);
-        if (_auditLogger.IsEnabled(LogLevel.Information))
-        {
-            var endpoint = context.GetEndpoint();
-            LogAudit(
-                _auditLogger,
-                outcome,
-                endpoint is null ? string.Empty : RouteTemplate(endpoint),
-                Activity.Current?.TraceId.ToHexString() ?? context.TraceIdentifier,
-                _hasher.HashKey(feature?.Key ?? keyWithoutScope),
-                _hasher.HashScope(feature?.Scope));
-        }
-    }
-
-    // Only for log events above Debug, which are rare: the audit event hashes on its own, and only when enabled.
-    private string KeyHash(IdempotencyFeature feature) => _hasher.HashKey(feature.Key);
-
-    private async ValueTask<IdempotencyClaimResult> ClaimAsync(IIdempotencyStore store, IdempotencyClaimRequest request, CancellationToken cancellationToken)
-    {
-        var claim = await CallStoreAsync(store, "claim", static (s, r, ct) => s.ClaimAsync(r, ct), request, cancellationToken);
-        if (claim.Status != ClaimStatus.InFlight || _options.InFlightDuplicates != InFlightDuplicateHandling.Wait)
-        {
-            return claim;
-        }
-
-        // Wait for the original with a backed-off poll: store-agnostic, and bounded by the configured timeout.
-        var deadline = _timeProvider.GetUtcNow() + _options.InFlightWaitTimeout;
-        var poll = s_firstWaitPoll;
-        while (claim.Status == ClaimStatus.InFlight)
-        {
-            var remaining = deadline - _timeProvider.GetUtcNow();
-            if (remaining <= TimeSpan.Zero)
-            {
-                break;
-            }
-
-            await Task.Delay(Min(poll, remaining), _timeProvider, cancellationToken);
-            poll = Min(poll * 2, s_maxWaitPoll);
-            claim = await CallStoreAsync(store, "claim", static (s, r, ct) => s.ClaimAsync(r, ct), request, cancellationToken);
-        }
-
-        return claim;
-    }
-
-    private async ValueTask<TResult> CallStoreAsync<TArgument, TResult>(
-        IIdempotencyStore store,
-        string operation,
-        Func<IIdempotencyStore, TArgument, CancellationToken, ValueTask<TResult>> call,
-        TArgument argument,
-        CancellationToken cancellationToken)
-    {
-        using var activity = s_activitySource.StartActivity("idempotency.store." + operation, ActivityKind.Client);
-        var start = Stopwatch.GetTimestamp();
-        var succeeded = false;
-        try
-        {
-            var result = await call(store, argument, cancellationToken);
-            succeeded = true;
-            return result;
-        }
-        finally
-        {
-            _metrics.StoreOperation(operation, StoreName(store), succeeded, start, Stopwatch.GetTimestamp());
-            if (!succeeded)
-            {
-                activity?.SetStatus(ActivityStatusCode.Error);
-            }
-        }
-    }
+    /// <summary>Counts the request's outcome and writes its audit event (the engine's, with the route template and hashes).</summary>
+    private void Record(HttpContext context, IdempotencyFeature? feature, string outcome) =>
+        _engine.RecordOutcome(outcome, RouteTemplate(context.GetEndpoint()), feature?.Key, feature?.Scope, context.TraceIdentifier);
 
     /// <summary>
     /// The scope the key belongs to, or <see langword="null"/> when the request was refused (the problem is written):
@@ -365,18 +310,5 @@ internal sealed partial class IdempotencyMiddleware
         && (endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null || endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is not null);
 
     // What logs name an endpoint by: its route pattern (never the raw path, which can hold ids).
-    private static string RouteTemplate(Endpoint endpoint) => RoutePattern(endpoint) ?? string.Empty;
-
-    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
-
-    private static string StoreName(IIdempotencyStore store) => s_storeNames.GetOrAdd(store.GetType(), static type =>
-    {
-        var name = type.Name;
-        foreach (var noise in (string[])["Idempotency", "Store", "Request"])
-        {
-            name = name.Replace(noise, string.Empty, StringComparison.Ordinal);
-        }
-
-        return name.Length == 0 ? type.Name.ToLowerInvariant() : name.ToLowerInvariant();
-    });
+    private static string RouteTemplate(Endpoint? endpoint) => endpoint is null ? string.Empty : RoutePattern(endpoint) ?? string.Empty;
 }

@@ -16,4 +16,4 @@ namespace Idempotency.AspNetCore;
 /// must roll everything back.
 /// </para>
 /// </remarks>
-public interface IIdempotencyRequestStore : IIdempotencyStore, IAsyncDisposable;
+public interface IIdempotencyRequestStore : IIdempotencyUnitOfWorkStore;

@@ -1,73 +1,31 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Idempotency;
+namespace Idempotency.AspNetCore;
 
 /// <summary>
-/// The versioned binary format of stored payloads. Stores keep these bytes opaque; only this class reads them,
-/// so the format can evolve while old records stay readable.
+/// The content of an <see cref="IdempotencyRecordKind.HttpResponse"/> record: the middleware's outcome codec. The
+/// engine wraps it in the record's versioned envelope; this class only knows the response inside.
 /// </summary>
 /// <remarks>
-/// Layout, all integers big-endian:
+/// Layout, all integers big-endian (every release has written exactly this after the envelope):
 /// <code>
-/// byte    format version (1)
-/// byte    kind: 1 = HTTP response, 2 = operation result, 3 = HTTP outcome unknown
-/// kind 1: int16 status, byte flags (bit 0: body omitted), uint16 header count,
-///         per header: string name, uint16 value count, string values...; int32 body length, body
-/// kind 2: int32 length, result bytes
-/// kind 3: int16 status of the response that had started when the request failed
+/// int16 status, byte flags (bit 0: body omitted), uint16 header count,
+/// per header: string name, uint16 value count, string values...; int32 body length, body
 /// string: int32 UTF-8 byte count, bytes
 /// </code>
 /// </remarks>
-internal static class StoredPayloadFormat
+internal static class StoredResponseFormat
 {
-    public const byte CurrentVersion = 1;
-    private const byte HttpResponseKind = 1;
-    private const byte OperationResultKind = 2;
-
-    // A kind of its own, not a flag on kind 1: a reader that does not know it must refuse the record (503), never
-    // replay the partial response as if it were the outcome.
-    private const byte OutcomeUnknownKind = 3;
     private const byte BodyOmittedFlag = 1;
 
-    public static byte[] EncodeResponse(StoredResponse response)
+    /// <summary>The record content of <paramref name="response"/>, written once, straight into the record.</summary>
+    public static IdempotencyRecordContent Content(StoredResponse response) => new ResponseContent(response);
+
+    /// <summary>Decodes a stored response; its body is a slice of <paramref name="content"/>, not a copy.</summary>
+    public static StoredResponse Decode(ReadOnlyMemory<byte> content)
     {
-        var size = 2 + 2 + 1 + 2 + 4 + response.Body.Length;
-        foreach (var (name, values) in response.Headers)
-        {
-            size += 4 + Encoding.UTF8.GetByteCount(name) + 2;
-            foreach (var value in values)
-            {
-                size += 4 + Encoding.UTF8.GetByteCount(value);
-            }
-        }
-
-        var buffer = new byte[size];
-        var writer = new SpanWriter(buffer);
-        writer.WriteByte(CurrentVersion);
-        writer.WriteByte(HttpResponseKind);
-        writer.WriteInt16((short)response.StatusCode);
-        writer.WriteByte(response.BodyOmitted ? BodyOmittedFlag : (byte)0);
-        writer.WriteUInt16(checked((ushort)response.Headers.Count));
-        foreach (var (name, values) in response.Headers)
-        {
-            writer.WriteString(name);
-            writer.WriteUInt16(checked((ushort)values.Length));
-            foreach (var value in values)
-            {
-                writer.WriteString(value);
-            }
-        }
-
-        writer.WriteBytes(response.Body.Span);
-        return buffer;
-    }
-
-    /// <summary>Decodes a stored response; its body is a slice of <paramref name="payload"/>, not a copy.</summary>
-    public static StoredResponse DecodeResponse(ReadOnlyMemory<byte> payload)
-    {
-        var reader = new SpanReader(payload.Span);
-        ReadHeader(ref reader, HttpResponseKind);
+        var reader = new SpanReader(content.Span);
         var status = ReadStatus(ref reader);
         var flags = reader.ReadByte();
         var headerCount = reader.ReadUInt16();
@@ -95,53 +53,16 @@ internal static class StoredPayloadFormat
 
         var (bodyOffset, bodyLength) = reader.ReadBytesRange();
         reader.EnsureEnd();
-        return new StoredResponse(status, headers, payload.Slice(bodyOffset, bodyLength), (flags & BodyOmittedFlag) != 0);
+        return new StoredResponse(status, headers, content.Slice(bodyOffset, bodyLength), (flags & BodyOmittedFlag) != 0);
     }
 
-    /// <summary>Encodes the record of a request that failed after its response had started with <paramref name="statusCode"/>.</summary>
-    public static byte[] EncodeOutcomeUnknown(int statusCode)
+    /// <summary>Reads the started status of an "outcome unknown" record, refusing one that is not an HTTP status.</summary>
+    public static int StartedStatus(IdempotencyRecord record)
     {
-        var buffer = new byte[4];
-        var writer = new SpanWriter(buffer);
-        writer.WriteByte(CurrentVersion);
-        writer.WriteByte(OutcomeUnknownKind);
-        writer.WriteInt16((short)statusCode);
-        return buffer;
-    }
-
-    /// <summary>Whether <paramref name="payload"/> records an outcome unknown, and the status its response had started with.</summary>
-    public static bool IsOutcomeUnknown(ReadOnlySpan<byte> payload, out int startedStatusCode)
-    {
-        startedStatusCode = 0;
-        if (payload.Length < 2 || payload[0] != CurrentVersion || payload[1] != OutcomeUnknownKind)
-        {
-            return false;
-        }
-
-        var reader = new SpanReader(payload);
-        ReadHeader(ref reader, OutcomeUnknownKind);
-        startedStatusCode = ReadStatus(ref reader);
-        reader.EnsureEnd();
-        return true;
-    }
-
-    public static byte[] EncodeOperationResult(ReadOnlySpan<byte> result)
-    {
-        var buffer = new byte[2 + 4 + result.Length];
-        var writer = new SpanWriter(buffer);
-        writer.WriteByte(CurrentVersion);
-        writer.WriteByte(OperationResultKind);
-        writer.WriteBytes(result);
-        return buffer;
-    }
-
-    public static ReadOnlySpan<byte> DecodeOperationResult(ReadOnlySpan<byte> payload)
-    {
-        var reader = new SpanReader(payload);
-        ReadHeader(ref reader, OperationResultKind);
-        var result = reader.ReadBytes();
-        reader.EnsureEnd();
-        return result;
+        var status = record.GetStartedStatus();
+        return status is < 100 or > 999
+            ? throw new InvalidDataException($"The stored idempotency record holds status {status}, which is not an HTTP status; it is corrupt.")
+            : status;
     }
 
     private static int ReadStatus(ref SpanReader reader)
@@ -187,21 +108,6 @@ internal static class StoredPayloadFormat
         }
 
         return true;
-    }
-
-    private static void ReadHeader(ref SpanReader reader, byte expectedKind)
-    {
-        var version = reader.ReadByte();
-        if (version != CurrentVersion)
-        {
-            throw new InvalidDataException($"The stored idempotency record has format version {version}; this library reads version {CurrentVersion}. Upgrade the library, or let the record expire.");
-        }
-
-        var kind = reader.ReadByte();
-        if (kind != expectedKind)
-        {
-            throw new InvalidDataException($"The stored idempotency record holds kind {kind}, not kind {expectedKind}: the same key was used by an HTTP endpoint and by an executor operation.");
-        }
     }
 
     private ref struct SpanWriter(Span<byte> buffer)
@@ -289,5 +195,48 @@ internal static class StoredPayloadFormat
         }
 
         private static InvalidDataException Truncated() => new("The stored idempotency record is truncated; it is corrupt.");
+    }
+
+    private sealed class ResponseContent(StoredResponse response) : IdempotencyRecordContent
+    {
+        private int _length = -1;
+
+        public override IdempotencyRecordKind Kind => IdempotencyRecordKind.HttpResponse;
+
+        public override int Length => _length >= 0 ? _length : _length = Measure();
+
+        public override void WriteTo(Span<byte> destination)
+        {
+            var writer = new SpanWriter(destination);
+            writer.WriteInt16((short)response.StatusCode);
+            writer.WriteByte(response.BodyOmitted ? BodyOmittedFlag : (byte)0);
+            writer.WriteUInt16(checked((ushort)response.Headers.Count));
+            foreach (var (name, values) in response.Headers)
+            {
+                writer.WriteString(name);
+                writer.WriteUInt16(checked((ushort)values.Length));
+                foreach (var value in values)
+                {
+                    writer.WriteString(value);
+                }
+            }
+
+            writer.WriteBytes(response.Body.Span);
+        }
+
+        private int Measure()
+        {
+            var size = 2 + 1 + 2 + 4 + response.Body.Length;
+            foreach (var (name, values) in response.Headers)
+            {
+                size += 4 + Encoding.UTF8.GetByteCount(name) + 2;
+                foreach (var value in values)
+                {
+                    size += 4 + Encoding.UTF8.GetByteCount(value);
+                }
+            }
+
+            return size;
+        }
     }
 }

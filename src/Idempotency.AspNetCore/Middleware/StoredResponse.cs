@@ -1,9 +1,9 @@
-namespace Idempotency;
+namespace Idempotency.AspNetCore;
 
 /// <summary>
 /// An HTTP response as stored for replay: status, the headers worth replaying, and the exact body bytes.
 /// </summary>
-public sealed class StoredResponse
+internal sealed class StoredResponse
 {
     /// <summary>Initializes a stored response.</summary>
     /// <param name="statusCode">The HTTP status code.</param>
