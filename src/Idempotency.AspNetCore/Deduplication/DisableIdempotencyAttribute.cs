@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>
 /// Ignores any <c>Idempotency-Key</c> on the endpoint, overriding a requirement set on its group or controller.

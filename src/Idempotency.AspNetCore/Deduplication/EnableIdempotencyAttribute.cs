@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>
 /// Honours an <c>Idempotency-Key</c> on the endpoint when the client sends one; requests without a key run as usual.

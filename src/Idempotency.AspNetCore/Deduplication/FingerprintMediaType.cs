@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>
 /// The part of a <c>Content-Type</c> that the request fingerprint covers: the media type (type/subtype, compared

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>
 /// The idempotency state of a request that is running under a claimed key, on <c>HttpContext.Features</c>.

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>
 /// Endpoint metadata that opts an endpoint in to (or out of) request deduplication. The metadata nearest the

@@ -1,4 +1,4 @@
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
 
 namespace Microsoft.AspNetCore.Builder;
 

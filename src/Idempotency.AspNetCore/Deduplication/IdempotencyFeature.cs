@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 internal sealed class IdempotencyFeature(string key, string scope, string storageKey) : IIdempotencyFeature
 {

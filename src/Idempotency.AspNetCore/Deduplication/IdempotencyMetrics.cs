@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>The middleware's instruments, created from <see cref="IMeterFactory"/>.</summary>
 internal sealed class IdempotencyMetrics

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 // Event ids are stable: dashboards and alerts depend on them. Add new ones; never renumber.
 // Above Debug, no event carries a raw key, a path, a scope (user id) or a store exception's message with the storage

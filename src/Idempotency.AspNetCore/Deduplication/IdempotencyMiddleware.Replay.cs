@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 internal sealed partial class IdempotencyMiddleware
 {

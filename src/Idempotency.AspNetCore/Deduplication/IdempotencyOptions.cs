@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>Configures request deduplication (<c>services.AddIdempotency(options => ...)</c>).</summary>
 public sealed class IdempotencyOptions

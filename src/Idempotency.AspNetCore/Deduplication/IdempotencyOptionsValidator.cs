@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>Validates <see cref="IdempotencyOptions"/> at start-up, so a bad setting fails the host at boot.</summary>
 internal sealed class IdempotencyOptionsValidator : IValidateOptions<IdempotencyOptions>

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>The values of the <c>outcome</c> tag of <c>idempotency.requests</c>.</summary>
 internal static class IdempotencyOutcome

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>The arguments of <see cref="IdempotencyOptions.ShouldStoreResponse"/>.</summary>
 /// <param name="context">The request that just ran.</param>

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>Writes the middleware's <c>application/problem+json</c> responses through <see cref="IProblemDetailsService"/> when the app has one.</summary>
 internal sealed class IdempotencyProblemWriter(IOptions<IdempotencyOptions> options)

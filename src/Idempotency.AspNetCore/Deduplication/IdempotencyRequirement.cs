@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>How an endpoint treats the <c>Idempotency-Key</c> header.</summary>
 public enum IdempotencyRequirement

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>The arguments of <see cref="IdempotencyOptions.ScopeResolver"/>.</summary>
 /// <param name="context">The request whose key is being scoped.</param>

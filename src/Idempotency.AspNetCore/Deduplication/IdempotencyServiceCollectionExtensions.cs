@@ -1,5 +1,5 @@
 using Idempotency;
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

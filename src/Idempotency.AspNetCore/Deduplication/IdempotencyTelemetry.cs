@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>Names to subscribe to the middleware's telemetry with (OpenTelemetry <c>AddMeter</c>, <c>AddSource</c>).</summary>
 public static class IdempotencyTelemetry

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>What a request does when another request with the same key is still running.</summary>
 public enum InFlightDuplicateHandling

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>
 /// Requires an <c>Idempotency-Key</c> on the endpoint: each keyed request runs once and its response is replayed to

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>Validates <see cref="MirroringOptions"/> at start-up, so a bad setting fails the host at boot.</summary>
 internal sealed class MirroringOptionsValidator : IValidateOptions<MirroringOptions>

@@ -1,5 +1,5 @@
 using Idempotency;
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Preconditions;
 
 namespace Microsoft.AspNetCore.Http;
 

@@ -1,4 +1,5 @@
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Preconditions;
 
 namespace Microsoft.AspNetCore.Builder;
 

@@ -1,4 +1,4 @@
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Preconditions;
 
 namespace Microsoft.AspNetCore.Http;
 

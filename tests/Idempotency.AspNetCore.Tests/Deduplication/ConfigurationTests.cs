@@ -1,9 +1,10 @@
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace Idempotency.AspNetCore.Tests.Middleware;
+namespace Idempotency.AspNetCore.Tests.Deduplication;
 
 public sealed class ConfigurationTests
 {

@@ -1,13 +1,14 @@
 using System.Net;
+using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
-using static Idempotency.AspNetCore.Tests.Middleware.FingerprintTests;
+using static Idempotency.AspNetCore.Tests.Deduplication.FingerprintTests;
 
-namespace Idempotency.AspNetCore.Tests.Middleware;
+namespace Idempotency.AspNetCore.Tests.Deduplication;
 
 /// <summary><see cref="IdempotencyOptions.FingerprintHeaders"/>: further headers that tell two requests apart.</summary>
 public sealed class FingerprintHeadersTests

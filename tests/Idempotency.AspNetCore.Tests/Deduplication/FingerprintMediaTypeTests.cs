@@ -1,4 +1,6 @@
-namespace Idempotency.AspNetCore.Tests.Middleware;
+using Idempotency.AspNetCore.Deduplication;
+
+namespace Idempotency.AspNetCore.Tests.Deduplication;
 
 public sealed class FingerprintMediaTypeTests
 {

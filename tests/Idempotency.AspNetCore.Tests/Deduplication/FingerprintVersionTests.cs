@@ -1,11 +1,12 @@
 using System.Net;
 using System.Text;
+using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
-using static Idempotency.AspNetCore.Tests.Middleware.FingerprintTests;
+using static Idempotency.AspNetCore.Tests.Deduplication.FingerprintTests;
 
-namespace Idempotency.AspNetCore.Tests.Middleware;
+namespace Idempotency.AspNetCore.Tests.Deduplication;
 
 /// <summary>Records written before fingerprint version 2 hold version 1 fingerprints, and still answer their retries.</summary>
 public sealed class FingerprintVersionTests

@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 
-namespace Idempotency.AspNetCore.Tests.Middleware;
+namespace Idempotency.AspNetCore.Tests.Deduplication;
 
 public sealed class OutcomeTests
 {

@@ -1,12 +1,13 @@
 using System.Net;
 using System.Runtime.CompilerServices;
+using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Idempotency.AspNetCore.Tests.Middleware;
+namespace Idempotency.AspNetCore.Tests.Deduplication;
 
 /// <summary>
 /// Once a response has started, its effect is presumed applied: the key is never released, retries are told the

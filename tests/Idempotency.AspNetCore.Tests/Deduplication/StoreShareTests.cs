@@ -1,11 +1,12 @@
 using System.Net;
+using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace Idempotency.AspNetCore.Tests.Middleware;
+namespace Idempotency.AspNetCore.Tests.Deduplication;
 
 /// <summary>The default store's share per scope, seen through the middleware: one caller never takes the store from the others.</summary>
 public sealed class StoreShareTests

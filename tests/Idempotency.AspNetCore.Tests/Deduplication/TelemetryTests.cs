@@ -1,3 +1,4 @@
+using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -7,7 +8,7 @@ using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 
-namespace Idempotency.AspNetCore.Tests.Middleware;
+namespace Idempotency.AspNetCore.Tests.Deduplication;
 
 public sealed class TelemetryTests
 {
@@ -56,7 +57,7 @@ public sealed class TelemetryTests
         await app.SendAsync(TestApp.Post("/pay", "k", "{\"secret\":\"card-4242\"}"));
         await app.SendAsync(TestApp.Post("/pay", key: null));
 
-        var middlewareLogs = logs.GetSnapshot().Where(r => r.Category == "Idempotency.AspNetCore.IdempotencyMiddleware").ToArray();
+        var middlewareLogs = logs.GetSnapshot().Where(r => r.Category == "Idempotency.AspNetCore.Deduplication.IdempotencyMiddleware").ToArray();
         Assert.Equal([(3, "Executed"), (4, "Replayed"), (1, "KeyMissing")], middlewareLogs.Select(r => (r.Id.Id, r.Id.Name!)).ToArray());
         Assert.DoesNotContain(logs.GetSnapshot(), r => r.Message.Contains("card-4242", StringComparison.Ordinal));
         Assert.DoesNotContain(middlewareLogs, r => r.Message.Contains("alice", StringComparison.Ordinal));

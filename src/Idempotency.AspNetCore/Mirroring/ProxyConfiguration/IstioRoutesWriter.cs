@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
 
 /// <summary>Writes the <c>http</c> route list of an Istio <c>VirtualService</c> from a <see cref="MirrorSafetyReport"/>.</summary>
 internal static class IstioRoutesWriter

@@ -1,4 +1,6 @@
-namespace Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
+
+namespace Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
 
 /// <summary>What the proxy configurations exported by <see cref="MirrorSafetyReport"/> mirror, and where to.</summary>
 public sealed class MirrorProxyConfigOptions

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
 
 /// <summary>Writes an nginx configuration that mirrors only mirrorable requests, from a <see cref="MirrorSafetyReport"/>.</summary>
 internal static class NginxConfigWriter

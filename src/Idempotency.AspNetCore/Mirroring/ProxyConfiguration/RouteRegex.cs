@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Routing.Patterns;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
 
 /// <summary>
 /// Turns a route pattern into a regular expression over the request path that both PCRE (nginx) and RE2 (Envoy,

@@ -2,13 +2,16 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
+using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Mirroring;
+using Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
-namespace Idempotency.AspNetCore.Tests.Mirroring;
+namespace Idempotency.AspNetCore.Tests.Mirroring.ProxyConfiguration;
 
 /// <summary>
 /// Real nginx in front of a primary and a canary (two Kestrel instances of the same app on 127.0.0.1), mirroring every

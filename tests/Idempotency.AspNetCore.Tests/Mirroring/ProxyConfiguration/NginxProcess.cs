@@ -4,7 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using Idempotency.Tests.Shared;
 
-namespace Idempotency.AspNetCore.Tests.Mirroring;
+namespace Idempotency.AspNetCore.Tests.Mirroring.ProxyConfiguration;
 
 /// <summary>
 /// A real nginx, started by the test as a non-daemon process from a generated configuration in a temporary directory

@@ -1,7 +1,8 @@
 using System.Text.RegularExpressions;
+using Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
 using Microsoft.AspNetCore.Routing.Patterns;
 
-namespace Idempotency.AspNetCore.Tests.Mirroring;
+namespace Idempotency.AspNetCore.Tests.Mirroring.ProxyConfiguration;
 
 public sealed class RouteRegexTests
 {
