@@ -7,6 +7,7 @@ public sealed class IdempotencyOptions
 {
     /// <summary>Gets or sets the request header that carries the client's key.</summary>
     /// <value>The default is <c>Idempotency-Key</c>.</value>
+    [HttpFieldName]
     public string HeaderName { get; set; } = IdempotencyDefaults.HeaderName;
 
     /// <summary>
@@ -18,6 +19,7 @@ public sealed class IdempotencyOptions
 
     /// <summary>Gets or sets the longest key accepted, in characters (1 to 1024).</summary>
     /// <value>The default is 255, as Stripe accepts.</value>
+    [Int32Range(1, IdempotencyOptionsValidator.MaxKeyLengthLimit, "{0} must be between {2} and {3}; it is {1}.")]
     public int MaxKeyLength { get; set; } = IdempotencyDefaults.MaxKeyLength;
 
     /// <summary>
@@ -47,10 +49,12 @@ public sealed class IdempotencyOptions
     /// run again by a retry, so set it above the slowest expected handler.
     /// </summary>
     /// <value>The default is 1 minute.</value>
+    [MinimumDuration(1, "{0} must be positive; it is {1}.")]
     public TimeSpan LeaseDuration { get; set; } = IdempotencyDefaults.LeaseDuration;
 
     /// <summary>Gets or sets how long a completed response is kept and replayed. Retries after that run again.</summary>
     /// <value>The default is 24 hours.</value>
+    [MinimumDuration(TimeSpan.TicksPerSecond, "{0} must be at least 1 second; it is {1}.")]
     public TimeSpan ResponseRetention { get; set; } = IdempotencyDefaults.Retention;
 
     /// <summary>
@@ -58,10 +62,12 @@ public sealed class IdempotencyOptions
     /// (the request never runs twice), and retries get a 410 problem saying the response was too large to replay.
     /// </summary>
     /// <value>The default is 1 MiB.</value>
+    [Int32Range(0, int.MaxValue, "{0} must not be negative; it is {1}.")]
     public int MaxStoredBodySize { get; set; } = IdempotencyDefaults.MaxStoredBodySize;
 
     /// <summary>Gets or sets what a duplicate does while the original request is still running.</summary>
     /// <value>The default is <see cref="InFlightDuplicateHandling.Reject"/> (409 with <c>Retry-After</c>).</value>
+    [DefinedEnumValue("{0} must be Reject or Wait; it is {1}.")]
     public InFlightDuplicateHandling InFlightDuplicates { get; set; } = InFlightDuplicateHandling.Reject;
 
     /// <summary>
@@ -69,6 +75,7 @@ public sealed class IdempotencyOptions
     /// finish before it gets 409.
     /// </summary>
     /// <value>The default is 10 seconds.</value>
+    [MinimumDuration(1, "{0} must be positive; it is {1}.")]
     public TimeSpan InFlightWaitTimeout { get; set; } = IdempotencyDefaults.InFlightWaitTimeout;
 
     /// <summary>
@@ -104,6 +111,7 @@ public sealed class IdempotencyOptions
     /// then <c>sub</c>. Add <see cref="System.Security.Claims.ClaimTypes.Name"/> for API-key and cookie schemes that
     /// issue only a name.
     /// </value>
+    [NoneBlank("{0} must name at least one claim type, and none may be empty.")]
     public IList<string> ScopeClaimTypes { get; } = [.. IdempotencyDefaults.ScopeClaimTypes];
 
     /// <summary>
@@ -124,10 +132,12 @@ public sealed class IdempotencyOptions
     /// The default, when <see langword="null"/>, is a random secret per process: audit hashes still correlate the
     /// events of one instance, but cannot be recomputed from a key. When set, at least 16 characters.
     /// </value>
+    [MinimumLengthWhenSet(IdempotencyDefaults.MinAuditHashSecretLength, "{0} must be at least {2} characters when set; it has {1}.")]
     public string? AuditHashSecret { get; set; }
 
     /// <summary>Gets or sets the prefix of the <c>type</c> URI of every problem response the middleware writes.</summary>
     /// <value>The default is <c>https://idempotency.dev/problems/</c>; see <see cref="IdempotencyProblemTypes"/>.</value>
+    [AbsoluteUri]
     public string ProblemTypeBaseUri { get; set; } = IdempotencyProblemTypes.DefaultBaseUri;
 
     // 425 Too Early (RFC 8470) has no StatusCodes constant.

@@ -2,72 +2,33 @@ using Microsoft.Extensions.Options;
 
 namespace Idempotency.AspNetCore.Deduplication;
 
-/// <summary>Validates <see cref="IdempotencyOptions"/> at start-up, so a bad setting fails the host at boot.</summary>
+/// <summary>
+/// Validates <see cref="IdempotencyOptions"/> at start-up, so a bad setting fails the host at boot: the data annotations
+/// through the source-generated <see cref="IdempotencyOptionsAnnotationsValidator"/>, then each entry of
+/// <see cref="IdempotencyOptions.FingerprintHeaders"/>, one failure per bad entry, which an annotation cannot say.
+/// </summary>
 internal sealed class IdempotencyOptionsValidator : IValidateOptions<IdempotencyOptions>
 {
     internal const int MaxKeyLengthLimit = 1024;
 
+    private readonly IdempotencyOptionsAnnotationsValidator _annotations = new();
+
     public ValidateOptionsResult Validate(string? name, IdempotencyOptions options)
     {
-        var failures = new List<string>();
-        if (!HttpFieldNames.IsValid(options.HeaderName))
-        {
-            failures.Add($"IdempotencyOptions.HeaderName must be a valid HTTP header name; '{options.HeaderName}' is not.");
-        }
-
+        var result = new ValidateOptionsResultBuilder();
+        result.AddResult(_annotations.Validate(name, options));
         foreach (var header in options.FingerprintHeaders)
         {
             if (!HttpFieldNames.IsValid(header))
             {
-                failures.Add($"IdempotencyOptions.FingerprintHeaders must hold valid HTTP header names; '{header}' is not.");
+                result.AddError($"IdempotencyOptions.FingerprintHeaders must hold valid HTTP header names; '{header}' is not.");
             }
         }
 
-        if (options.MaxKeyLength is < 1 or > MaxKeyLengthLimit)
-        {
-            failures.Add($"IdempotencyOptions.MaxKeyLength must be between 1 and {MaxKeyLengthLimit}; it is {options.MaxKeyLength}.");
-        }
-
-        if (options.LeaseDuration <= TimeSpan.Zero)
-        {
-            failures.Add($"IdempotencyOptions.LeaseDuration must be positive; it is {options.LeaseDuration}.");
-        }
-
-        if (options.ResponseRetention < TimeSpan.FromSeconds(1))
-        {
-            failures.Add($"IdempotencyOptions.ResponseRetention must be at least 1 second; it is {options.ResponseRetention}.");
-        }
-
-        if (options.MaxStoredBodySize < 0)
-        {
-            failures.Add($"IdempotencyOptions.MaxStoredBodySize must not be negative; it is {options.MaxStoredBodySize}.");
-        }
-
-        if (options.InFlightWaitTimeout <= TimeSpan.Zero)
-        {
-            failures.Add($"IdempotencyOptions.InFlightWaitTimeout must be positive; it is {options.InFlightWaitTimeout}.");
-        }
-
-        if (!Enum.IsDefined(options.InFlightDuplicates))
-        {
-            failures.Add($"IdempotencyOptions.InFlightDuplicates must be Reject or Wait; it is {options.InFlightDuplicates}.");
-        }
-
-        if (options.ScopeClaimTypes.Count == 0 || options.ScopeClaimTypes.Any(string.IsNullOrWhiteSpace))
-        {
-            failures.Add("IdempotencyOptions.ScopeClaimTypes must name at least one claim type, and none may be empty.");
-        }
-
-        if (options.AuditHashSecret is { Length: < IdempotencyDefaults.MinAuditHashSecretLength })
-        {
-            failures.Add($"IdempotencyOptions.AuditHashSecret must be at least {IdempotencyDefaults.MinAuditHashSecretLength} characters when set; it has {options.AuditHashSecret.Length}.");
-        }
-
-        if (!Uri.TryCreate(options.ProblemTypeBaseUri, UriKind.Absolute, out _))
-        {
-            failures.Add($"IdempotencyOptions.ProblemTypeBaseUri must be an absolute URI; '{options.ProblemTypeBaseUri}' is not.");
-        }
-
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        return result.Build();
     }
 }
+
+/// <summary>Validates the data annotations of <see cref="IdempotencyOptions"/> (source-generated from its attributes).</summary>
+[OptionsValidator]
+internal sealed partial class IdempotencyOptionsAnnotationsValidator : IValidateOptions<IdempotencyOptions>;
