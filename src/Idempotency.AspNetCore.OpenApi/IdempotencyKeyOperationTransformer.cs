@@ -1,3 +1,4 @@
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 

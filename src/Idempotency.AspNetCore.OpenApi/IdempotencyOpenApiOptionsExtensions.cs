@@ -1,5 +1,6 @@
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.OpenApi;
+using Idempotency.AspNetCore.Preconditions;
 using Microsoft.AspNetCore.OpenApi;
 
 namespace Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,3 +1,4 @@
+using Idempotency.AspNetCore.Preconditions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.Net.Http.Headers;

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

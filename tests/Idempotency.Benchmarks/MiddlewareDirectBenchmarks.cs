@@ -1,12 +1,12 @@
 using System.Text;
 using BenchmarkDotNet.Attributes;
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Idempotency.AspNetCore;
 
 namespace Idempotency.Benchmarks;
 

@@ -3,7 +3,7 @@ using System.Security.Claims;
 using System.Text;
 using BankLedger.Ledger;
 using BankLedger.Storage;
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Preconditions;
 
 namespace BankLedger.Endpoints;
 

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Endpoint metadata that declares how safely the endpoint's requests can be processed twice, overriding what its

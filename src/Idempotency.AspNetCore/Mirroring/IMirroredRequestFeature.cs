@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Marks a request that a canary recognised as a mirrored copy (shadow traffic), on <c>HttpContext.Features</c>.

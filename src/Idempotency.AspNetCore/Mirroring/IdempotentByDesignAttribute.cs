@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Declares that processing one of the endpoint's requests twice has the effect of processing it once (an upsert,

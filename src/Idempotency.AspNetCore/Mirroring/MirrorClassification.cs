@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// The mirror-safety class of an endpoint or a request, the reason for it, and whether a copy may be sent to a canary.

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>How a canary recognised a request as a mirrored copy.</summary>
 public enum MirrorCopySignal

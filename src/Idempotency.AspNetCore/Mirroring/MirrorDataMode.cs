@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>Whether a canary that receives mirrored copies works on the primary's data or on its own.</summary>
 public enum MirrorDataMode

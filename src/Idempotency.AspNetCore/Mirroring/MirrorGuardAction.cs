@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>What the guard on a canary did with a mirrored copy.</summary>
 public enum MirrorGuardAction

@@ -1,4 +1,4 @@
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Mirroring;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.AspNetCore.Builder;

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 // Event ids are stable: dashboards and alerts depend on them. Mirroring uses 101-199; add new ones, never renumber.
 // Marker values and secrets are never logged; above Debug, endpoints are named by their route template, never by the

@@ -1,9 +1,10 @@
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// On a primary, removes spoofed copy markers. On a canary, recognises mirrored copies, lets the mirror-safe ones run

@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
+using Idempotency.AspNetCore.Deduplication;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>The mirroring instruments, created from <see cref="IMeterFactory"/> on the <see cref="IdempotencyTelemetry.MeterName"/> meter.</summary>
 internal sealed class MirrorMetrics

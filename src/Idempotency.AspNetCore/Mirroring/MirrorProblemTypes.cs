@@ -1,4 +1,6 @@
-namespace Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
+
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// The stable <c>type</c> of each problem response the mirror guard writes, appended to

@@ -1,6 +1,7 @@
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Http;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>Writes the mirror guard's <c>application/problem+json</c> responses, the same way the idempotency middleware does.</summary>
 internal sealed class MirrorProblemWriter(IdempotencyProblemWriter writer)

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>What a request to an endpoint must carry for its endpoint-level class to hold.</summary>
 public enum MirrorRequestCondition

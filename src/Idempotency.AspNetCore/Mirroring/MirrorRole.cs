@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>Whether this instance serves real traffic or receives mirrored copies of it.</summary>
 public enum MirrorRole

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Declares that the endpoint changes nothing, whatever its method, so mirrored copies of its requests may run on

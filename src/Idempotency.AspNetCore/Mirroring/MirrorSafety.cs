@@ -1,8 +1,9 @@
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Classifies endpoints and requests by how safely they can be processed twice, as mirrored copies (shadow traffic)

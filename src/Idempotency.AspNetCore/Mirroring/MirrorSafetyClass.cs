@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// How safely a request can be processed a second time, as a mirrored copy (shadow traffic) sent to a canary.

@@ -1,7 +1,9 @@
+using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Preconditions;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>The rules behind <see cref="MirrorSafety"/>, shared by the guard, the report and the public API.</summary>
 internal static class MirrorSafetyClassifier

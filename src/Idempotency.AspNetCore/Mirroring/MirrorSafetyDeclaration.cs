@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>What an endpoint declares about processing its requests twice (see <see cref="IMirrorSafetyMetadata"/>).</summary>
 public enum MirrorSafetyDeclaration

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>The operator-facing sentence for each <see cref="MirrorSafetyReason"/>.</summary>
 internal static class MirrorSafetyDescriptions

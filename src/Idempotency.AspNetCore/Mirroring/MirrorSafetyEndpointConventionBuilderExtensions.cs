@@ -1,4 +1,4 @@
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Mirroring;
 
 namespace Microsoft.AspNetCore.Builder;
 

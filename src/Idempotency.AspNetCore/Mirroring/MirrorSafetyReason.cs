@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>Why a request or endpoint received its <see cref="MirrorSafetyClass"/>.</summary>
 public enum MirrorSafetyReason

@@ -1,10 +1,11 @@
 using System.Text.Json;
+using Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.AspNetCore.Routing.Template;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Which of a service's endpoints may be mirrored to a canary, with shared or isolated data, and proxy configurations

@@ -1,6 +1,8 @@
 using System.Diagnostics.CodeAnalysis;
 using Idempotency;
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Mirroring;
+using Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;

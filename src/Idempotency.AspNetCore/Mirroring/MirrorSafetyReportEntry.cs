@@ -1,7 +1,7 @@
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Routing.Patterns;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>One endpoint (or the methods of one endpoint that share a class) in a <see cref="MirrorSafetyReport"/>.</summary>
 public sealed class MirrorSafetyReportEntry

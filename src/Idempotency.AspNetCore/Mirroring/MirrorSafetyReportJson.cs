@@ -2,7 +2,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>The JSON shape of a <see cref="MirrorSafetyReport"/>.</summary>
 internal sealed class MirrorSafetyReportDocument(IReadOnlyList<MirrorSafetyReportEntry> endpoints)

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Keeps the idempotency records of mirrored copies apart from the originals', so a copy can never claim the

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Carries "this code runs for a mirrored copy" from the guard to outgoing <see cref="HttpClient"/> calls, which run

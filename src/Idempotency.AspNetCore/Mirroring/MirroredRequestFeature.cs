@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 internal sealed class MirroredRequestFeature(MirrorCopySignal signal, MirrorClassification classification, MirrorGuardAction action) : IMirroredRequestFeature
 {

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>The defaults of <see cref="MirroringOptions"/>, in one place.</summary>
 internal static class MirroringDefaults

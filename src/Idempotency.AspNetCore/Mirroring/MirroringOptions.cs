@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Configures how this instance recognises mirrored copies (shadow traffic) and guards against their effects
@@ -9,6 +9,7 @@ public sealed class MirroringOptions
 {
     /// <summary>Gets or sets whether this instance serves real traffic or receives mirrored copies.</summary>
     /// <value>The default is <see cref="MirrorRole.Primary"/>: markers are ignored and (see <see cref="StripMarkerOnPrimary"/>) removed.</value>
+    [DefinedEnumValue("{0} must be Primary or Canary; it is {1}.")]
     public MirrorRole Role { get; set; } = MirrorRole.Primary;
 
     /// <summary>Gets or sets, on a canary, whether it works on the primary's data or on its own.</summary>
@@ -16,6 +17,7 @@ public sealed class MirroringOptions
     /// The default is <see cref="MirrorDataMode.Shared"/>: only <see cref="MirrorSafetyClass.Safe"/> copies run,
     /// every other copy is suppressed.
     /// </value>
+    [DefinedEnumValue("{0} must be Shared or Isolated; it is {1}.")]
     public MirrorDataMode Data { get; set; } = MirrorDataMode.Shared;
 
     /// <summary>
@@ -23,6 +25,7 @@ public sealed class MirroringOptions
     /// <c>proxy_set_header</c> in the mirror location; Envoy 1.36+: <c>request_headers_mutations</c> on the mirror policy).
     /// </summary>
     /// <value>The default is <c>X-Shadow-Request</c>.</value>
+    [HttpFieldName]
     public string HeaderName { get; set; } = MirroringDefaults.HeaderName;
 
     /// <summary>
@@ -31,6 +34,7 @@ public sealed class MirroringOptions
     /// Use a long random value (32 characters or more) that only the proxy knows.
     /// </summary>
     /// <value>The default is <see langword="null"/>: any value of the marker header marks a copy.</value>
+    [VisibleAsciiWhenSet("{0} must be null or 1 or more visible ASCII characters (no spaces); the value set is not.")]
     public string? Secret { get; set; }
 
     /// <summary>

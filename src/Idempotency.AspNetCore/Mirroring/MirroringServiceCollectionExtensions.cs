@@ -1,4 +1,5 @@
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Mirroring;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 

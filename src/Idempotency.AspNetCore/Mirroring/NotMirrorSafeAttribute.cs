@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Declares that mirrored copies of the endpoint's requests must never run, whatever their method.

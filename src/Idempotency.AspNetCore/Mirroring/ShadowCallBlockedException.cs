@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Thrown by the outbound handler of <c>AddShadowPropagation()</c> for an unsafe outgoing call (POST, PUT, PATCH,

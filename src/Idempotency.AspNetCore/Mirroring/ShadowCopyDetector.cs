@@ -2,7 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>Recognises mirrored copies from the marker header and the Envoy <c>-shadow</c> host suffix, as configured.</summary>
 internal sealed class ShadowCopyDetector

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// While a canary handles a mirrored copy: adds the marker to outgoing calls, and blocks unsafe ones unless the client

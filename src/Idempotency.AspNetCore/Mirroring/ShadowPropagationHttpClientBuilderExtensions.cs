@@ -1,4 +1,4 @@
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Mirroring;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Configures the outbound handler of one <see cref="HttpClient"/> (<c>.AddShadowPropagation(options => ...)</c>):

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>The success of a conditional write: 201 with <c>Location</c>, or 200, carrying the new version as <c>ETag</c>.</summary>
 internal sealed class ConditionalWriteAppliedResult(EntityTag newETag, string? location, object? value) : IResult, IStatusCodeHttpResult

@@ -1,6 +1,6 @@
 using System.Buffers;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>The RFC 9110 grammar of entity tags and of the lists in <c>If-Match</c> and <c>If-None-Match</c>.</summary>
 internal static class EntityTagSyntax

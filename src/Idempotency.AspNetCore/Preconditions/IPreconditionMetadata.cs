@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>
 /// Endpoint metadata saying the endpoint accepts only conditional writes: an unsafe request (POST, PUT, PATCH,

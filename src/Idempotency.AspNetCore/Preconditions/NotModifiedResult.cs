@@ -2,7 +2,7 @@ using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>
 /// 304 Not Modified without a body. It carries the <c>ETag</c> a 200 would have (RFC 9110 section 15.4.5), and

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>RFC 9110 section 13.2.2: the order in which a server evaluates the preconditions of a request.</summary>
 internal static class PreconditionEvaluator

@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 // Event ids are stable: dashboards and alerts depend on them. Add new ones; never renumber.
 internal sealed partial class PreconditionMiddleware

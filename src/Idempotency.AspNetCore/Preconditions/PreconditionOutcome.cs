@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>What the preconditions of a request decide (RFC 9110 section 13.2.2).</summary>
 public enum PreconditionOutcome

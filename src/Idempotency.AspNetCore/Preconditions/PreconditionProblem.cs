@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>The status, stable type and wording of each precondition problem response.</summary>
 internal sealed record PreconditionProblem(int Status, string Type, string Title, string Detail)

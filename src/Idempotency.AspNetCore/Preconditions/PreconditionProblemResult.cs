@@ -1,10 +1,11 @@
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>
 /// Writes a precondition problem as <c>application/problem+json</c> through <see cref="IProblemDetailsService"/> when

@@ -1,4 +1,6 @@
-namespace Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
+
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>
 /// The stable <c>type</c> of each problem response about preconditions, appended to

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Http;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>
 /// What <c>request.EvaluatePreconditions(...)</c> decided, and the response to send when the method must not run.

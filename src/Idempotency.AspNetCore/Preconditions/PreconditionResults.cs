@@ -1,6 +1,7 @@
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Http;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>
 /// The responses of conditional requests, for endpoints that decide preconditions themselves. Problem responses use

@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Preconditions;
 
 /// <summary>
 /// Accepts only conditional writes on the endpoint: an unsafe request without <c>If-Match</c> or

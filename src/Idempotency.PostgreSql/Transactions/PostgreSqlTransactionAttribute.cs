@@ -1,5 +1,5 @@
 using System.Data;
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Http;
 
 namespace Idempotency.PostgreSql;

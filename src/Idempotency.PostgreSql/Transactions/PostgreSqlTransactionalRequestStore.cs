@@ -1,5 +1,5 @@
 using System.Data;
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;

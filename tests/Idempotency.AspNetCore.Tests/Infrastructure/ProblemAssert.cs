@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Idempotency.AspNetCore.Deduplication;
 
 namespace Idempotency.AspNetCore.Tests.Infrastructure;
 

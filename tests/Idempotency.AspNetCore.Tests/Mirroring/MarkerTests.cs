@@ -1,3 +1,4 @@
+using Idempotency.AspNetCore.Mirroring;
 using Microsoft.AspNetCore.Http;
 
 namespace Idempotency.AspNetCore.Tests.Mirroring;

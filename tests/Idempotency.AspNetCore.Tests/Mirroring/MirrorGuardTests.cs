@@ -1,6 +1,8 @@
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
+using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Mirroring;
 using Idempotency.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -406,7 +408,7 @@ public sealed class MirrorGuardTests
             await primary.SendAsync(MirrorTestApp.Request(HttpMethod.Get, "/items/1", marker: Secret));
         }
 
-        var guardLogs = logs.GetSnapshot().Where(r => r.Category == "Idempotency.AspNetCore.MirrorGuardMiddleware").ToArray();
+        var guardLogs = logs.GetSnapshot().Where(r => r.Category == "Idempotency.AspNetCore.Mirroring.MirrorGuardMiddleware").ToArray();
         Assert.Equal(
             [(201, "MirrorCopyExecuted"), (202, "MirrorCopySuppressed"), (206, "MirrorMarkerRefused"), (204, "MirrorMarkerStripped")],
             guardLogs.Select(r => (r.Id.Id, r.Id.Name!)).ToArray());

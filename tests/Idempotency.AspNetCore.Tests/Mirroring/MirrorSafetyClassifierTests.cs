@@ -1,3 +1,6 @@
+using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Mirroring;
+using Idempotency.AspNetCore.Preconditions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;

@@ -1,5 +1,8 @@
 using System.Net;
 using System.Text.Json;
+using Idempotency.AspNetCore.Mirroring;
+using Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
+using Idempotency.AspNetCore.Tests.Mirroring.ProxyConfiguration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,4 +1,5 @@
 using System.Net.Http.Headers;
+using Idempotency.AspNetCore.Mirroring;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

@@ -1,3 +1,5 @@
+using Idempotency.AspNetCore.Mirroring;
+using Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using System.Text;
+using Idempotency.AspNetCore.Mirroring;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;

@@ -1,5 +1,7 @@
 using System.Diagnostics.Metrics;
 using System.Net;
+using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Mirroring;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
@@ -48,7 +50,7 @@ public sealed class ShadowPropagationTests
         Assert.DoesNotContain("token=", message, StringComparison.Ordinal);
         Assert.Empty(downstream.Calls);
         Assert.Equal(["blocked"], outbound.GetMeasurementSnapshot().Select(m => (string)m.Tags["action"]!));
-        var log = Assert.Single(logs.GetSnapshot(), r => r.Category == "Idempotency.AspNetCore.ShadowPropagationHandler");
+        var log = Assert.Single(logs.GetSnapshot(), r => r.Category == "Idempotency.AspNetCore.Mirroring.ShadowPropagationHandler");
         Assert.Equal((208, "MirrorOutboundBlocked", LogLevel.Warning), (log.Id.Id, log.Id.Name, log.Level));
         Assert.DoesNotContain("token=", log.Message, StringComparison.Ordinal);
     }

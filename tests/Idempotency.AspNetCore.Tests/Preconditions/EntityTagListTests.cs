@@ -1,3 +1,4 @@
+using Idempotency.AspNetCore.Preconditions;
 using Microsoft.Extensions.Primitives;
 
 namespace Idempotency.AspNetCore.Tests.Preconditions;

@@ -1,3 +1,5 @@
+using Idempotency.AspNetCore.Preconditions;
+
 namespace Idempotency.AspNetCore.Tests.Preconditions;
 
 public sealed class EntityTagTests

@@ -1,3 +1,4 @@
+using Idempotency.AspNetCore.Preconditions;
 using Microsoft.AspNetCore.Http;
 
 namespace Idempotency.AspNetCore.Tests.Preconditions;

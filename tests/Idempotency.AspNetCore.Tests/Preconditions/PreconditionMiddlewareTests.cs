@@ -1,5 +1,7 @@
 using System.Net;
 using System.Text.Json;
+using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Preconditions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Idempotency.AspNetCore.Preconditions;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.TestHost;

@@ -1,6 +1,6 @@
 using System.Net;
 using BankLedger.Ledger;
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Mirroring;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using Dapper;
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Preconditions;
 using Idempotency.PostgreSql.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -1,7 +1,7 @@
 using System.Data;
 using System.Net.Http.Headers;
 using Dapper;
-using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;

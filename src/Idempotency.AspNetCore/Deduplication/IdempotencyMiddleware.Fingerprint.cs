@@ -1,0 +1,222 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Primitives;
+
+namespace Idempotency.AspNetCore.Deduplication;
+
+internal sealed partial class IdempotencyMiddleware
+{
+    private const int BodyChunkSize = 16 * 1024;
+
+    // Bodies up to this size, with a declared Content-Length, are read into one pooled buffer; larger or chunked
+    // bodies go through ASP.NET Core's request buffering (memory, then a temporary file).
+    private const int PooledBodyLimit = 64 * 1024;
+
+    // Names are the fingerprint's, not the wire's: lowercase, so a header's fingerprint never depends on its case.
+    private const string ContentTypeField = "content-type";
+    private const string IfMatchField = "if-match";
+    private const string IfNoneMatchField = "if-none-match";
+    private const string IfModifiedSinceField = "if-modified-since";
+    private const string IfUnmodifiedSinceField = "if-unmodified-since";
+
+    // Longer Content-Type values are normalised into a pooled buffer instead of the stack.
+    private const int StackMediaTypeLimit = 256;
+
+    private string[]? _fingerprintHeaders;
+
+    // IdempotencyOptions.FingerprintHeaders, lowercased, deduplicated and sorted, so neither the case nor the order
+    // of the names changes a fingerprint. Computed on first use: the options are fixed by then, and a race only
+    // computes the same array twice.
+    private string[] FingerprintHeaders => _fingerprintHeaders ??= [.. _options.FingerprintHeaders
+        .Select(static name => name.ToLowerInvariant())
+        .Distinct(StringComparer.Ordinal)
+        .Order(StringComparer.Ordinal)];
+
+    /// <summary>
+    /// The request's version 2 fingerprint: SHA-256 over a version tag, the method, the endpoint's route pattern, the
+    /// path base, the path, the query, the media type of <c>Content-Type</c>, the precondition headers, the headers
+    /// named by <see cref="IdempotencyOptions.FingerprintHeaders"/>, and the body. The body is hashed as it is read
+    /// into the buffer the handler will then read from: one pooled array for small bodies, ASP.NET Core's request
+    /// buffer for large ones. It is never held twice.
+    /// </summary>
+    private async ValueTask<byte[]> ComputeFingerprintAsync(HttpContext context, Endpoint endpoint)
+    {
+        var request = context.Request;
+        using var fingerprint = RequestFingerprintBuilder.ForHttpRequest(
+            request.Method, RoutePattern(endpoint), request.PathBase.Value, request.Path.Value, request.QueryString.Value);
+        AppendHeaders(fingerprint, request.Headers);
+
+        if (!HasBody(context))
+        {
+            return fingerprint.Finish();
+        }
+
+        if (request.ContentLength is long length && length <= PooledBodyLimit)
+        {
+            await BufferSmallBodyAsync(context, (int)length, fingerprint);
+        }
+        else
+        {
+            await BufferLargeBodyAsync(context, fingerprint);
+        }
+
+        return fingerprint.Finish();
+    }
+
+    // The engine asks for it only after the claim with the version 2 fingerprint answered "mismatch": records written
+    // by releases before version 2 hold the version 1 fingerprint. Its claim's answer is then the answer: Completed
+    // replays, InFlight is a 409, Claimed runs the request under the same owner token, and another mismatch is a 422.
+    // Only this path pays for it: a second pass over the buffered body and a second store call. Remove it, and
+    // RequestFingerprintBuilder.ForHttpRequestV1, once no version 1 record can be left: ResponseRetention after version
+    // 2 runs on every instance sharing the store.
+    // Exactly what releases before version 2 computed: no headers, the same body. The body is buffered by now (a
+    // MemoryStream or ASP.NET Core's request buffer), so it is read again from the start and rewound for the handler.
+    private static async ValueTask<byte[]?> ComputeV1FingerprintAsync(HttpContext context, Endpoint endpoint)
+    {
+        var request = context.Request;
+        using var fingerprint = RequestFingerprintBuilder.ForHttpRequestV1(
+            request.Method, RoutePattern(endpoint), request.PathBase.Value, request.Path.Value, request.QueryString.Value);
+        if (!HasBody(context))
+        {
+            return fingerprint.Finish();
+        }
+
+        var body = request.Body;
+        if (!body.CanSeek)
+        {
+            return null;
+        }
+
+        body.Position = 0;
+        var buffer = ArrayPool<byte>.Shared.Rent(BodyChunkSize);
+        try
+        {
+            int read;
+            while ((read = await body.ReadAsync(buffer.AsMemory(0, BodyChunkSize), context.RequestAborted)) > 0)
+            {
+                fingerprint.AppendBody(buffer.AsSpan(0, read));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        body.Position = 0;
+        return fingerprint.Finish();
+    }
+
+    private static string? RoutePattern(Endpoint endpoint) => (endpoint as RouteEndpoint)?.RoutePattern.RawText ?? endpoint.DisplayName;
+
+    private static bool HasBody(HttpContext context) =>
+        context.Request.ContentLength != 0 && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false;
+
+    // Headers the request does not carry add nothing (and allocate nothing): a present empty header still differs
+    // from an absent one, and naming one more header in the options leaves requests without it matching.
+    private void AppendHeaders(RequestFingerprintBuilder fingerprint, IHeaderDictionary headers)
+    {
+        var contentType = headers.ContentType;
+        if (contentType.Count > 0)
+        {
+            AppendMediaType(fingerprint, contentType.Count == 1 ? contentType[0] : contentType.ToString());
+        }
+
+        AppendHeader(fingerprint, IfMatchField, headers.IfMatch);
+        AppendHeader(fingerprint, IfNoneMatchField, headers.IfNoneMatch);
+        AppendHeader(fingerprint, IfModifiedSinceField, headers.IfModifiedSince);
+        AppendHeader(fingerprint, IfUnmodifiedSinceField, headers.IfUnmodifiedSince);
+        foreach (var name in FingerprintHeaders)
+        {
+            AppendHeader(fingerprint, name, headers[name]);
+        }
+    }
+
+    private static void AppendMediaType(RequestFingerprintBuilder fingerprint, string? contentType)
+    {
+        var value = contentType.AsSpan();
+        char[]? rented = null;
+        Span<char> destination = value.Length <= StackMediaTypeLimit
+            ? stackalloc char[StackMediaTypeLimit]
+            : rented = ArrayPool<char>.Shared.Rent(value.Length);
+        try
+        {
+            fingerprint.AppendHeader(ContentTypeField, destination[..FingerprintMediaType.Normalize(value, destination)]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<char>.Shared.Return(rented);
+            }
+        }
+    }
+
+    // Each value trimmed of optional whitespace; a header sent as several fields is one list, joined as HTTP joins it.
+    private static void AppendHeader(RequestFingerprintBuilder fingerprint, string name, StringValues values)
+    {
+        switch (values.Count)
+        {
+            case 0:
+                return;
+            case 1:
+                fingerprint.AppendHeader(name, values[0].AsSpan().Trim(" \t"));
+                return;
+            default:
+                fingerprint.AppendHeader(name, string.Join(", ", values.Select(static value => value.AsSpan().Trim(" \t").ToString())));
+                return;
+        }
+    }
+
+    private static async ValueTask BufferSmallBodyAsync(HttpContext context, int length, RequestFingerprintBuilder fingerprint)
+    {
+        var request = context.Request;
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        var read = 0;
+        try
+        {
+            int count;
+            while (read < length && (count = await request.Body.ReadAsync(buffer.AsMemory(read, length - read), context.RequestAborted)) > 0)
+            {
+                read += count;
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        fingerprint.AppendBody(buffer.AsSpan(0, read));
+        request.Body = new MemoryStream(buffer, 0, read, writable: false);
+        context.Response.RegisterForDispose(new PooledArray(buffer));
+    }
+
+    private static async ValueTask BufferLargeBodyAsync(HttpContext context, RequestFingerprintBuilder fingerprint)
+    {
+        var request = context.Request;
+        request.EnableBuffering();
+        var buffer = ArrayPool<byte>.Shared.Rent(BodyChunkSize);
+        try
+        {
+            int read;
+            while ((read = await request.Body.ReadAsync(buffer.AsMemory(0, BodyChunkSize), context.RequestAborted)) > 0)
+            {
+                fingerprint.AppendBody(buffer.AsSpan(0, read));
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        request.Body.Position = 0;
+    }
+
+    /// <summary>Returns a buffered request body to the pool when the request ends.</summary>
+    private sealed class PooledArray(byte[] array) : IDisposable
+    {
+        public void Dispose() => ArrayPool<byte>.Shared.Return(array);
+    }
+}

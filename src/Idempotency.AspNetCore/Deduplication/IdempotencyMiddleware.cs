@@ -1,0 +1,315 @@
+using System.Globalization;
+using System.Security.Claims;
+using Idempotency.AspNetCore.Mirroring;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Idempotency.AspNetCore.Deduplication;
+
+/// <summary>
+/// Runs each keyed request to an opted-in endpoint once, stores its response, and replays that response to every
+/// retry with the same key. Endpoints without idempotency metadata pass straight through.
+/// </summary>
+internal sealed partial class IdempotencyMiddleware
+{
+    // Every anonymous caller shares this scope: endpoints that allow anonymous callers accept that, documented.
+    private const string AnonymousScope = "";
+
+    // ASP.NET Core's AuthorizationMiddleware marks each request it has evaluated with this item; EndpointMiddleware
+    // reads the same key to refuse endpoints with authorization metadata that no authorization middleware saw.
+    private const string AuthorizationMiddlewareInvokedKey = "__AuthorizationMiddlewareWithEndpointInvoked";
+
+    private readonly RequestDelegate _next;
+    private readonly IdempotencyOptions _options;
+    private readonly IIdempotencyStore _store;
+    private readonly IdempotencyEngine _engine;
+    private readonly IdempotencyProblemWriter _problems;
+    private readonly ILogger _logger;
+    private readonly Func<IdempotencyOutcomeArguments, bool> _shouldStoreResponse;
+
+    public IdempotencyMiddleware(
+        RequestDelegate next,
+        IOptions<IdempotencyOptions> options,
+        IIdempotencyStore store,
+        IdempotencyEngine engine,
+        IdempotencyProblemWriter problems,
+        ILoggerFactory loggerFactory)
+    {
+        _next = next;
+        _options = options.Value;
+        _store = store;
+        _engine = engine;
+        _problems = problems;
+        _logger = loggerFactory.CreateLogger<IdempotencyMiddleware>();
+        _shouldStoreResponse = _options.ShouldStoreResponse ?? (static args => !IdempotencyOptions.IsTransientStatus(args.StatusCode));
+    }
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        // The common case, an endpoint without idempotency, costs one metadata lookup and no async state machine.
+        var endpoint = context.GetEndpoint();
+        var metadata = endpoint?.Metadata.GetMetadata<IIdempotencyMetadata>();
+        if (metadata is null || metadata.Requirement == IdempotencyRequirement.Disabled || HttpMethodSemantics.IsSafe(context.Request.Method))
+        {
+            return _next(context);
+        }
+
+        return InvokeCoreAsync(context, endpoint!, metadata.Requirement);
+    }
+
+    private async Task InvokeCoreAsync(HttpContext context, Endpoint endpoint, IdempotencyRequirement requirement)
+    {
+        var headerValues = context.Request.Headers[_options.HeaderName];
+        if (headerValues.Count == 0)
+        {
+            if (requirement == IdempotencyRequirement.Optional)
+            {
+                await _next(context);
+                return;
+            }
+
+            LogKeyMissing(_logger, context.Request.Path);
+            Record(context, null, IdempotencyOutcome.Rejected);
+            await _problems.KeyMissingAsync(context, _options.HeaderName);
+            return;
+        }
+
+        if (headerValues.Count > 1)
+        {
+            LogKeyRejected(_logger, context.Request.Path, "repeated");
+            Record(context, null, IdempotencyOutcome.Rejected);
+            await _problems.KeyRepeatedAsync(context, _options.HeaderName);
+            return;
+        }
+
+        var parseStatus = IdempotencyKeyParser.TryParse(headerValues[0], _options.StrictKeyParsing, _options.MaxKeyLength, out var key);
+        if (parseStatus != IdempotencyKeyParseStatus.Valid)
+        {
+            LogKeyRejected(_logger, context.Request.Path, parseStatus.ToString());
+            Record(context, null, IdempotencyOutcome.Rejected);
+            await _problems.KeyInvalidAsync(context, _options.HeaderName, parseStatus, _options.MaxKeyLength);
+            return;
+        }
+
+        var scope = await ResolveScopeAsync(context, endpoint);
+        if (scope is null)
+        {
+            _engine.RecordOutcome(IdempotencyOutcome.Rejected, RouteTemplate(endpoint), key, null, context.TraceIdentifier);
+            return;
+        }
+
+        var feature = new IdempotencyFeature(key!, scope, MirroredCopyKeys.Apply(context, IdempotencyStorageKey.Create(scope, key!)));
+        byte[] fingerprint;
+        try
+        {
+            fingerprint = await ComputeFingerprintAsync(context, endpoint);
+        }
+        catch (Exception ex) when (ex is BadHttpRequestException or IOException)
+        {
+            // A body that cannot be read (broken chunked framing, over the size limit, too slow) is the client's error,
+            // answered as ASP.NET Core answers it without this middleware: never a 500, and nothing was claimed.
+            if (!context.RequestAborted.IsCancellationRequested)
+            {
+                LogBodyUnreadable(_logger, context.Request.Path, ex.GetType().Name);
+                Record(context, feature, IdempotencyOutcome.Rejected);
+                context.Response.StatusCode = ex is BadHttpRequestException badRequest ? badRequest.StatusCode : StatusCodes.Status400BadRequest;
+            }
+
+            return;
+        }
+
+        var storeProvider = endpoint.Metadata.GetMetadata<IIdempotencyRequestStoreProvider>();
+        IIdempotencyUnitOfWorkStore? unitOfWork = null;
+        try
+        {
+            if (storeProvider is not null)
+            {
+                try
+                {
+                    unitOfWork = await storeProvider.CreateStoreAsync(context, context.RequestAborted);
+                }
+                catch (Exception ex) when (!context.RequestAborted.IsCancellationRequested)
+                {
+                    await OnStoreUnavailableAsync(context, requirement, feature, ex);
+                    return;
+                }
+            }
+
+            var request = new IdempotencyExecutionRequest(unitOfWork ?? _store, feature.Key, feature.Scope, feature.StorageKey, fingerprint)
+            {
+                PreviousFingerprint = ct => ComputeV1FingerprintAsync(context, endpoint),
+                LeaseDuration = _options.LeaseDuration,
+                Retention = _options.ResponseRetention,
+                InFlightWait = _options.InFlightDuplicates == InFlightDuplicateHandling.Wait ? _options.InFlightWaitTimeout : TimeSpan.Zero,
+                OperationName = RouteTemplate(endpoint),
+                TraceId = context.TraceIdentifier,
+            };
+            using var work = new HttpWork(this, context, feature, holdResponse: unitOfWork is not null);
+            IdempotencyExecution<bool> execution;
+            try
+            {
+                execution = await _engine.ExecuteAsync(request, work, context.RequestAborted);
+            }
+            finally
+            {
+                work.RestoreResponseBody();
+            }
+
+            await AnswerAsync(context, requirement, feature, work, execution);
+        }
+        finally
+        {
+            if (unitOfWork is not null)
+            {
+                await unitOfWork.DisposeAsync();
+            }
+        }
+    }
+
+    /// <summary>Turns how the engine ended into the HTTP answer. The handler's own response, when it ran, is already written.</summary>
+    private async Task AnswerAsync(HttpContext context, IdempotencyRequirement requirement, IdempotencyFeature feature, HttpWork work, IdempotencyExecution<bool> execution)
+    {
+        switch (execution.Status)
+        {
+            case IdempotencyExecutionStatus.Executed:
+                await work.SendHeldResponseAsync();
+                break;
+            case IdempotencyExecutionStatus.Released when work.HeldResponseTooLarge:
+                // The held response was not kept past the limit, so it could neither be sent nor stored: rolled back.
+                LogHeldResponseTooLarge(_logger, work.BytesWritten, _options.MaxStoredBodySize, _engine.HashKey(feature.Key));
+                context.Response.Clear();
+                await _problems.ResponseTooLargeToCommitAsync(context, _options.MaxStoredBodySize);
+                break;
+            case IdempotencyExecutionStatus.Released:
+                await work.SendHeldResponseAsync();
+                break;
+            case IdempotencyExecutionStatus.ClaimLost or IdempotencyExecutionStatus.CompletionFailed when work.HoldsResponse:
+                // Nothing was committed, the handler's work included: the client must retry.
+                context.Response.Clear();
+                await _problems.StoreUnavailableAsync(context, storeFull: false);
+                break;
+            case IdempotencyExecutionStatus.Replayed:
+                await ReplayAsync(context, feature, execution.Record);
+                break;
+            case IdempotencyExecutionStatus.RecordUnreadable:
+                await RefuseUnreadableRecordAsync(context, feature, execution.Fault!);
+                break;
+            case IdempotencyExecutionStatus.InFlight:
+                await _problems.RequestInFlightAsync(context, TimeSpan.FromTicks(Math.Min(execution.RetryAfter.Ticks, IdempotencyDefaults.InFlightRetryAfter.Ticks)));
+                break;
+            case IdempotencyExecutionStatus.FingerprintMismatch:
+                await _problems.KeyReusedAsync(context, _options.HeaderName);
+                break;
+            case IdempotencyExecutionStatus.StoreUnavailable or IdempotencyExecutionStatus.ScopeQuotaExceeded:
+                await OnStoreUnavailableAsync(context, requirement, feature, execution.Fault!);
+                break;
+        }
+    }
+
+    private async Task OnStoreUnavailableAsync(HttpContext context, IdempotencyRequirement requirement, IdempotencyFeature feature, Exception exception)
+    {
+        if (exception is IdempotencyScopeQuotaExceededException quota)
+        {
+            // The store is fine; this caller holds its whole share of it. Only this caller waits, and nothing runs.
+            LogScopeQuotaExceeded(_logger, _engine.HashKey(feature.Key), quota.RetryAfter);
+            Record(context, feature, IdempotencyOutcome.Throttled);
+            await _problems.ScopeQuotaExceededAsync(context, quota.RetryAfter);
+            return;
+        }
+
+        if (requirement == IdempotencyRequirement.Optional && _options.AllowUnprotectedExecutionWhenStoreUnavailable)
+        {
+            LogRunningUnprotected(_logger, _engine.HashKey(feature.Key), StoreFaultDescription.Describe(exception, feature.StorageKey));
+            Record(context, feature, IdempotencyOutcome.Unprotected);
+            await _next(context);
+            return;
+        }
+
+        var storeFull = exception is IdempotencyStoreCapacityExceededException;
+        if (storeFull)
+        {
+            LogStoreFull(_logger, _engine.HashKey(feature.Key), exception.Message);
+        }
+        else
+        {
+            LogStoreUnavailable(_logger, _engine.HashKey(feature.Key), StoreFaultDescription.Describe(exception, feature.StorageKey));
+        }
+
+        Record(context, feature, IdempotencyOutcome.StoreUnavailable);
+        await _problems.StoreUnavailableAsync(context, storeFull);
+    }
+
+    /// <summary>Counts the request's outcome and writes its audit event (the engine's, with the route template and hashes).</summary>
+    private void Record(HttpContext context, IdempotencyFeature? feature, string outcome) =>
+        _engine.RecordOutcome(outcome, RouteTemplate(context.GetEndpoint()), feature?.Key, feature?.Scope, context.TraceIdentifier);
+
+    /// <summary>
+    /// The scope the key belongs to, or <see langword="null"/> when the request was refused (the problem is written):
+    /// an authenticated caller without a scope, or a pipeline where authorization has not run yet. Both would put the
+    /// caller in a scope shared with others, where a caller who learns another's key receives that caller's response.
+    /// </summary>
+    private async ValueTask<string?> ResolveScopeAsync(HttpContext context, Endpoint endpoint)
+    {
+        if (RequiresAuthorization(endpoint) && !context.Items.ContainsKey(AuthorizationMiddlewareInvokedKey))
+        {
+            LogPipelineMisordered(_logger, RouteTemplate(endpoint));
+            await _problems.PipelineMisorderedAsync(context);
+            return null;
+        }
+
+        var user = context.User;
+        var authenticated = IsAuthenticated(user);
+        var scope = _options.ScopeResolver is { } resolver
+            ? await resolver(new IdempotencyScopeArguments(context))
+            : authenticated ? DefaultScope(user) : null;
+        if (!string.IsNullOrEmpty(scope))
+        {
+            return scope;
+        }
+
+        if (authenticated)
+        {
+            LogScopeUnresolved(_logger, RouteTemplate(endpoint), _options.ScopeResolver is null ? string.Join(", ", _options.ScopeClaimTypes) : "ScopeResolver");
+            await _problems.ScopeUnresolvedAsync(context);
+            return null;
+        }
+
+        return AnonymousScope;
+    }
+
+    /// <summary>The first configured claim the user carries, qualified by its issuer: <c>{issuer length}:{issuer}:{value}</c>.</summary>
+    private string? DefaultScope(ClaimsPrincipal user)
+    {
+        foreach (var claimType in _options.ScopeClaimTypes)
+        {
+            if (user.FindFirst(claimType) is { Value.Length: > 0 } claim)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"{claim.Issuer.Length}:{claim.Issuer}:{claim.Value}");
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsAuthenticated(ClaimsPrincipal user)
+    {
+        foreach (var identity in user.Identities)
+        {
+            if (identity.IsAuthenticated)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool RequiresAuthorization(Endpoint endpoint) =>
+        endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null
+        && (endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null || endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is not null);
+
+    // What logs name an endpoint by: its route pattern (never the raw path, which can hold ids).
+    private static string RouteTemplate(Endpoint? endpoint) => endpoint is null ? string.Empty : RoutePattern(endpoint) ?? string.Empty;
+}

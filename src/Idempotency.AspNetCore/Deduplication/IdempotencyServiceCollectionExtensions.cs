@@ -1,0 +1,37 @@
+using Idempotency;
+using Idempotency.AspNetCore.Deduplication;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers request deduplication for ASP.NET Core.</summary>
+public static class IdempotencyServiceCollectionExtensions
+{
+    /// <summary>
+    /// Registers the services of <c>app.UseIdempotency()</c> with the bounded in-memory store, unless another store
+    /// is chosen on the returned builder. Options are validated when the host starts. Safe to call more than once.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures <see cref="IdempotencyOptions"/>; <see langword="null"/> keeps the defaults.</param>
+    /// <returns>A builder to choose a store with (<c>.AddRedisStore(...)</c>, <c>.AddPostgreSqlStore(...)</c>).</returns>
+    public static IIdempotencyBuilder AddIdempotency(this IServiceCollection services, Action<IdempotencyOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        var builder = services.AddIdempotencyEngine();
+        services.AddOptions<IdempotencyOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<IdempotencyOptions>, IdempotencyOptionsValidator>());
+        if (configure is not null)
+        {
+            services.Configure(configure);
+        }
+
+        // The engine's audit hashes use the middleware's secret unless the engine has one of its own.
+        services.AddOptions<IdempotencyEngineOptions>().Configure<IOptions<IdempotencyOptions>>(
+            static (engine, web) => engine.AuditHashSecret ??= web.Value.AuditHashSecret);
+        services.AddMetrics();
+        services.TryAddSingleton<IdempotencyProblemWriter>();
+        services.TryAddSingleton<IdempotencyMarkerService>();
+        return builder;
+    }
+}

@@ -1,0 +1,159 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Http;
+
+namespace Idempotency.AspNetCore.Deduplication;
+
+/// <summary>
+/// Wraps the response body: every write goes to the client (unless the response is held back until the key is
+/// committed) and is copied into a pooled buffer, up to a limit, to be stored for replay. The headers to store are
+/// copied just before the first write or flush reaches the middleware outside (<see cref="CaptureHeaders"/>).
+/// </summary>
+/// <remarks>
+/// Middleware registered before <c>UseIdempotency()</c> changes headers as the body reaches it: response compression
+/// adds <c>Content-Encoding</c> and removes <c>Content-Length</c> on its first write. The stored body is what the
+/// handler wrote, so the stored headers must be the handler's too, read before that first write, never after it.
+/// </remarks>
+internal sealed class ResponseCaptureStream : Stream
+{
+    private readonly HttpResponse _response;
+    private readonly Stream? _inner;
+    private readonly int _maxCaptured;
+    private byte[] _buffer;
+    private int _length;
+    private List<KeyValuePair<string, string[]>>? _headers;
+
+    /// <param name="response">The response whose headers are stored with the body.</param>
+    /// <param name="inner">The client's body stream, or <see langword="null"/> to hold the whole response back.</param>
+    /// <param name="maxCaptured">The most bytes to keep for storage; past it, <see cref="Overflowed"/> is set.</param>
+    public ResponseCaptureStream(HttpResponse response, Stream? inner, int maxCaptured)
+    {
+        _response = response;
+        _inner = inner;
+        _maxCaptured = maxCaptured;
+        _buffer = ArrayPool<byte>.Shared.Rent(4096);
+    }
+
+    /// <summary>Gets whether the body grew past the storable limit; the copy was then dropped.</summary>
+    public bool Overflowed { get; private set; }
+
+    /// <summary>Gets the total bytes written by the handler.</summary>
+    public long BytesWritten { get; private set; }
+
+    /// <summary>Gets the captured body; empty once <see cref="Overflowed"/>.</summary>
+    public ReadOnlyMemory<byte> Captured => _buffer.AsMemory(0, _length);
+
+    public override bool CanRead => false;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => true;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position
+    {
+        get => throw new NotSupportedException();
+        set => throw new NotSupportedException();
+    }
+
+    /// <summary>Gets the replayable headers as they were when <see cref="CaptureHeaders"/> ran (empty before).</summary>
+    public IReadOnlyList<KeyValuePair<string, string[]>> Headers => _headers ?? [];
+
+    /// <summary>
+    /// Copies the replayable headers, once: called before anything is passed to the middleware outside, and after the
+    /// handler returned for a response that passed nothing on (held back, or without a body).
+    /// </summary>
+    public void CaptureHeaders()
+    {
+        _headers ??= ReplayableHeaders.Copy(_response.Headers);
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        Capture(buffer);
+        if (_inner is not null)
+        {
+            CaptureHeaders();
+            _inner.Write(buffer);
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Capture(buffer.Span);
+        if (_inner is null)
+        {
+            return ValueTask.CompletedTask;
+        }
+
+        CaptureHeaders();
+        return _inner.WriteAsync(buffer, cancellationToken);
+    }
+
+    public override void Flush()
+    {
+        if (_inner is not null)
+        {
+            CaptureHeaders(); // a flush starts the response outside
+            _inner.Flush();
+        }
+    }
+
+    public override Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_inner is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        CaptureHeaders();
+        return _inner.FlushAsync(cancellationToken);
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing && _buffer.Length > 0)
+        {
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+            _length = 0;
+        }
+
+        base.Dispose(disposing);
+    }
+
+    private void Capture(ReadOnlySpan<byte> data)
+    {
+        BytesWritten += data.Length;
+        if (BytesWritten > _maxCaptured)
+        {
+            // Streaming, the client has its copy and ours can no longer be stored; held back, the response cannot be
+            // committed (the middleware rolls back). Either way, stop paying for the copy: memory stays bounded.
+            Overflowed = true;
+            _length = 0;
+            return;
+        }
+
+        if (_length + data.Length > _buffer.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, (long)_length + data.Length)));
+            _buffer.AsSpan(0, _length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+
+        data.CopyTo(_buffer.AsSpan(_length));
+        _length += data.Length;
+    }
+}

@@ -1,0 +1,145 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+
+namespace Idempotency.AspNetCore.Tests.Deduplication;
+
+/// <summary>
+/// One audit event per keyed request, and no raw key, path, user id or storage key in any log above Debug.
+/// </summary>
+public sealed class AuditLogTests
+{
+    private const string Secret = "an-operator-secret-of-some-length";
+    private const string Key = "8e03978e-40d5-43e8-bc93-6894a57f9324";
+
+    [Fact]
+    public async Task EveryKeyedRequest_WritesOneAuditEvent_WithOutcomeRouteTemplateTraceAndKeyedHashes()
+    {
+        var logs = new FakeLogCollector();
+        var gate = new TaskCompletionSource();
+        var entered = new TaskCompletionSource();
+        await using var app = await StartAsync(logs, e => e.MapPost("/accounts/{id}/pay", async (HttpContext c) =>
+        {
+            if (c.Request.Query.ContainsKey("slow"))
+            {
+                entered.TrySetResult();
+                await gate.Task;
+            }
+
+            return "paid";
+        }).RequireIdempotency());
+
+        await app.SendAsync(TestApp.Post("/accounts/42/pay", Key));                       // executed
+        await app.SendAsync(TestApp.Post("/accounts/42/pay", Key));                       // replayed
+        await app.SendAsync(TestApp.Post("/accounts/42/pay", Key, body: "{\"other\":1}")); // mismatch
+        await app.SendAsync(TestApp.Post("/accounts/42/pay", null));                      // rejected
+        var slow = app.SendAsync(TestApp.Post("/accounts/42/pay?slow", "slow-key"));
+        await entered.Task;
+        var conflict = (await app.SendAsync(TestApp.Post("/accounts/42/pay?slow", "slow-key"))).StatusCode; // conflict
+        gate.SetResult();
+        await slow;
+
+        var audits = logs.GetSnapshot().Where(IsAudit).ToList();
+        Assert.Equal(["executed", "replayed", "mismatch", "rejected", "conflict", "executed"], audits.Select(a => Field(a, "Outcome")).ToList());
+        Assert.Equal(HttpStatusCode.Conflict, conflict);
+        Assert.All(audits, a =>
+        {
+            Assert.Equal(LogLevel.Information, a.Level);
+            Assert.Equal(IdempotencyTelemetry.AuditLogCategory, a.Category);
+            Assert.Equal("/accounts/{id}/pay", Field(a, "RouteTemplate"));
+            Assert.False(string.IsNullOrEmpty(Field(a, "TraceId")));
+        });
+        Assert.Equal(ExpectedHash('k', Key), Field(audits[0], "KeyHash"));
+        Assert.Equal(ExpectedHash('s', TestApp.AliceScope), Field(audits[0], "ScopeHash"));
+        Assert.Equal(Field(audits[0], "KeyHash"), Field(audits[1], "KeyHash"));
+        Assert.Equal("-", Field(audits[3], "KeyHash"));
+    }
+
+    [Fact]
+    public async Task NoLogAboveDebug_CarriesTheRawKeyThePathTheUserOrTheStorageKey()
+    {
+        var logs = new FakeLogCollector();
+        var failing = new FailingStore();
+        await using var app = await StartAsync(
+            logs,
+            e =>
+            {
+                e.MapPost("/accounts/{id}/pay", () => "paid").RequireIdempotency();
+                e.MapPost("/accounts/{id}/down", () => "never").RequireIdempotency().WithMetadata(new FailingStoreProvider(failing));
+            });
+
+        await app.SendAsync(TestApp.Post("/accounts/4242/pay", Key, user: "alice-user-id"));
+        await app.SendAsync(TestApp.Post("/accounts/4242/pay", Key, user: "alice-user-id"));
+        var down = await app.SendAsync(TestApp.Post("/accounts/4242/down", Key, user: "alice-user-id"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+        // The library's own categories (ASP.NET Core's hosting logs the path at Information on its own, configurable apart).
+        var visible = logs.GetSnapshot().Where(r => r.Level > LogLevel.Debug && r.Category!.StartsWith("Idempotency", StringComparison.Ordinal)).ToList();
+        Assert.Contains(visible, r => r.Id.Name == "StoreUnavailable");
+        Assert.All(visible, r =>
+        {
+            var text = r.Message + " " + r.Exception;
+            Assert.DoesNotContain(Key, text, StringComparison.Ordinal);
+            Assert.DoesNotContain("4242", text, StringComparison.Ordinal);
+            Assert.DoesNotContain("alice-user-id", text, StringComparison.Ordinal);
+        });
+        var storeFault = Assert.Single(visible, r => r.Id.Name == "StoreUnavailable");
+        Assert.Contains(StoreFaultDescription.StorageKeyPlaceholder, storeFault.Message, StringComparison.Ordinal);
+        Assert.Contains("connection reset", storeFault.Message, StringComparison.Ordinal);
+        var detail = Assert.Single(logs.GetSnapshot(), r => r.Id.Name == "StoreFaultDetail");
+        Assert.Equal(LogLevel.Debug, detail.Level);
+        Assert.NotNull(detail.Exception);
+    }
+
+    private static bool IsAudit(FakeLogRecord record) => record.Id.Name == "Audit";
+
+    private static string? Field(FakeLogRecord record, string name) =>
+        record.StructuredState?.FirstOrDefault(p => p.Key == name).Value;
+
+    private static string ExpectedHash(char domain, string value)
+    {
+        // The documented recipe: HMAC-SHA256(secret, domain || UTF-8 value), first 8 bytes, lowercase hex.
+        var mac = HMACSHA256.HashData(Encoding.UTF8.GetBytes(Secret), Encoding.UTF8.GetBytes(domain + value));
+        return Convert.ToHexStringLower(mac.AsSpan(0, 8));
+    }
+
+    private static Task<TestApp> StartAsync(FakeLogCollector logs, Action<IEndpointRouteBuilder> map) => TestApp.StartAsync(
+        map,
+        o => o.AuditHashSecret = Secret,
+        s => s.AddLogging(l => l.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(logs))));
+
+    private sealed class FailingStore : IIdempotencyStore
+    {
+        public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken) =>
+            throw new IdempotencyStoreException("The store could not claim the key.", new IOException($"connection reset while sending EVALSHA idem:{request.Key}"));
+
+        public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken) => throw new NotSupportedException();
+
+        public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+
+    private sealed class FailingStoreProvider(FailingStore store) : IIdempotencyRequestStoreProvider
+    {
+        public ValueTask<IIdempotencyRequestStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IIdempotencyRequestStore>(new Bound(store));
+
+        private sealed class Bound(FailingStore store) : IIdempotencyRequestStore
+        {
+            public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken) => store.ClaimAsync(request, cancellationToken);
+
+            public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken) => store.CompleteAsync(request, cancellationToken);
+
+            public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken) => store.ReleaseAsync(key, ownerToken, cancellationToken);
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+}
