@@ -1,4 +1,4 @@
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>
 /// An HTTP response as stored for replay: status, the headers worth replaying, and the exact body bytes.

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Idempotency.AspNetCore;
+namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>
 /// The content of an <see cref="IdempotencyRecordKind.HttpResponse"/> record: the middleware's outcome codec. The

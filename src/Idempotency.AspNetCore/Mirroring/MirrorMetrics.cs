@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using Idempotency.AspNetCore.Deduplication;
 
 namespace Idempotency.AspNetCore.Mirroring;
 
