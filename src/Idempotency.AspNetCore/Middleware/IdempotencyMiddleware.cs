@@ -139,7 +139,7 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         var storeProvider = endpoint.Metadata.GetMetadata<IIdempotencyRequestStoreProvider>();
-        IIdempotencyRequestStore? requestStore = null;
+        IIdempotencyUnitOfWorkStore? requestStore = null;
         try
         {
             IIdempotencyStore store;

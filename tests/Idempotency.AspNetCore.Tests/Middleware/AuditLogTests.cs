@@ -127,10 +127,10 @@ public sealed class AuditLogTests
 
     private sealed class FailingStoreProvider(FailingStore store) : IIdempotencyRequestStoreProvider
     {
-        public ValueTask<IIdempotencyRequestStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IIdempotencyRequestStore>(new Bound(store));
+        public ValueTask<IIdempotencyUnitOfWorkStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IIdempotencyUnitOfWorkStore>(new Bound(store));
 
-        private sealed class Bound(FailingStore store) : IIdempotencyRequestStore
+        private sealed class Bound(FailingStore store) : IIdempotencyUnitOfWorkStore
         {
             public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken) => store.ClaimAsync(request, cancellationToken);
 

@@ -433,10 +433,10 @@ public sealed class PipelineOrderTests
 
         public int Completions => _completions;
 
-        public ValueTask<IIdempotencyRequestStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IIdempotencyRequestStore>(new RequestStore(this));
+        public ValueTask<IIdempotencyUnitOfWorkStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IIdempotencyUnitOfWorkStore>(new RequestStore(this));
 
-        private sealed class RequestStore(HeldResponseProvider provider) : IIdempotencyRequestStore
+        private sealed class RequestStore(HeldResponseProvider provider) : IIdempotencyUnitOfWorkStore
         {
             public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken) =>
                 provider._shared.ClaimAsync(request, cancellationToken);
