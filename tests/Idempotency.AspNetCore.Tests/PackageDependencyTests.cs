@@ -20,4 +20,20 @@ public sealed class PackageDependencyTests
         Assert.Contains("Idempotency.AspNetCore", libraries); // the graph read is the one that holds the package
         Assert.DoesNotContain(package, libraries, StringComparer.OrdinalIgnoreCase);
     }
+
+    // The PostgreSQL transactional mode's HTTP binding is a package of its own (Idempotency.PostgreSql.AspNetCore), so
+    // that the middleware's users do not inherit Npgsql and the store's users do not inherit ASP.NET Core.
+    [Theory]
+    [InlineData("Npgsql")]
+    [InlineData("Idempotency.PostgreSql")]
+    public void TheMiddlewarePackage_DoesNotBringThePostgreSqlStore(string package)
+    {
+        var depsFile = Path.Combine(AppContext.BaseDirectory, typeof(PackageDependencyTests).Assembly.GetName().Name + ".deps.json");
+        using var deps = JsonDocument.Parse(File.ReadAllText(depsFile));
+
+        var libraries = deps.RootElement.GetProperty("libraries").EnumerateObject().Select(library => library.Name.Split('/')[0]).ToList();
+
+        Assert.Contains("Idempotency.AspNetCore", libraries);
+        Assert.DoesNotContain(package, libraries, StringComparer.OrdinalIgnoreCase);
+    }
 }

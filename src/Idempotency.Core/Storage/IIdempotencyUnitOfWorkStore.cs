@@ -1,20 +1,22 @@
 namespace Idempotency;
 
 /// <summary>
-/// A store bound to one unit of work (a database transaction) whose record commits together with the work's own
-/// changes: the key, the effect and the stored outcome become durable in one commit, or none of them does.
+/// A store bound to one unit of work (a database transaction, for example), whose record of the key commits together
+/// with the operation's own work: both or neither. The PostgreSQL store's transactional mode is one.
 /// </summary>
 /// <remarks>
 /// <para>
-/// The caller holds the operation's outcome back while the work runs, calls <see cref="IIdempotencyStore.CompleteAsync"/>
-/// (which must commit the record and the work together), and only then delivers the outcome. When the completion does
-/// not return <see cref="CompletionStatus.Completed"/> or throws, nothing may have been committed: the caller discards
-/// the outcome and reports a failure, so that the operation is retried. <see cref="IdempotencyEngine"/> does so for
-/// every store of this type.
+/// The caller (the ASP.NET Core middleware, a message handler, the executor) claims the key through
+/// <see cref="IIdempotencyStore.ClaimAsync"/>, runs the operation's work in the unit of work, and holds the operation's
+/// outcome back (the HTTP response, the message acknowledgement) until <see cref="IIdempotencyStore.CompleteAsync"/>
+/// has committed the record and the work together. When the completion does not return
+/// <see cref="CompletionStatus.Completed"/> or throws, nothing may have been committed: the caller discards the
+/// outcome and lets the operation be retried (the middleware answers 503; a message is redelivered).
 /// </para>
 /// <para>
 /// <see cref="IIdempotencyStore.ReleaseAsync"/>, and <see cref="IAsyncDisposable.DisposeAsync"/> without a completion,
-/// must roll everything back.
+/// roll everything back: neither the work nor the record is committed. The caller disposes the store when the
+/// operation ends, whatever its outcome.
 /// </para>
 /// </remarks>
 public interface IIdempotencyUnitOfWorkStore : IIdempotencyStore, IAsyncDisposable;

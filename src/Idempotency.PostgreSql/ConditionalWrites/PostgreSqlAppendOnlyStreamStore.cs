@@ -15,7 +15,7 @@ namespace Idempotency.PostgreSql;
 /// <para>
 /// Used as it is, each operation borrows a pooled connection and runs in its own implicit transaction. To make an
 /// append part of your own transaction (or of the PostgreSQL transactional idempotency mode's, through
-/// <see cref="PostgreSqlIdempotentTransaction.Transaction"/>), call <see cref="WithTransaction"/>: a rollback then
+/// <see cref="PostgreSqlIdempotencyUnitOfWork.Transaction"/>), call <see cref="WithTransaction"/>: a rollback then
 /// removes the entry with everything else, and a concurrent writer of the same entry waits for the outcome.
 /// Register it with <c>services.AddPostgreSqlConditionalWrites(...)</c>.
 /// </para>

@@ -11,7 +11,7 @@ namespace Idempotency.PostgreSql;
 /// <para>
 /// Used as it is, each operation borrows a pooled connection and runs in its own implicit transaction. To make a
 /// write part of your own transaction (or of the PostgreSQL transactional idempotency mode's, through
-/// <see cref="PostgreSqlIdempotentTransaction.Transaction"/>), call <see cref="WithTransaction"/>: the write then
+/// <see cref="PostgreSqlIdempotencyUnitOfWork.Transaction"/>), call <see cref="WithTransaction"/>: the write then
 /// commits or rolls back with everything else in that transaction.
 /// </para>
 /// <para>

@@ -2,6 +2,7 @@ using Idempotency;
 using Idempotency.PostgreSql;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Npgsql;
 
@@ -31,6 +32,11 @@ public static class PostgreSqlIdempotencyBuilderExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton(PostgreSqlIdempotencyDatabase.Create);
+        // The transactional mode: units of work on the store's database, for message handlers and the HTTP binding
+        // (Idempotency.PostgreSql.AspNetCore) alike.
+        services.TryAddSingleton(static provider => new PostgreSqlIdempotencyUnitOfWorkFactory(
+            provider.GetRequiredService<PostgreSqlIdempotencyDatabase>(),
+            provider.GetRequiredService<ILogger<PostgreSqlIdempotencyUnitOfWork>>()));
         services.TryAddScoped<PostgreSqlIdempotentTransaction>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgreSqlSchemaInitializer>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, PostgreSqlCleanupService>());

@@ -92,7 +92,7 @@ public sealed class AuditLogTests
             Assert.DoesNotContain("alice-user-id", text, StringComparison.Ordinal);
         });
         var storeFault = Assert.Single(visible, r => r.Id.Name == "StoreUnavailable");
-        Assert.Contains(StoreFaultDescription.StorageKeyPlaceholder, storeFault.Message, StringComparison.Ordinal);
+        Assert.Contains("[storage key]", storeFault.Message, StringComparison.Ordinal);
         Assert.Contains("connection reset", storeFault.Message, StringComparison.Ordinal);
         var detail = Assert.Single(logs.GetSnapshot(), r => r.Id.Name == "StoreFaultDetail");
         Assert.Equal(LogLevel.Debug, detail.Level);
@@ -128,10 +128,10 @@ public sealed class AuditLogTests
 
     private sealed class FailingStoreProvider(FailingStore store) : IIdempotencyRequestStoreProvider
     {
-        public ValueTask<IIdempotencyRequestStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IIdempotencyRequestStore>(new Bound(store));
+        public ValueTask<IIdempotencyUnitOfWorkStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IIdempotencyUnitOfWorkStore>(new Bound(store));
 
-        private sealed class Bound(FailingStore store) : IIdempotencyRequestStore
+        private sealed class Bound(FailingStore store) : IIdempotencyUnitOfWorkStore
         {
             public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken) => store.ClaimAsync(request, cancellationToken);
 

@@ -87,7 +87,12 @@ public sealed class FingerprintVersionTests
         Assert.Equal(ClaimStatus.Claimed, claim.Status);
         if (complete)
         {
-            var payload = StoredPayloadFormat.EncodeResponse(new StoredResponse(StatusCodes.Status201Created, [], "stored by v1"u8.ToArray()));
+            // The envelope as every release before the engine wrote it (version 1, an HTTP response), then the response.
+            var content = StoredResponseFormat.Content(new StoredResponse(StatusCodes.Status201Created, [], "stored by v1"u8.ToArray()));
+            var payload = new byte[2 + content.Length];
+            payload[0] = 1;
+            payload[1] = (byte)IdempotencyRecordKind.HttpResponse;
+            content.WriteTo(payload.AsSpan(2));
             var completion = await store.CompleteAsync(new IdempotencyCompleteRequest(StorageKey, "v1-owner", payload, TimeSpan.FromHours(1)), CancellationToken.None);
             Assert.Equal(CompletionStatus.Completed, completion);
         }

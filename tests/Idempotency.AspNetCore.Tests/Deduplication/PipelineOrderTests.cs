@@ -124,7 +124,7 @@ public sealed class PipelineOrderTests
 
         Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
         Assert.Equal(ExceptionPage, Encoding.UTF8.GetString(await DecodedBodyAsync(failed)));
-        Assert.False(failed.Headers.Contains(IdempotencyDefaults.ReplayedHeaderName));
+        Assert.False(failed.Headers.Contains("Idempotent-Replayed"));
         Assert.Equal(2, executions);
         Assert.Equal(PaymentJson(2), Encoding.UTF8.GetString(await DecodedBodyAsync(retry)));
         await AssertReplayOfAsync(retry, replay);
@@ -234,7 +234,7 @@ public sealed class PipelineOrderTests
         Assert.Equal(PaymentJson(1), Encoding.UTF8.GetString(await DecodedBodyAsync(retry)));
 
         // Inside, UseIdempotency answers the retry; outside, the output cache does, before UseIdempotency sees it.
-        Assert.Equal(outside == Outside.None, retry.Headers.Contains(IdempotencyDefaults.ReplayedHeaderName));
+        Assert.Equal(outside == Outside.None, retry.Headers.Contains("Idempotent-Replayed"));
     }
 
     [Fact]
@@ -267,8 +267,8 @@ public sealed class PipelineOrderTests
 
     private static async Task AssertReplayOfAsync(HttpResponseMessage first, HttpResponseMessage replay)
     {
-        Assert.False(first.Headers.Contains(IdempotencyDefaults.ReplayedHeaderName));
-        Assert.Equal("true", Assert.Single(replay.Headers.GetValues(IdempotencyDefaults.ReplayedHeaderName)));
+        Assert.False(first.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
         Assert.Equal(first.StatusCode, replay.StatusCode);
         Assert.Equal(first.Content.Headers.ContentType?.ToString(), replay.Content.Headers.ContentType?.ToString());
         Assert.Equal(Encoding.UTF8.GetString(await DecodedBodyAsync(first)), Encoding.UTF8.GetString(await DecodedBodyAsync(replay)));
@@ -434,10 +434,10 @@ public sealed class PipelineOrderTests
 
         public int Completions => _completions;
 
-        public ValueTask<IIdempotencyRequestStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IIdempotencyRequestStore>(new RequestStore(this));
+        public ValueTask<IIdempotencyUnitOfWorkStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IIdempotencyUnitOfWorkStore>(new RequestStore(this));
 
-        private sealed class RequestStore(HeldResponseProvider provider) : IIdempotencyRequestStore
+        private sealed class RequestStore(HeldResponseProvider provider) : IIdempotencyUnitOfWorkStore
         {
             public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken) =>
                 provider._shared.ClaimAsync(request, cancellationToken);

@@ -135,10 +135,10 @@ public sealed class RequestStoreTests
 
         public int Releases => _releases;
 
-        public ValueTask<IIdempotencyRequestStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
-            ValueTask.FromResult<IIdempotencyRequestStore>(new RequestStore(this));
+        public ValueTask<IIdempotencyUnitOfWorkStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IIdempotencyUnitOfWorkStore>(new RequestStore(this));
 
-        private sealed class RequestStore(RecordingProvider provider) : IIdempotencyRequestStore
+        private sealed class RequestStore(RecordingProvider provider) : IIdempotencyUnitOfWorkStore
         {
             public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken) =>
                 provider._shared.ClaimAsync(request, cancellationToken);

@@ -1,4 +1,3 @@
-using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -1,6 +1,5 @@
 using System.Diagnostics.Metrics;
 using System.Net;
-using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.Mirroring;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

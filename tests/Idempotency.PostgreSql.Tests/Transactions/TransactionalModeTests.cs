@@ -194,7 +194,7 @@ public sealed class TransactionalModeTests(PostgreSqlFixture fixture)
             var otherGetsTheKey = await outside.QuerySingleAsync<bool>("SELECT pg_try_advisory_xact_lock(@lockKey)", new { lockKey }, other);
             var committedRecords = await outside.QuerySingleAsync<long>(
                 $"SELECT count(*) FROM {database.RecordsTable} WHERE key = @storageKey", new { storageKey }, other);
-            seen.AddRange([ReferenceEquals(feature, tx), tx.IsActive, otherGetsTheKey, committedRecords]);
+            seen.AddRange([feature is not null && ReferenceEquals(feature.Connection, tx.Connection) && ReferenceEquals(feature.Transaction, tx.Transaction), tx.IsActive, otherGetsTheKey, committedRecords]);
             return Results.Ok();
         }).RequireIdempotency().WithPostgreSqlTransaction();
         await app.StartAsync();

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Net;
 using System.Text.Json;
-using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.Mirroring;
 using Idempotency.AspNetCore.Mirroring.ProxyConfiguration;
 using Microsoft.AspNetCore.Builder;

@@ -4,8 +4,9 @@ namespace Idempotency.PostgreSql;
 
 /// <summary>
 /// The connection and transaction of a request that runs in PostgreSQL transactional mode, on
-/// <c>HttpContext.Features</c>. The request's claim is already written in the transaction; write the request's
-/// business changes through it, and the middleware stores the response in it and commits everything together.
+/// <c>HttpContext.Features</c>: those of the request's <see cref="PostgreSqlIdempotencyUnitOfWork"/>, also shown by the
+/// scoped <see cref="PostgreSqlIdempotentTransaction"/>. The request's key is claimed in the transaction; write the
+/// request's business changes through it, and the middleware stores the response in it and commits everything together.
 /// </summary>
 /// <remarks>
 /// Do not commit or roll back the transaction yourself, and do not dispose the connection. A database error aborts

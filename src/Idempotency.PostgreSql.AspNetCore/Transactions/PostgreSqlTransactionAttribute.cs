@@ -28,7 +28,7 @@ public sealed class PostgreSqlTransactionAttribute : Attribute, IIdempotencyRequ
     public IsolationLevel IsolationLevel { get; set; } = IsolationLevel.ReadCommitted;
 
     /// <inheritdoc />
-    public async ValueTask<IIdempotencyRequestStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken)
+    public async ValueTask<IIdempotencyUnitOfWorkStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
         return await PostgreSqlTransactionalRequestStore.BeginAsync(context, IsolationLevel, cancellationToken);
