@@ -27,8 +27,17 @@ public static class IdempotencyServiceCollectionExtensions
         }
 
         // The engine's audit hashes use the middleware's secret unless the engine has one of its own.
-        services.AddOptions<IdempotencyEngineOptions>().Configure<IOptions<IdempotencyOptions>>(
-            static (engine, web) => engine.AuditHashSecret ??= web.Value.AuditHashSecret);
+        services.AddOptions<IdempotencyEngineOptions>().Configure<IOptions<IdempotencyOptions>>(static (engine, web) =>
+        {
+            try
+            {
+                engine.AuditHashSecret ??= web.Value.AuditHashSecret;
+            }
+            catch (OptionsValidationException)
+            {
+                // Invalid middleware options fail the host through their own validation, with their own message.
+            }
+        });
         services.AddMetrics();
         services.TryAddSingleton<IdempotencyProblemWriter>();
         services.TryAddSingleton<IdempotencyMarkerService>();
