@@ -18,6 +18,9 @@ namespace Idempotency.Redis;
 /// </remarks>
 internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
 {
+    /// <inheritdoc />
+    public string Name => "redis";
+
     private const long ClaimedReply = 0;
     private const long InFlightReply = 1;
     private const long CompletedReply = 2;

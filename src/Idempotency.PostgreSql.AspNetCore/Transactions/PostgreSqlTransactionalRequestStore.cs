@@ -22,6 +22,8 @@ internal sealed class PostgreSqlTransactionalRequestStore : IIdempotencyUnitOfWo
         _unitOfWork = unitOfWork;
     }
 
+    public string Name => _unitOfWork.Name;
+
     public NpgsqlConnection Connection => _unitOfWork.Connection;
 
     public NpgsqlTransaction Transaction => _unitOfWork.Transaction;

@@ -10,6 +10,9 @@ namespace Idempotency.PostgreSql;
 /// </summary>
 internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
 {
+    /// <inheritdoc />
+    public string Name => "postgresql";
+
     private const string ClaimOperation = "claim a key";
     private const string CompleteOperation = "complete a claim";
     private const string ReleaseOperation = "release a claim";

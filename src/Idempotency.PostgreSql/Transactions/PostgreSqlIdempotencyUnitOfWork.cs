@@ -38,6 +38,9 @@ namespace Idempotency.PostgreSql;
 /// </remarks>
 public sealed partial class PostgreSqlIdempotencyUnitOfWork : IIdempotencyUnitOfWorkStore
 {
+    /// <summary>Gets the store's name in telemetry: <c>postgresqltransactional</c>, the name the transactional mode has always had.</summary>
+    public string Name => "postgresqltransactional";
+
     private const string BeginOperation = "begin the unit of work's transaction";
     private const string ClaimOperation = "claim a key in the unit of work's transaction";
     private const string CompleteOperation = "store the outcome in the unit of work's transaction";

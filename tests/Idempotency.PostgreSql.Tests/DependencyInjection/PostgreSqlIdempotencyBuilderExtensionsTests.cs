@@ -18,7 +18,8 @@ public sealed class PostgreSqlIdempotencyBuilderExtensionsTests(PostgreSqlFixtur
         services.AddIdempotentExecutor().AddPostgreSqlStore(fixture.ConnectionString);
         await using var provider = services.BuildServiceProvider();
 
-        Assert.IsType<PostgreSqlIdempotencyStore>(provider.GetRequiredService<IIdempotencyStore>());
+        var store = Assert.IsType<PostgreSqlIdempotencyStore>(provider.GetRequiredService<IIdempotencyStore>());
+        Assert.Equal("postgresql", store.Name); // the store tag of its telemetry: fixed, never derived from the class name
     }
 
     [Fact]

@@ -97,7 +97,9 @@ public sealed class RedisIdempotencyBuilderExtensionsTests(RedisServerFixture re
         var services = new ServiceCollection();
         services.AddIdempotentExecutor().AddRedisStore(redis.Server.ConnectionString());
         var provider = services.BuildServiceProvider();
-        await provider.GetRequiredService<IIdempotencyStore>().ClaimAsync(Claim(NewKey(), NewOwner()), default);
+        var store = provider.GetRequiredService<IIdempotencyStore>();
+        Assert.Equal("redis", store.Name); // the store tag of its telemetry: fixed, never derived from the class name
+        await store.ClaimAsync(Claim(NewKey(), NewOwner()), default);
         var multiplexer = await provider.GetRequiredService<RedisConnection>().GetMultiplexerAsync();
 
         provider.Dispose();
