@@ -1,0 +1,81 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+
+namespace Idempotency.AspNetCore.Deduplication;
+
+internal sealed partial class IdempotencyMiddleware
+{
+    // Every anonymous caller shares this scope: endpoints that allow anonymous callers accept that, documented.
+    private const string AnonymousScope = "";
+
+    // ASP.NET Core's AuthorizationMiddleware marks each request it has evaluated with this item; EndpointMiddleware
+    // reads the same key to refuse endpoints with authorization metadata that no authorization middleware saw.
+    private const string AuthorizationMiddlewareInvokedKey = "__AuthorizationMiddlewareWithEndpointInvoked";
+
+    /// <summary>
+    /// The scope the key belongs to, or <see langword="null"/> when the request was refused (the problem is written):
+    /// an authenticated caller without a scope, or a pipeline where authorization has not run yet. Both would put the
+    /// caller in a scope shared with others, where a caller who learns another's key receives that caller's response.
+    /// </summary>
+    private async ValueTask<string?> ResolveScopeAsync(HttpContext context, Endpoint endpoint)
+    {
+        if (RequiresAuthorization(endpoint) && !context.Items.ContainsKey(AuthorizationMiddlewareInvokedKey))
+        {
+            LogPipelineMisordered(_logger, RouteTemplate(endpoint));
+            await _problems.PipelineMisorderedAsync(context);
+            return null;
+        }
+
+        var user = context.User;
+        var authenticated = IsAuthenticated(user);
+        var scope = _options.ScopeResolver is { } resolver
+            ? await resolver(new IdempotencyScopeArguments(context))
+            : authenticated ? DefaultScope(user) : null;
+        if (!string.IsNullOrEmpty(scope))
+        {
+            return scope;
+        }
+
+        if (authenticated)
+        {
+            LogScopeUnresolved(_logger, RouteTemplate(endpoint), _options.ScopeResolver is null ? string.Join(", ", _options.ScopeClaimTypes) : "ScopeResolver");
+            await _problems.ScopeUnresolvedAsync(context);
+            return null;
+        }
+
+        return AnonymousScope;
+    }
+
+    /// <summary>The first configured claim the user carries, qualified by its issuer: <c>{issuer length}:{issuer}:{value}</c>.</summary>
+    private string? DefaultScope(ClaimsPrincipal user)
+    {
+        foreach (var claimType in _options.ScopeClaimTypes)
+        {
+            if (user.FindFirst(claimType) is { Value.Length: > 0 } claim)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"{claim.Issuer.Length}:{claim.Issuer}:{claim.Value}");
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsAuthenticated(ClaimsPrincipal user)
+    {
+        foreach (var identity in user.Identities)
+        {
+            if (identity.IsAuthenticated)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool RequiresAuthorization(Endpoint endpoint) =>
+        endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null
+        && (endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null || endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is not null);
+}
