@@ -1,6 +1,9 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Toolchains.InProcess.Emit;
 using Microsoft.Extensions.Options;
 
 namespace Idempotency.Benchmarks;
@@ -12,14 +15,24 @@ namespace Idempotency.Benchmarks;
 /// a forced blocking gen2 collection as the proxy of the garbage collector's pause at that size.
 /// </summary>
 /// <remarks>
+/// <para>
 /// The store's <see cref="InMemoryIdempotencyStoreOptions.MaxEntries"/> is the size (at least 1,024), so a new key
 /// evicts the oldest completed record: the store stays at its size however many iterations run, as a service at
 /// steady state does while records expire.
-/// <code>dotnet run -c Release --project tests/Idempotency.Benchmarks -- --filter '*InMemoryStoreSize*' --job short --memory</code>
+/// </para>
+/// <para>
+/// A short job, in process (the host's server GC), so that one store of each size is filled once and measured by every
+/// method in turn (filling 5 M records takes minutes on a busy machine): the methods run in the order declared, the
+/// one that changes which keys are held (<see cref="NewKey"/>) last.
+/// </para>
+/// <code>dotnet run -c Release --project tests/Idempotency.Benchmarks -- --filter '*InMemoryStoreSize*'</code>
 /// </remarks>
 [MemoryDiagnoser]
+[Config(typeof(Config))]
 public class InMemoryStoreSizeBenchmarks
 {
+    private static (int Records, InMemoryIdempotencyStore Store, string ReplayKey)? s_filled;
+
     private const string Scope = "user-4f1c2a9e";
     private static readonly TimeSpan s_lease = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan s_retention = TimeSpan.FromDays(1);
@@ -37,37 +50,38 @@ public class InMemoryStoreSizeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
+        if (s_filled is { } filled && filled.Records == Records)
+        {
+            (_, _store, _replayKey) = filled;
+            return;
+        }
+
+        ((object?)s_filled?.Store as IDisposable)?.Dispose();
+        s_filled = null;
+        GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
         _store = new InMemoryIdempotencyStore(
             Options.Create(new InMemoryIdempotencyStoreOptions { MaxEntries = Math.Max(Records, 1_024), MaxBytes = long.MaxValue, MaxScopeShare = 1 }),
             TimeProvider.System);
+        var random = new Random(Records);
         for (var i = 0; i < Records; i++)
         {
             // Every record its own key, fingerprint, owner token and payload, as the middleware gives them.
-            Complete(HeldKey(i), RandomNumberGenerator.GetBytes(32), RandomNumberGenerator.GetBytes(200));
+            var fingerprint = new byte[32];
+            var payload = new byte[200];
+            random.NextBytes(fingerprint);
+            random.NextBytes(payload);
+            Complete(HeldKey(i), fingerprint, payload);
         }
 
         _replayKey = HeldKey(-1);
         Complete(_replayKey, _fingerprint, _payload);
+        s_filled = (Records, _store, _replayKey);
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
     }
 
-    [GlobalCleanup]
-    public void Cleanup() => ((object)_store as IDisposable)?.Dispose();
-
-    /// <summary>A new key: claim, then complete (the store's part of a first request).</summary>
+    /// <summary>A forced, blocking, non-compacting gen2 collection: the pause the records held add to every full GC.</summary>
     [Benchmark]
-    public CompletionStatus NewKey()
-    {
-        var key = IdempotencyStorageKey.Create(Scope, "new-" + (++_next).ToString(CultureInfo.InvariantCulture) + "-5d0b6a7e3c2f4e1a9b8c7d6e5f4a3b2c");
-        var owner = OwnerTokens.Create();
-        _store.ClaimAsync(new IdempotencyClaimRequest(key, _fingerprint, owner, s_lease, Scope), default).GetAwaiter().GetResult();
-        return _store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, _payload, s_retention), default).GetAwaiter().GetResult();
-    }
-
-    /// <summary>A replay of one hot key (what scripts/wrk/replay.lua sends).</summary>
-    [Benchmark]
-    public int Replay() =>
-        _store.ClaimAsync(new IdempotencyClaimRequest(_replayKey, _fingerprint, "other-owner", s_lease, Scope), default).GetAwaiter().GetResult().Payload.Length;
+    public void ForcedGen2Collection() => GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
 
     /// <summary>A look-up of a random held key (its fingerprint differs, so it answers a mismatch): the index's cache misses at this size.</summary>
     [Benchmark]
@@ -80,9 +94,20 @@ public class InMemoryStoreSizeBenchmarks
         return _store.ClaimAsync(new IdempotencyClaimRequest(key, _fingerprint, "other-owner", s_lease, Scope), default).GetAwaiter().GetResult().Status;
     }
 
-    /// <summary>A forced, blocking, non-compacting gen2 collection: the pause the records held add to every full GC.</summary>
+    /// <summary>A replay of one hot key (what scripts/wrk/replay.lua sends).</summary>
     [Benchmark]
-    public void ForcedGen2Collection() => GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+    public int Replay() =>
+        _store.ClaimAsync(new IdempotencyClaimRequest(_replayKey, _fingerprint, "other-owner", s_lease, Scope), default).GetAwaiter().GetResult().Payload.Length;
+
+    /// <summary>A new key: claim, then complete (the store's part of a first request).</summary>
+    [Benchmark]
+    public CompletionStatus NewKey()
+    {
+        var key = IdempotencyStorageKey.Create(Scope, "new-" + (++_next).ToString(CultureInfo.InvariantCulture) + "-5d0b6a7e3c2f4e1a9b8c7d6e5f4a3b2c");
+        var owner = OwnerTokens.Create();
+        _store.ClaimAsync(new IdempotencyClaimRequest(key, _fingerprint, owner, s_lease, Scope), default).GetAwaiter().GetResult();
+        return _store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, _payload, s_retention), default).GetAwaiter().GetResult();
+    }
 
     // About 60 characters, like "13:user-4f1c2a9e:" and a client's UUID.
     private static string HeldKey(int i) =>
@@ -93,5 +118,15 @@ public class InMemoryStoreSizeBenchmarks
         var owner = OwnerTokens.Create();
         _store.ClaimAsync(new IdempotencyClaimRequest(key, fingerprint, owner, s_lease, Scope), default).GetAwaiter().GetResult();
         _store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, payload, s_retention), default).GetAwaiter().GetResult();
+    }
+
+    /// <summary>A short job in process, with a timeout long enough to fill 5 M records on a busy machine.</summary>
+    private sealed class Config : ManualConfig
+    {
+        public Config()
+        {
+            AddJob(Job.ShortRun.WithToolchain(new InProcessEmitToolchain(TimeSpan.FromMinutes(30), logOutput: true)));
+            Orderer = new BenchmarkDotNet.Order.DefaultOrderer(BenchmarkDotNet.Order.SummaryOrderPolicy.Declared, BenchmarkDotNet.Order.MethodOrderPolicy.Declared);
+        }
     }
 }
