@@ -152,6 +152,21 @@ public sealed class InMemoryStoreLayoutTests
     }
 
     [Fact]
+    public async Task AClaimCounts_128Bytes_BesidesItsKeyAndFingerprint_AndACompletionItsPayload()
+    {
+        // What docs/configuration.md and docs/performance.md say a record costs: its struct, two index slots, the
+        // native allocator's header.
+        using var store = _driver.Create(new());
+        var key = Key(Service, 1);
+        var owner = await ClaimAsync(store, Service, key);
+        var claimed = store.Bytes;
+        await store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, new byte[200], TimeSpan.FromHours(1)), default);
+
+        Assert.Equal(128 + (key.Length * sizeof(char)) + Fingerprint.Length, claimed);
+        Assert.Equal(claimed + 200, store.Bytes);
+    }
+
+    [Fact]
     public async Task DisposedStore_RefusesEveryCall()
     {
         var store = _driver.Create(new());
