@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
-# End-to-end throughput of the idempotency middleware: a Kestrel app on 127.0.0.1 under wrk, every scenario
-# side by side in one run, so the ratios compare like with like on the same machine at the same moment.
+# End-to-end cost of the idempotency middleware: a Kestrel app on 127.0.0.1 under wrk, each scenario measured in
+# warmed, alternating, repeated pairs: the app without the middleware (or the hand-written transaction), then ours,
+# ROUNDS times, and the medians reported. A single cold run gives very different ratios on a shared machine (tier-up
+# under load takes seconds, and the cores drift by 20-40 % within a minute); pairs taken back to back do not.
 #
-#   scripts/benchmark-e2e.sh                 # default: 5 s warm-up and 10 s per scenario, wrk -t2 -c32
-#   DURATION=30s CONNECTIONS=64 scripts/benchmark-e2e.sh
+#   scripts/benchmark-e2e.sh                 # default: 3 rounds of 5 s pairs after a 5 s warm-up of every side, wrk -t2 -c32
+#   ROUNDS=5 DURATION=10s scripts/benchmark-e2e.sh
 #
+# Besides req/s, the app's CPU time per request (user + system from /proc/<pid>/stat, the app's process only: wrk,
+# Redis and PostgreSQL are not in it) and wrk's p99 latency. Ratios are medians of the per-pair ratios: req/s ours
+# / bare, and CPU bare / ours per request (1.00: as cheap as the bare app; higher is better in both).
 # Needs wrk, redis-server and PostgreSQL 15, installed by scripts/install-test-servers.sh when missing; the same
 # IDEMPOTENCY_REDIS_SERVER and IDEMPOTENCY_POSTGRES_BIN as the tests say where they are.
 # Results: docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-10s}
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-5s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -37,7 +43,7 @@ wait_for() { # url
   echo "server at $1 did not start" >&2; exit 1
 }
 
-# Runs in a command substitution (a subshell), so the server's PID goes to a file that cleanup and rps read.
+# Runs in a command substitution (a subshell), so the server's PID goes to a file that cleanup and measure read.
 start_server() { # name, extra args...
   local name=$1; shift
   local port; port=$(free_port)
@@ -51,23 +57,23 @@ start_server() { # name, extra args...
 server_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/$1.pid")/stat"; }
 TICKS_PER_SECOND=$(getconf CLK_TCK)
 
-# Requests per second of the measured run; also leaves the server's CPU microseconds per request in $WORK/cpu.txt
-# (the app's process only: wrk, Redis and PostgreSQL are not in it).
-rps() { # url, script-or-empty
-  local url=$1 script=${2:-}
+# One wrk run against a URL: prints "req/s cpu-us-per-request p99-ms requests" (the app's CPU over this run only).
+measure() { # url, script-or-empty, duration
+  local url=$1 script=$2 duration=$3
   local port; port=$(sed -E 's#^http://[^:/]+:([0-9]+).*#\1#' <<<"$url")
-  local args=(-t"$THREADS" -c"$CONNECTIONS")
+  local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency)
   [ -n "$script" ] && args+=(-s "scripts/wrk/$script")
-  wrk "${args[@]}" -d"$WARMUP" "$url" >"$WORK/warmup.txt"
   local before; before=$(server_ticks "$port")
-  wrk "${args[@]}" -d"$DURATION" "$url" >"$WORK/last.txt"
+  wrk "${args[@]}" "$url" >"$WORK/last.txt"
   local after; after=$(server_ticks "$port")
-  awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" '/requests in/ {printf "%.1f", t * 1000000 / hz / $1}' "$WORK/last.txt" >"$WORK/cpu.txt"
-  awk '/Requests\/sec/ {print $2}' "$WORK/last.txt"
+  awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /requests in/ {n = $1} /Requests\/sec/ {r = $2} $1 == "99%" {p = ms($2)}
+    END {printf "%s %.1f %.2f %d\n", r, t * 1000000 / hz / n, p, n}' "$WORK/last.txt"
 }
 
-# Requests sent by the last scenario, warm-up included (the store sees both).
-requests_of_last() { cat "$WORK/warmup.txt" "$WORK/last.txt" | awk '/requests in/ {n += $1} END {print n}'; }
+median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+column_of() { awk -v c="$1" '{print $c}' "$2"; }
 
 redis_port=$(free_port)
 "$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --maxmemory-policy noeviction --dir "$WORK" >"$WORK/redis.log" 2>&1 &
@@ -94,66 +100,67 @@ pg_statement_list() { # requests: statements per request by first word, those ru
             FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT IN $POOL_RESET
             GROUP BY 1 HAVING sum(calls) * 100 >= $1) AS s"
 }
-pg_commits() { psql_q "SELECT xact_commit FROM pg_stat_database WHERE datname = 'postgres'"; }
 
 evalsha_calls() { redis-cli -p "$redis_port" info commandstats | awk -F'[=,]' '/^cmdstat_evalsha:/ {print $2}' | tr -d '\r' | grep . || echo 0; }
 
 bare=$(start_server bare --middleware false)
 memory=$(start_server memory --middleware true --store memory)
 redis=$(start_server redis --middleware true --store redis --redis "127.0.0.1:$redis_port")
-curl -fs -X POST "$memory/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
 postgres=$(start_server postgres --middleware true --store postgres --postgres "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Maximum Pool Size=64")
-for server in "$redis" "$postgres"; do
+for server in "$memory" "$redis" "$postgres"; do
   curl -fs -X POST "$server/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
 done
 
-echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION (after a $WARMUP warm-up), $(nproc) cores, $(dotnet --version) SDK"
-printf '%-58s %12s %8s %12s\n' "scenario" "req/s" "ratio" "app CPU/req"
-row() { printf '%-58s %12s %8s %9s us\n' "$1" "$2" "$3" "$(cat "$WORK/cpu.txt")"; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# label | bare URL | bare script | our URL | our script | what to count (redis, pg or nothing)
+SCENARIOS=(
+  "GET pass-through, no metadata|$bare/plain||$memory/plain||"
+  "POST, memory store, new key|$bare/bare|post.lua|$memory/keyed|new-key.lua|"
+  "POST, memory store, replay|$bare/bare|post.lua|$memory/keyed|replay.lua|"
+  "POST, Redis store, new key|$bare/bare|post.lua|$redis/keyed|new-key.lua|redis"
+  "POST, Redis store, replay|$bare/bare|post.lua|$redis/keyed|replay.lua|redis"
+  "POST, PostgreSQL store, new key|$bare/bare|post.lua|$postgres/keyed|new-key.lua|"
+  "POST, PostgreSQL store, replay|$bare/bare|post.lua|$postgres/keyed|replay.lua|"
+  "ledger insert: hand-written tx vs transactional mode|$postgres/ledger/manual|post.lua|$postgres/ledger/transactional|new-key.lua|pg"
+)
 
-get_bare=$(rps "$bare/plain")
-get_mw=$(rps "$memory/plain")
-row "1. GET, no metadata, without UseIdempotency()" "$get_bare" "1.00"
-row "1. GET, no metadata, with UseIdempotency()" "$get_mw" "$(ratio "$get_mw" "$get_bare")"
+echo "$ROUNDS rounds of pairs (bare, then ours), wrk -t$THREADS -c$CONNECTIONS -d$DURATION each, after a $WARMUP warm-up of every side; $(nproc) cores, $(dotnet --version) SDK"
+echo "warming every side of every scenario..."
+for s in "${SCENARIOS[@]}"; do
+  IFS='|' read -r _ bare_url bare_script our_url our_script _ <<<"$s"
+  measure "$bare_url" "$bare_script" "$WARMUP" >/dev/null
+  measure "$our_url" "$our_script" "$WARMUP" >/dev/null
+done
 
-post_bare=$(rps "$bare/bare" post.lua)
-row "2. POST, no middleware (baseline)" "$post_bare" "1.00"
-mem_new=$(rps "$memory/keyed" new-key.lua)
-row "2. POST, memory store, new key per request" "$mem_new" "$(ratio "$mem_new" "$post_bare")"
-mem_replay=$(rps "$memory/keyed" replay.lua)
-row "2. POST, memory store, replay" "$mem_replay" "$(ratio "$mem_replay" "$post_bare")"
-
-before=$(evalsha_calls)
-redis_new=$(rps "$redis/keyed" new-key.lua)
-new_calls=$(( $(evalsha_calls) - before )); new_requests=$(requests_of_last)
-row "2. POST, Redis store, new key per request" "$redis_new" "$(ratio "$redis_new" "$post_bare")"
-before=$(evalsha_calls)
-redis_replay=$(rps "$redis/keyed" replay.lua)
-replay_calls=$(( $(evalsha_calls) - before )); replay_requests=$(requests_of_last)
-row "2. POST, Redis store, replay" "$redis_replay" "$(ratio "$redis_replay" "$post_bare")"
+printf '%-52s %9s %9s %6s %8s %8s %6s %9s %9s\n' "scenario (medians of $ROUNDS pairs)" "bare r/s" "ours r/s" "ratio" "bare us" "ours us" "cpu" "bare p99" "ours p99"
+COUNTS=()
+for s in "${SCENARIOS[@]}"; do
+  IFS='|' read -r label bare_url bare_script our_url our_script count <<<"$s"
+  : >"$WORK/bare.txt"; : >"$WORK/ours.txt"; : >"$WORK/pairs.txt"
+  calls=0; requests=0; statements=0; statement_list=""
+  for _ in $(seq 1 "$ROUNDS"); do
+    read -r b_rps b_cpu b_p99 _ < <(measure "$bare_url" "$bare_script" "$DURATION")
+    case $count in
+      redis) before=$(evalsha_calls) ;;
+      pg) psql_q "SELECT pg_stat_statements_reset()" >/dev/null ;;
+    esac
+    read -r o_rps o_cpu o_p99 o_n < <(measure "$our_url" "$our_script" "$DURATION")
+    case $count in
+      redis) calls=$((calls + $(evalsha_calls) - before)); requests=$((requests + o_n)) ;;
+      pg) statements=$((statements + $(pg_statements))); requests=$((requests + o_n)); statement_list=$(pg_statement_list "$o_n") ;;
+    esac
+    echo "$b_rps $b_cpu $b_p99" >>"$WORK/bare.txt"
+    echo "$o_rps $o_cpu $o_p99" >>"$WORK/ours.txt"
+    awk -v br="$b_rps" -v bc="$b_cpu" -v or="$o_rps" -v oc="$o_cpu" 'BEGIN {printf "%.4f %.4f\n", or / br, bc / oc}' >>"$WORK/pairs.txt"
+  done
+  printf '%-52s %9.0f %9.0f %6.2f %8.1f %8.1f %6.2f %7.2fms %7.2fms\n' "$label" \
+    "$(column_of 1 "$WORK/bare.txt" | median)" "$(column_of 1 "$WORK/ours.txt" | median)" "$(column_of 1 "$WORK/pairs.txt" | median)" \
+    "$(column_of 2 "$WORK/bare.txt" | median)" "$(column_of 2 "$WORK/ours.txt" | median)" "$(column_of 2 "$WORK/pairs.txt" | median)" \
+    "$(column_of 3 "$WORK/bare.txt" | median)" "$(column_of 3 "$WORK/ours.txt" | median)"
+  echo "    per pair (req/s ratio, cpu ratio): $(tr '\n' ';' <"$WORK/pairs.txt")"
+  case $count in
+    redis) COUNTS+=("$label: $calls EVALSHA / $requests requests = $(awk -v a="$calls" -v b="$requests" 'BEGIN {printf "%.2f", a / b}') round trips per request (INFO commandstats)") ;;
+    pg) COUNTS+=("$label, transactional mode: $statements statements / $requests requests = $(awk -v a="$statements" -v b="$requests" 'BEGIN {printf "%.2f", a / b}') per request ($statement_list; pg_stat_statements, without the pool reset; a COMMIT sent as a prepared statement is not recorded there)") ;;
+  esac
+done
 echo
-echo "4. Redis round trips, from the server's INFO commandstats (EVALSHA calls / requests wrk sent, warm-up included):"
-echo "   new key: $new_calls / $new_requests = $(ratio "$new_calls" "$new_requests") per request"
-echo "   replay:  $replay_calls / $replay_requests = $(ratio "$replay_calls" "$replay_requests") per request"
-
-pg_new=$(rps "$postgres/keyed" new-key.lua)
-row "2. POST, PostgreSQL store, new key per request" "$pg_new" "$(ratio "$pg_new" "$post_bare")"
-pg_replay=$(rps "$postgres/keyed" replay.lua)
-row "2. POST, PostgreSQL store, replay" "$pg_replay" "$(ratio "$pg_replay" "$post_bare")"
-
-psql_q "SELECT pg_stat_statements_reset()" >/dev/null
-manual=$(rps "$postgres/ledger/manual" post.lua)
-manual_statements=$(pg_statements); manual_requests=$(requests_of_last); manual_list=$(pg_statement_list "$manual_requests")
-row "3. POST, ledger insert in a hand-written transaction" "$manual" "1.00"
-psql_q "SELECT pg_stat_statements_reset()" >/dev/null
-commits_before=$(pg_commits)
-transactional=$(rps "$postgres/ledger/transactional" new-key.lua)
-tx_statements=$(pg_statements); tx_requests=$(requests_of_last); tx_list=$(pg_statement_list "$tx_requests"); tx_commits=$(( $(pg_commits) - commits_before ))
-row "3. POST, the same insert, transactional idempotency mode" "$transactional" "$(ratio "$transactional" "$manual")"
-echo
-echo "4. PostgreSQL statements per request, from pg_stat_statements (calls / requests wrk sent, warm-up included; without"
-echo "   the pool reset; a COMMIT sent as a prepared statement, as transactional mode does, is not recorded there):"
-echo "   hand-written transaction: $manual_statements / $manual_requests = $(ratio "$manual_statements" "$manual_requests") ($manual_list)"
-echo "   transactional mode:       $tx_statements / $tx_requests = $(ratio "$tx_statements" "$tx_requests") ($tx_list)"
-echo "   commits in transactional mode (pg_stat_database, which also counts each pool reset): $tx_commits"
+for c in "${COUNTS[@]}"; do echo "$c"; done

@@ -1,10 +1,17 @@
 using BenchmarkDotNet.Running;
 using Idempotency.Benchmarks;
 
-// "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else runs BenchmarkDotNet.
+// "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else (but "store-size") runs BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "serve")
 {
     await BenchmarkServer.RunAsync(args[1..]);
+    return;
+}
+
+// "store-size [operations]" measures the in-memory store at 0, 1 M and 5 M records by CPU time (InMemoryStoreSizeProbe).
+if (args.Length > 0 && args[0] == "store-size")
+{
+    InMemoryStoreSizeProbe.Run(args[1..]);
     return;
 }
 

@@ -8,8 +8,8 @@ namespace Idempotency;
 /// and each scope's share of the store (<see cref="InMemoryIdempotencyStoreOptions.MaxScopeShare"/>).
 /// </summary>
 /// <remarks>
-/// Each scope's records are counted in a <see cref="ScopeUsage"/> that every record refers to, removed when its last
-/// record goes. Completed records are linked in completion order twice: in the store's list and in their scope's, so the
+/// Each scope's records are counted in a <see cref="ScopeUsage"/> (a struct in an array, numbered like the records)
+/// that every record refers to by number, released when its last record goes. Completed records are linked in completion order twice: in the store's list and in their scope's, so the
 /// oldest completed record, overall or of one scope, is found and evicted in constant time. Scopes over their share are
 /// linked too; each holds more than its share, so there are at most about 1 / <see cref="InMemoryIdempotencyStoreOptions.MaxScopeShare"/>
 /// of them at once (ten by default), and picking the one most over its share never scans the store.
@@ -21,14 +21,17 @@ internal sealed partial class InMemoryIdempotencyStore
     private static readonly TimeSpan MinShareRetryAfter = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan EvictionWarningInterval = TimeSpan.FromMinutes(1);
 
-    private readonly Dictionary<string, ScopeUsage> _scopes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _scopeIds = new(StringComparer.Ordinal);
+    private ScopeUsage[] _scopes = new ScopeUsage[16]; // scope 0 is never used: it is "none", and stays all zeros
+    private int _scopeHighWater = 1;
+    private int _freeScopes;
     private readonly int _scopeMaxEntries;
     private readonly long _scopeMaxBytes;
     private readonly bool _sharesPerScope;
-    private IntrusiveList<Entry, Entry.ByCompletion> _completed;
-    private IntrusiveList<ScopeUsage, ScopeUsage.ByOverShare> _scopesOverShare;
+    private IndexList<ByCompletion> _completed;
+    private IndexList<ByOverShare> _scopesOverShare;
     private long _evictedSinceWarning;
-    private DateTimeOffset _nextEvictionWarning = DateTimeOffset.MinValue;
+    private long _nextEvictionWarning = long.MinValue;
 
     /// <summary>Gets the number of scopes that hold records.</summary>
     internal int ScopeCount
@@ -37,7 +40,7 @@ internal sealed partial class InMemoryIdempotencyStore
         {
             lock (_lock)
             {
-                return _scopes.Count;
+                return _scopeIds.Count;
             }
         }
     }
@@ -47,7 +50,13 @@ internal sealed partial class InMemoryIdempotencyStore
     {
         lock (_lock)
         {
-            return _scopes.TryGetValue(scope, out var usage) ? (usage.Count, usage.Bytes) : (0, 0);
+            if (!_scopeIds.TryGetValue(scope, out var number))
+            {
+                return (0, 0);
+            }
+
+            ref var usage = ref ScopeAt(number);
+            return (usage.Count, usage.Bytes);
         }
     }
 
@@ -68,7 +77,7 @@ internal sealed partial class InMemoryIdempotencyStore
     /// Makes room for a new record of <paramref name="size"/> bytes in <paramref name="scope"/>, or says why not.
     /// </summary>
     /// <returns><see langword="null"/> when the claim may go ahead; otherwise the exception that refuses it.</returns>
-    private IdempotencyStoreException? MakeRoom(ScopeUsage? scope, int size, DateTimeOffset now, ref Evictions evictions)
+    private IdempotencyStoreException? MakeRoom(int scope, int size, long now, ref Evictions evictions)
     {
         if (_options.WhenFull == InMemoryStoreFullBehavior.RefuseNewClaims)
         {
@@ -103,24 +112,24 @@ internal sealed partial class InMemoryIdempotencyStore
         RemoveExpired(now, int.MaxValue);
         while (IsFull(size))
         {
-            Entry? victim;
+            int victim;
             bool forShare;
             if (WouldExceedShare(scope, size))
             {
                 // Over its share: the claimer makes room from its own records, or waits for its leases.
-                victim = scope?.OldestCompleted;
-                if (victim is null)
+                victim = ScopeAt(scope).CompletedRecords.First;
+                if (victim == 0)
                 {
                     return ScopeShareExceeded(scope, now, strict: false);
                 }
 
-                forShare = _scopes.Count > 1; // a scope alone in the store is simply full
+                forShare = _scopeIds.Count > 1; // a scope alone in the store is simply full
             }
-            else if ((victim = OldestCompletedOfScopeMostOverShare()) is not null)
+            else if ((victim = OldestCompletedOfScopeMostOverShare()) != 0)
             {
                 forShare = true;
             }
-            else if ((victim = _completed.First) is not null)
+            else if ((victim = _completed.First) != 0)
             {
                 forShare = false;
             }
@@ -138,101 +147,136 @@ internal sealed partial class InMemoryIdempotencyStore
         return null;
     }
 
-    private bool IsFull(int size) => _entries.Count >= _options.MaxEntries || _bytes + size > _options.MaxBytes;
+    private bool IsFull(int size) => _count >= _options.MaxEntries || _bytes + size > _options.MaxBytes;
 
     // A new record would take the scope past its share (a scope at its share is not over it yet, but would be).
-    private bool WouldExceedShare(ScopeUsage? scope, int size) =>
-        _sharesPerScope && ((scope?.Count ?? 0) >= _scopeMaxEntries || (scope?.Bytes ?? 0) + size > _scopeMaxBytes);
+    // Scope 0 ("none": a scope that holds no record) is all zeros.
+    private bool WouldExceedShare(int scope, int size) =>
+        _sharesPerScope && (ScopeAt(scope).Count >= _scopeMaxEntries || ScopeAt(scope).Bytes + size > _scopeMaxBytes);
 
-    private bool IsOverShare(ScopeUsage scope) => _sharesPerScope && (scope.Count > _scopeMaxEntries || scope.Bytes > _scopeMaxBytes);
+    private bool IsOverShare(in ScopeUsage usage) => _sharesPerScope && (usage.Count > _scopeMaxEntries || usage.Bytes > _scopeMaxBytes);
 
-    private double ShareUsed(ScopeUsage scope) =>
-        Math.Max((double)scope.Count / _scopeMaxEntries, (double)scope.Bytes / _scopeMaxBytes);
+    private double ShareUsed(in ScopeUsage usage) =>
+        Math.Max((double)usage.Count / _scopeMaxEntries, (double)usage.Bytes / _scopeMaxBytes);
+
+    private ref ScopeUsage ScopeAt(int scope) => ref _scopes[scope];
 
     // Keeps the list of scopes over their share up to date after a scope's records or bytes changed.
-    private void UpdateShare(ScopeUsage scope)
+    private void UpdateShare(int scope)
     {
-        var over = IsOverShare(scope) && scope.Count > 0;
-        if (over == scope.IsOverShare)
+        ref var usage = ref ScopeAt(scope);
+        var over = IsOverShare(usage) && usage.Count > 0;
+        if (over == usage.IsOverShare)
         {
             return;
         }
 
-        scope.IsOverShare = over;
+        usage.IsOverShare = over;
         if (over)
         {
-            _scopesOverShare.AddLast(scope);
+            _scopesOverShare.AddLast(this, scope);
         }
         else
         {
-            _scopesOverShare.Remove(scope);
+            _scopesOverShare.Remove(this, scope);
         }
     }
 
     // The oldest completed record of the scope most over its share that has one; at most about 1 / MaxScopeShare
     // scopes can be over their share at once, so this walk is short.
-    private Entry? OldestCompletedOfScopeMostOverShare()
+    private int OldestCompletedOfScopeMostOverShare()
     {
-        ScopeUsage? most = null;
+        var most = 0;
         var mostUsed = 0d;
-        for (var scope = _scopesOverShare.First; scope is not null; scope = scope.OverShareLinks.Next)
+        for (var scope = _scopesOverShare.First; scope != 0; scope = ScopeAt(scope).OverShareLinks.Next)
         {
-            if (scope.OldestCompleted is null)
+            ref var usage = ref ScopeAt(scope);
+            if (usage.CompletedRecords.First == 0)
             {
                 continue;
             }
 
-            var used = ShareUsed(scope);
-            if (most is null || used > mostUsed)
+            var used = ShareUsed(usage);
+            if (most == 0 || used > mostUsed)
             {
                 most = scope;
                 mostUsed = used;
             }
         }
 
-        return most?.OldestCompleted;
+        return most == 0 ? 0 : ScopeAt(most).CompletedRecords.First;
     }
 
-    // The scope's usage as held in the dictionary, added when the scope had no records (or lost its last to eviction).
-    private ScopeUsage AttachScope(string name, ScopeUsage? scope)
+    // The scope's number as held in the dictionary, taken when the scope had no records (or lost its last to eviction).
+    private int AttachScope(string name, int scope)
     {
-        if (scope is not null && scope.Count > 0)
+        if (scope != 0 && ScopeAt(scope).Count > 0)
         {
             return scope;
         }
 
-        ref var held = ref CollectionsMarshal.GetValueRefOrAddDefault(_scopes, name, out _);
-        held ??= scope ?? new ScopeUsage(name);
+        ref var held = ref CollectionsMarshal.GetValueRefOrAddDefault(_scopeIds, name, out var exists);
+        if (!exists)
+        {
+            held = TakeScopeNumber();
+            ScopeAt(held).Name = name;
+        }
+
         return held;
     }
 
-    private void LinkCompleted(Entry entry) => _completed.AddLast(entry);
+    private int TakeScopeNumber()
+    {
+        if (_freeScopes != 0)
+        {
+            var number = _freeScopes;
+            _freeScopes = ScopeAt(number).OverShareLinks.Next;
+            ScopeAt(number) = default;
+            return number;
+        }
 
-    private void UnlinkCompleted(Entry entry) => _completed.Remove(entry);
+        if (_scopeHighWater == _scopes.Length)
+        {
+            Array.Resize(ref _scopes, _scopes.Length * 2);
+        }
+
+        return _scopeHighWater++;
+    }
+
+    // The scope's last record is gone: its number is free, and its usage all zeros (as scope 0's) until it is taken.
+    private void ReleaseScope(int scope)
+    {
+        ref var usage = ref ScopeAt(scope);
+        _scopeIds.Remove(usage.Name!);
+        usage = default;
+        usage.OverShareLinks.Next = _freeScopes;
+        _freeScopes = scope;
+    }
 
     private IdempotencyStoreCapacityExceededException Full(string what) => new(
-        string.Create(CultureInfo.InvariantCulture, $"The in-memory idempotency store is full ({_entries.Count} records, {_bytes} bytes; limits {_options.MaxEntries} records, {_options.MaxBytes} bytes). ") + what);
+        string.Create(CultureInfo.InvariantCulture, $"The in-memory idempotency store is full ({_count} records, {_bytes} bytes; limits {_options.MaxEntries} records, {_options.MaxBytes} bytes). ") + what);
 
-    private IdempotencyScopeQuotaExceededException ScopeShareExceeded(ScopeUsage? scope, DateTimeOffset now, bool strict)
+    private IdempotencyScopeQuotaExceededException ScopeShareExceeded(int scope, long now, bool strict)
     {
         // Strict: room comes back when the scope's first record expires. Otherwise the scope holds only records in flight,
         // and room comes back when the oldest of them completes (and can then be evicted) or its lease ends.
+        ref var usage = ref ScopeAt(scope);
         var retryAfter = MinShareRetryAfter;
-        if (scope?.OldestInFlight is { } inFlight)
+        if (usage.InFlight.First is var inFlight and not 0)
         {
-            retryAfter = (strict ? RemovableAt(inFlight) : inFlight.ExpiresAt) - now;
+            retryAfter = TimeSpan.FromTicks((strict ? RemovableAt(in At(inFlight)) : At(inFlight).ExpiresAt) - now);
         }
 
-        if (strict && scope?.OldestCompleted is { } completed && (scope.OldestInFlight is null || completed.ExpiresAt - now < retryAfter))
+        if (strict && usage.CompletedRecords.First is var completed and not 0 && (usage.InFlight.First == 0 || TimeSpan.FromTicks(At(completed).ExpiresAt - now) < retryAfter))
         {
-            retryAfter = completed.ExpiresAt - now;
+            retryAfter = TimeSpan.FromTicks(At(completed).ExpiresAt - now);
         }
 
         retryAfter = retryAfter < MinShareRetryAfter ? MinShareRetryAfter : retryAfter > MaxShareRetryAfter ? MaxShareRetryAfter : retryAfter;
         return new IdempotencyScopeQuotaExceededException(
             string.Create(
                 CultureInfo.InvariantCulture,
-                $"The caller's scope holds its share of the in-memory idempotency store ({_options.MaxScopeShare:0.###} of {_options.MaxEntries} records and {_options.MaxBytes} bytes: {scope?.Count ?? 0} records, {scope?.Bytes ?? 0} bytes) ") +
+                $"The caller's scope holds its share of the in-memory idempotency store ({_options.MaxScopeShare:0.###} of {_options.MaxEntries} records and {_options.MaxBytes} bytes: {usage.Count} records, {usage.Bytes} bytes) ") +
             (strict
                 ? "and no record may take it over its share (WhenFull is RefuseNewClaims). "
                 : "and every one of its records is in flight, so none can make room. ") +
@@ -241,7 +285,7 @@ internal sealed partial class InMemoryIdempotencyStore
     }
 
     // Under the lock: counts this claim's evictions towards the next warning, and decides whether it is due.
-    private void NoteEvictions(ref Evictions evictions, DateTimeOffset now)
+    private void NoteEvictions(ref Evictions evictions, long now)
     {
         if (evictions.Total == 0)
         {
@@ -254,10 +298,10 @@ internal sealed partial class InMemoryIdempotencyStore
             return;
         }
 
-        _nextEvictionWarning = now + EvictionWarningInterval;
+        _nextEvictionWarning = now + EvictionWarningInterval.Ticks;
         evictions.Warn = true;
         evictions.EvictedSinceWarning = _evictedSinceWarning;
-        evictions.DedupWindow = _completed.First is { } oldest ? now - oldest.CompletedAt : TimeSpan.Zero;
+        evictions.DedupWindow = _completed.First is var oldest and not 0 ? TimeSpan.FromTicks(now - At(oldest).CompletedAt) : TimeSpan.Zero;
         _evictedSinceWarning = 0;
     }
 
@@ -305,53 +349,46 @@ internal sealed partial class InMemoryIdempotencyStore
     }
 
     /// <summary>The records and bytes one scope holds, with its records in flight and its completed ones, oldest first.</summary>
-    private sealed class ScopeUsage(string name)
+    private struct ScopeUsage
     {
-        public string Name { get; } = name;
+        public string? Name;
+        public int Count;
+        public long Bytes;
+        public bool IsOverShare;
 
-        public int Count { get; set; }
-
-        public long Bytes { get; set; }
-
-        public Entry? OldestInFlight => _inFlight.First;
-
-        public Entry? OldestCompleted => _completedRecords.First;
-
-        public bool IsOverShare { get; set; }
-
-        public ListLinks<ScopeUsage> OverShareLinks;
-
-        private IntrusiveList<Entry, Entry.ByScope> _inFlight;
-        private IntrusiveList<Entry, Entry.ByScope> _completedRecords;
+        // On the list of scopes over their share (and, once released, the free list).
+        public IndexLinks OverShareLinks;
+        public IndexList<ByScope> InFlight;
+        public IndexList<ByScope> CompletedRecords;
 
         // Appends the record to its list: completed records by completion, records in flight by claim.
-        public void Link(Entry entry)
+        public void Link(InMemoryIdempotencyStore store, int record, bool completed)
         {
-            if (entry.IsCompleted)
+            if (completed)
             {
-                _completedRecords.AddLast(entry);
+                CompletedRecords.AddLast(store, record);
             }
             else
             {
-                _inFlight.AddLast(entry);
+                InFlight.AddLast(store, record);
             }
         }
 
-        public void Unlink(Entry entry)
+        public void Unlink(InMemoryIdempotencyStore store, int record, bool completed)
         {
-            if (entry.IsCompleted)
+            if (completed)
             {
-                _completedRecords.Remove(entry);
+                CompletedRecords.Remove(store, record);
             }
             else
             {
-                _inFlight.Remove(entry);
+                InFlight.Remove(store, record);
             }
         }
+    }
 
-        public readonly struct ByOverShare : IListLinks<ScopeUsage>
-        {
-            public static ref ListLinks<ScopeUsage> Of(ScopeUsage node) => ref node.OverShareLinks;
-        }
+    private readonly struct ByOverShare : IIndexLinks
+    {
+        public static ref IndexLinks Of(InMemoryIdempotencyStore store, int node) => ref store.ScopeAt(node).OverShareLinks;
     }
 }

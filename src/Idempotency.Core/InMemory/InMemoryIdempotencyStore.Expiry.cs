@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.InteropServices;
 
 namespace Idempotency;
@@ -8,53 +7,69 @@ namespace Idempotency;
 /// list linked through the record. Filing again (on completion) and leaving (release, eviction) unlink it, so the
 /// schedule holds exactly the live records, each once, and a due second holds only records that have expired.
 /// </summary>
+/// <remarks>
+/// A second is a dictionary entry holding its list's two ends (two <see langword="int"/>s): no object per second or per
+/// record. There are at most as many as the distinct seconds in the retention (86,400 for a day).
+/// </remarks>
 internal sealed partial class InMemoryIdempotencyStore
 {
-    // Seconds before _nextDueSecond have been taken from _schedule; _dueSecond holds the records still to remove.
-    private readonly Dictionary<long, ScheduledSecond> _schedule = [];
+    private const long NoSecond = long.MinValue;
+
+    // Seconds before _nextDueSecond have been taken from _schedule; _due holds the records of _dueSecond still to remove.
+    private readonly Dictionary<long, IndexList<BySecond>> _schedule = [];
     private long _nextDueSecond;
-    private ScheduledSecond? _dueSecond;
+    private IndexList<BySecond> _due;
+    private long _dueSecond = NoSecond;
 
     /// <summary>Removes every record that has expired now, as a full store does before it refuses or evicts.</summary>
     internal void RemoveExpiredRecords()
     {
-        var now = _timeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow().UtcTicks;
         lock (_lock)
         {
+            ThrowIfDisposed();
             RemoveExpired(now, int.MaxValue);
         }
     }
 
-    private void Schedule(Entry entry, DateTimeOffset removableAt)
+    private void Schedule(int number, long removableAt)
     {
         // Never before the next second to be examined (a clock set back, a zero duration): filed later, a record is
         // examined later, and still only once it has expired.
         var second = Math.Max(DueSecond(removableAt), _nextDueSecond);
+        At(number).Second = second;
         ref var scheduled = ref CollectionsMarshal.GetValueRefOrAddDefault(_schedule, second, out _);
-        scheduled ??= new ScheduledSecond(second);
-        scheduled.Link(entry);
+        scheduled.AddLast(this, number);
     }
 
-    private void Unschedule(Entry entry)
+    private void Unschedule(int number)
     {
-        var scheduled = entry.Second!;
-        scheduled.Unlink(entry);
-        if (scheduled.First is null && scheduled != _dueSecond)
+        var second = At(number).Second;
+        if (second == _dueSecond)
         {
-            _schedule.Remove(scheduled.Value); // an empty second costs nothing once it is gone
+            _due.Remove(this, number);
+            return;
+        }
+
+        ref var scheduled = ref CollectionsMarshal.GetValueRefOrNullRef(_schedule, second);
+        scheduled.Remove(this, number);
+        if (scheduled.First == 0)
+        {
+            _schedule.Remove(second); // an empty second costs nothing once it is gone
         }
     }
 
     /// <summary>Examines up to <paramref name="budget"/> due records, removing those that have expired.</summary>
-    private void RemoveExpired(DateTimeOffset now, int budget)
+    private void RemoveExpired(long now, int budget)
     {
-        var nowSecond = now.ToUnixTimeSeconds();
+        var nowSecond = SecondOf(now);
         while (budget > 0)
         {
-            if (_dueSecond?.First is null)
+            var number = _due.First;
+            if (number == 0)
             {
-                _dueSecond = null;
-                if (!TryTakeDueSecond(nowSecond, out _dueSecond))
+                _dueSecond = NoSecond;
+                if (!TryTakeDueSecond(nowSecond))
                 {
                     return;
                 }
@@ -62,27 +77,25 @@ internal sealed partial class InMemoryIdempotencyStore
                 continue;
             }
 
-            var entry = _dueSecond.First;
             budget--;
             ExpiryChecks++;
-            var removableAt = RemovableAt(entry);
+            var removableAt = RemovableAt(in At(number));
             if (removableAt <= now)
             {
-                Remove(entry);
+                Remove(number);
             }
             else
             {
                 // Only when the clock went back since this second was taken: file it again, under a later second.
-                Unschedule(entry);
-                Schedule(entry, removableAt);
+                Unschedule(number);
+                Schedule(number, removableAt);
             }
         }
     }
 
-    // The earliest scheduled second that has come, or false when none has.
-    private bool TryTakeDueSecond(long nowSecond, [NotNullWhen(true)] out ScheduledSecond? scheduled)
+    // Takes the earliest scheduled second that has come into _due, or returns false when none has.
+    private bool TryTakeDueSecond(long nowSecond)
     {
-        scheduled = null;
         if (_schedule.Count == 0 || _nextDueSecond > nowSecond)
         {
             return false;
@@ -102,8 +115,9 @@ internal sealed partial class InMemoryIdempotencyStore
 
         for (; _nextDueSecond <= nowSecond; _nextDueSecond++)
         {
-            if (_schedule.Remove(_nextDueSecond, out scheduled))
+            if (_schedule.Remove(_nextDueSecond, out _due))
             {
+                _dueSecond = _nextDueSecond;
                 _nextDueSecond++;
                 return true;
             }
@@ -112,32 +126,17 @@ internal sealed partial class InMemoryIdempotencyStore
         return false;
     }
 
+    // The Unix second a time falls in, rounded down.
+    private static long SecondOf(long utcTicks) => Math.DivRem(utcTicks - DateTimeOffset.UnixEpoch.UtcTicks, TimeSpan.TicksPerSecond) switch
+    {
+        (var seconds, < 0) => seconds - 1,
+        (var seconds, _) => seconds,
+    };
+
     // The time rounded up to a whole second: once the clock's second reaches it, every record filed there has expired.
-    private static long DueSecond(DateTimeOffset removableAt)
+    private static long DueSecond(long removableAt)
     {
-        var seconds = removableAt.ToUnixTimeSeconds();
-        return removableAt > DateTimeOffset.FromUnixTimeSeconds(seconds) ? seconds + 1 : seconds;
-    }
-
-    /// <summary>The records filed under one second of the schedule, in a list linked through them.</summary>
-    private sealed class ScheduledSecond(long value)
-    {
-        public long Value { get; } = value;
-
-        public Entry? First => _entries.First;
-
-        public void Link(Entry entry)
-        {
-            entry.Second = this;
-            _entries.AddLast(entry);
-        }
-
-        public void Unlink(Entry entry)
-        {
-            _entries.Remove(entry);
-            entry.Second = null;
-        }
-
-        private IntrusiveList<Entry, Entry.BySecond> _entries;
+        var seconds = SecondOf(removableAt);
+        return removableAt > DateTimeOffset.UnixEpoch.UtcTicks + (seconds * TimeSpan.TicksPerSecond) ? seconds + 1 : seconds;
     }
 }

@@ -6,12 +6,13 @@ using Microsoft.Extensions.Options;
 namespace Idempotency;
 
 /// <summary>
-/// The default store: records in a dictionary under one lock, expired by <see cref="TimeProvider"/>, bounded by
-/// <see cref="InMemoryIdempotencyStoreOptions"/>. Each operation is atomic because it runs entirely under the lock.
+/// The default store: records held out of the garbage collector's way (see the <c>Records</c> part) under one lock,
+/// expired by <see cref="TimeProvider"/>, bounded by <see cref="InMemoryIdempotencyStoreOptions"/>. Each operation is
+/// atomic because it runs entirely under the lock.
 /// </summary>
 /// <remarks>
 /// <para>
-/// Expired records are found through an expiry schedule, never by scanning the dictionary: each record is filed under
+/// Expired records are found through an expiry schedule, never by scanning the records: each record is filed under
 /// the second it expires (its lease end plus the grace period while in flight, its retention end once completed), and
 /// each claim removes a few of the records that are due (all of them when the store is full). The work under the lock
 /// stays proportional to the records that expire, however many live ones the store holds (see the <c>Expiry</c> part).
@@ -19,27 +20,27 @@ namespace Idempotency;
 /// <para>
 /// A full store makes room by evicting completed records, oldest first, from the scopes over their share first (see
 /// the <c>Capacity</c> part). Every list a record is on (its expiry second, its scope, the completed records by age)
-/// is linked through the record itself, so filing, evicting and removing a record are constant work and allocate
-/// nothing.
+/// is linked through the record itself by record numbers, so filing, evicting and removing a record are constant work
+/// and allocate nothing.
+/// </para>
+/// <para>
+/// The store copies what it keeps (the fingerprint, the owner token, the payload) and what it gives back (a replay's
+/// payload is a new array): a caller may reuse its buffers at once, and a payload returned stays valid after its
+/// record is evicted, expires or is replaced.
 /// </para>
 /// </remarks>
-internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
+internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore, IDisposable
 {
     /// <summary>The store's name in telemetry, also the store tag of its own instruments.</summary>
     public const string StoreName = "inmemory";
 
-    // Rough per-record overhead: the entry object with its links, its dictionary slot, the owner token string and the
-    // fingerprint array's header.
-    private const int EntryOverheadBytes = 320;
-
     // How many due records one claim examines: more than the one each request files, so removal keeps up.
     private const int ExpiryChecksPerClaim = 16;
 
-    private readonly Dictionary<string, Entry> _entries = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
     private readonly TimeProvider _timeProvider;
     private readonly InMemoryIdempotencyStoreOptions _options;
-    private readonly TimeSpan _leaseGracePeriod;
+    private readonly long _leaseGracePeriod;
     private readonly ILogger _logger;
     private readonly InMemoryStoreMetrics? _metrics;
     private long _bytes;
@@ -57,10 +58,10 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
         ArgumentNullException.ThrowIfNull(timeProvider);
         _options = options.Value;
         _timeProvider = timeProvider;
-        _leaseGracePeriod = _options.LeaseGracePeriod;
+        _leaseGracePeriod = _options.LeaseGracePeriod.Ticks;
         _logger = logger ?? (ILogger)NullLogger.Instance;
         _metrics = meterFactory is null ? null : new InMemoryStoreMetrics(meterFactory);
-        _nextDueSecond = timeProvider.GetUtcNow().ToUnixTimeSeconds();
+        _nextDueSecond = SecondOf(timeProvider.GetUtcNow().UtcTicks);
         (_scopeMaxEntries, _scopeMaxBytes) = ScopeShare(_options);
         _sharesPerScope = _scopeMaxEntries < _options.MaxEntries || _scopeMaxBytes < _options.MaxBytes;
     }
@@ -72,7 +73,7 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
         {
             lock (_lock)
             {
-                return _entries.Count;
+                return _count;
             }
         }
     }
@@ -95,38 +96,46 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
     public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var now = _timeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow().UtcTicks;
+        var hash = HashOf(request.Key);
         var evictions = default(Evictions);
         IdempotencyStoreException? refusal;
         IdempotencyClaimResult? result = null;
         lock (_lock)
         {
+            ThrowIfDisposed();
             RemoveExpired(now, ExpiryChecksPerClaim);
-            if (_entries.TryGetValue(request.Key, out var entry))
+            var existing = Find(request.Key, hash);
+            if (existing != 0)
             {
-                if (entry.ExpiresAt > now)
+                ref var record = ref At(existing);
+                if (record.ExpiresAt > now)
                 {
-                    return ValueTask.FromResult(Existing(entry, request.Fingerprint.Span, now));
+                    return ValueTask.FromResult(Existing(in record, request.Fingerprint.Span, now));
                 }
 
-                Remove(entry); // an ended lease (even within its grace) or retention: the key is free again
+                Remove(existing); // an ended lease (even within its grace) or retention: the key is free again
             }
 
             var size = EntryOverheadBytes + (request.Key.Length * sizeof(char)) + request.Fingerprint.Length;
-            _scopes.TryGetValue(request.Scope, out var scope);
+            _scopeIds.TryGetValue(request.Scope, out var scope);
             refusal = MakeRoom(scope, size, now, ref evictions);
             if (refusal is null)
             {
                 scope = AttachScope(request.Scope, scope);
-                var claimed = new Entry(request.Key, request.Fingerprint, request.OwnerToken, now + request.LeaseDuration, size, scope);
-                _entries.Add(request.Key, claimed);
+                var claimed = AddRecord(request.Key, hash, request.Fingerprint.Span, request.OwnerToken);
+                ref var record = ref At(claimed);
+                record.ExpiresAt = now + request.LeaseDuration.Ticks;
+                record.Size = size;
+                record.Scope = scope;
                 _bytes += size;
-                scope.Link(claimed);
-                scope.Count++;
-                scope.Bytes += size;
+                ref var usage = ref ScopeAt(scope);
+                usage.Link(this, claimed, completed: false);
+                usage.Count++;
+                usage.Bytes += size;
                 UpdateShare(scope);
-                Schedule(claimed, claimed.ExpiresAt + _leaseGracePeriod);
-                result = IdempotencyClaimResult.Claimed(claimed.ExpiresAt);
+                Schedule(claimed, record.ExpiresAt + _leaseGracePeriod);
+                result = IdempotencyClaimResult.Claimed(new DateTimeOffset(record.ExpiresAt, TimeSpan.Zero));
             }
 
             NoteEvictions(ref evictions, now);
@@ -149,28 +158,30 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
     public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var now = _timeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow().UtcTicks;
         lock (_lock)
         {
-            if (!TryGetOwnedClaim(request.Key, request.OwnerToken, now, out var entry))
+            ThrowIfDisposed();
+            if (!TryGetOwnedClaim(request.Key, request.OwnerToken, now, out var claimed))
             {
                 return ValueTask.FromResult(CompletionStatus.ClaimLost);
             }
 
-            var scope = entry.Scope;
-            scope.Unlink(entry); // from the scope's records in flight...
-            entry.Payload = request.Payload; // the contract lets a store keep the caller's memory: no copy of the body
-            entry.IsCompleted = true;
-            entry.CompletedAt = now;
-            entry.ExpiresAt = now + request.Retention;
-            entry.Size += entry.Payload.Length;
-            scope.Link(entry); // ...to its completed ones
-            scope.Bytes += entry.Payload.Length;
-            _bytes += entry.Payload.Length;
-            LinkCompleted(entry);
-            UpdateShare(scope);
-            Unschedule(entry);
-            Schedule(entry, entry.ExpiresAt);
+            ref var record = ref At(claimed);
+            ref var usage = ref ScopeAt(record.Scope);
+            usage.Unlink(this, claimed, completed: false); // from the scope's records in flight...
+            StorePayload(ref record, request.Payload.Span); // a copy: the caller may reuse its buffer
+            record.IsCompleted = true;
+            record.CompletedAt = now;
+            record.ExpiresAt = now + request.Retention.Ticks;
+            record.Size += record.PayloadLength;
+            usage.Link(this, claimed, completed: true); // ...to its completed ones
+            usage.Bytes += record.PayloadLength;
+            _bytes += record.PayloadLength;
+            _completed.AddLast(this, claimed);
+            UpdateShare(record.Scope);
+            Unschedule(claimed);
+            Schedule(claimed, record.ExpiresAt);
             return ValueTask.FromResult(CompletionStatus.Completed);
         }
     }
@@ -179,43 +190,51 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
     {
         ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(ownerToken);
-        var now = _timeProvider.GetUtcNow();
+        var now = _timeProvider.GetUtcNow().UtcTicks;
         lock (_lock)
         {
-            if (!TryGetOwnedClaim(key, ownerToken, now, out var entry))
+            ThrowIfDisposed();
+            if (!TryGetOwnedClaim(key, ownerToken, now, out var claimed))
             {
                 return ValueTask.FromResult(false);
             }
 
-            Remove(entry);
+            Remove(claimed);
             return ValueTask.FromResult(true);
         }
     }
 
-    private static IdempotencyClaimResult Existing(Entry entry, ReadOnlySpan<byte> fingerprint, DateTimeOffset now)
+    private static IdempotencyClaimResult Existing(in Record record, ReadOnlySpan<byte> fingerprint, long now)
     {
-        if (!entry.Fingerprint.Span.SequenceEqual(fingerprint))
+        if (!FingerprintOf(record).SequenceEqual(fingerprint))
         {
             return IdempotencyClaimResult.FingerprintMismatch();
         }
 
-        return entry.IsCompleted
-            ? IdempotencyClaimResult.Completed(entry.Payload)
-            : IdempotencyClaimResult.InFlight(entry.ExpiresAt - now);
+        return record.IsCompleted
+            ? IdempotencyClaimResult.Completed(PayloadOf(record).ToArray()) // a copy: valid after the record is gone
+            : IdempotencyClaimResult.InFlight(TimeSpan.FromTicks(record.ExpiresAt - now));
     }
 
     // An owner keeps its claim past the lease, for the grace period, as long as nobody else has claimed the key: the
     // work is done either way, and recording it is better than letting a retry run it again.
-    private bool TryGetOwnedClaim(string key, string ownerToken, DateTimeOffset now, out Entry entry)
+    private bool TryGetOwnedClaim(string key, string ownerToken, long now, out int claimed)
     {
-        if (!_entries.TryGetValue(key, out entry!) || entry.IsCompleted || !string.Equals(entry.OwnerToken, ownerToken, StringComparison.Ordinal))
+        claimed = Find(key, HashOf(key));
+        if (claimed == 0)
         {
             return false;
         }
 
-        if (RemovableAt(entry) <= now)
+        ref var record = ref At(claimed);
+        if (record.IsCompleted || !OwnerOf(record).SequenceEqual(ownerToken))
         {
-            Remove(entry); // past its grace: forgotten, even if the expiry schedule has not come to it yet
+            return false;
+        }
+
+        if (RemovableAt(in record) <= now)
+        {
+            Remove(claimed); // past its grace: forgotten, even if the expiry schedule has not come to it yet
             return false;
         }
 
@@ -223,73 +242,28 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore
     }
 
     // When a record may be deleted: the retention end once completed, the lease end plus the grace while in flight.
-    private DateTimeOffset RemovableAt(Entry entry) => entry.IsCompleted ? entry.ExpiresAt : entry.ExpiresAt + _leaseGracePeriod;
+    private long RemovableAt(in Record record) => record.IsCompleted ? record.ExpiresAt : record.ExpiresAt + _leaseGracePeriod;
 
-    private void Remove(Entry entry)
+    private void Remove(int number)
     {
-        _entries.Remove(entry.Key);
-        _bytes -= entry.Size;
-        Unschedule(entry);
-        if (entry.IsCompleted)
+        ref var record = ref At(number);
+        _bytes -= record.Size;
+        Unschedule(number);
+        if (record.IsCompleted)
         {
-            UnlinkCompleted(entry);
+            _completed.Remove(this, number);
         }
 
-        var scope = entry.Scope;
-        scope.Unlink(entry);
-        scope.Count--;
-        scope.Bytes -= entry.Size;
+        var scope = record.Scope;
+        ref var usage = ref ScopeAt(scope);
+        usage.Unlink(this, number, record.IsCompleted);
+        usage.Count--;
+        usage.Bytes -= record.Size;
+        DeleteRecord(number);
         UpdateShare(scope);
-        if (scope.Count == 0)
+        if (usage.Count == 0)
         {
-            _scopes.Remove(scope.Name);
-        }
-    }
-
-    /// <summary>One record, linked into the lists it is on through fields of its own, so filing it allocates nothing.</summary>
-    private sealed class Entry(string key, ReadOnlyMemory<byte> fingerprint, string ownerToken, DateTimeOffset expiresAt, long size, ScopeUsage scope)
-    {
-        public string Key { get; } = key;
-
-        public ReadOnlyMemory<byte> Fingerprint { get; } = fingerprint;
-
-        public string OwnerToken { get; } = ownerToken;
-
-        /// <summary>Gets or sets the lease end while in flight, the retention end once completed.</summary>
-        public DateTimeOffset ExpiresAt { get; set; } = expiresAt;
-
-        public DateTimeOffset CompletedAt { get; set; }
-
-        public long Size { get; set; } = size;
-
-        public bool IsCompleted { get; set; }
-
-        public ReadOnlyMemory<byte> Payload { get; set; }
-
-        public ScopeUsage Scope { get; } = scope;
-
-        /// <summary>Gets or sets the second of the expiry schedule the record is filed under.</summary>
-        public ScheduledSecond? Second { get; set; }
-
-        // The lists the record is on: its scope's (in flight, or completed), the store's completed records in
-        // completion order, and its second of the expiry schedule. Fields, so the lists can link them by reference.
-        public ListLinks<Entry> ScopeLinks;
-        public ListLinks<Entry> CompletedLinks;
-        public ListLinks<Entry> SecondLinks;
-
-        public readonly struct ByScope : IListLinks<Entry>
-        {
-            public static ref ListLinks<Entry> Of(Entry node) => ref node.ScopeLinks;
-        }
-
-        public readonly struct ByCompletion : IListLinks<Entry>
-        {
-            public static ref ListLinks<Entry> Of(Entry node) => ref node.CompletedLinks;
-        }
-
-        public readonly struct BySecond : IListLinks<Entry>
-        {
-            public static ref ListLinks<Entry> Of(Entry node) => ref node.SecondLinks;
+            ReleaseScope(scope);
         }
     }
 }
