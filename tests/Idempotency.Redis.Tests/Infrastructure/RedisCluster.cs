@@ -1,0 +1,261 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using Idempotency.Tests.Shared;
+using System.Text;
+
+namespace Idempotency.Redis.Tests.Infrastructure;
+
+/// <summary>
+/// A real Redis Cluster for tests: six <c>redis-server --cluster-enabled yes</c> processes on free loopback ports
+/// (three primaries with one replica each), joined with <c>redis-cli --cluster create --cluster-replicas 1</c>.
+/// Nodes can be killed (SIGKILL, like a crash) to force a fail-over; everything is stopped and deleted on dispose.
+/// </summary>
+public sealed class RedisCluster : IAsyncDisposable
+{
+    private const int Nodes = 6;
+    private static readonly TimeSpan s_readyTimeout = TimeSpan.FromSeconds(30);
+
+    private readonly List<RedisServer> _servers = [];
+
+    private RedisCluster()
+    {
+    }
+
+    /// <summary>Gets every node, in the order they were started (the first three became primaries).</summary>
+    public IReadOnlyList<RedisServer> Servers => _servers;
+
+    /// <summary>Gets a StackExchange.Redis connection string naming every node.</summary>
+    public string ConnectionString(string? options = null)
+    {
+        var endPoints = string.Join(",", _servers.Select(s => s.EndPoint));
+        return options is null ? endPoints : $"{endPoints},{options}";
+    }
+
+    /// <summary>Starts six nodes, creates the cluster and waits until every node reports <c>cluster_state:ok</c> with its replicas in sync.</summary>
+    /// <param name="nodeTimeout">The cluster's <c>cluster-node-timeout</c>: how long a primary must be unreachable before its replica takes over.</param>
+    public static async Task<RedisCluster> StartAsync(TimeSpan? nodeTimeout = null)
+    {
+        var cli = TestServerBinaries.RedisCli();
+        var cluster = new RedisCluster();
+        try
+        {
+            var timeout = ((long)(nodeTimeout ?? TimeSpan.FromSeconds(1)).TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+            for (var i = 0; i < Nodes; i++)
+            {
+                // The cluster bus gets a port of its own: the default (port + 10000) may be out of range or taken.
+                cluster._servers.Add(await RedisServer.StartAsync(
+                    "--cluster-enabled", "yes",
+                    "--cluster-config-file", "nodes.conf",
+                    "--cluster-node-timeout", timeout,
+                    "--cluster-port", FreePort().ToString(CultureInfo.InvariantCulture)));
+            }
+
+            string[] create = ["--cluster", "create", .. cluster._servers.Select(s => s.EndPoint), "--cluster-replicas", "1", "--cluster-yes"];
+            await RunAsync(cli, create);
+            await cluster.WaitUntilReadyAsync();
+            return cluster;
+        }
+        catch
+        {
+            await cluster.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Runs <c>redis-cli</c> with <paramref name="arguments"/> and returns its output; fails when it exits with an error.</summary>
+    public static async Task<string> RunAsync(string cli, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(cli) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return process.ExitCode == 0
+            ? await output
+            : throw new InvalidOperationException($"redis-cli {string.Join(' ', arguments)} exited with code {process.ExitCode}:{Environment.NewLine}{await output}{await error}");
+    }
+
+    /// <summary>Waits until every running node reports <c>cluster_state:ok</c>, agrees on who serves every slot, and every replica is in sync.</summary>
+    /// <param name="requireReplicas">Whether every primary must have a replica connected (not after a replica was killed or promoted).</param>
+    public async Task WaitUntilReadyAsync(bool requireReplicas = true)
+    {
+        var deadline = DateTime.UtcNow + s_readyTimeout;
+        string? last = null;
+        while (DateTime.UtcNow < deadline)
+        {
+            last = await NotReadyBecauseAsync(requireReplicas);
+            if (last is null)
+            {
+                return;
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new InvalidOperationException($"The Redis Cluster was not ready within {s_readyTimeout.TotalSeconds} s: {last}");
+    }
+
+    /// <summary>
+    /// Sends one command to one node over a short-lived plain TCP connection (a StackExchange.Redis multiplexer would
+    /// discover and connect to the whole cluster) and returns the reply: a simple or bulk string, or an integer as text.
+    /// </summary>
+    public static async Task<string> CommandAsync(RedisServer node, params string[] command)
+    {
+        using var client = new TcpClient();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        await client.ConnectAsync(IPAddress.Loopback, node.Port, timeout.Token);
+        var stream = client.GetStream();
+        var request = new StringBuilder().Append(CultureInfo.InvariantCulture, $"*{command.Length}\r\n");
+        foreach (var part in command)
+        {
+            request.Append(CultureInfo.InvariantCulture, $"${Encoding.UTF8.GetByteCount(part)}\r\n{part}\r\n");
+        }
+
+        await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()), timeout.Token);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
+        var header = await reader.ReadLineAsync(timeout.Token) ?? throw new IOException($"{node.EndPoint} closed the connection.");
+        switch (header[0])
+        {
+            case '+' or ':':
+                return header[1..];
+            case '-':
+                throw new InvalidOperationException($"{node.EndPoint} answered {string.Join(' ', command)} with {header[1..]}");
+            case '$':
+                var length = int.Parse(header[1..], CultureInfo.InvariantCulture);
+                var buffer = new char[length];
+                var read = 0;
+                while (read < length)
+                {
+                    // UTF-8 and ASCII agree on what these commands return.
+                    var chunk = await reader.ReadAsync(buffer.AsMemory(read, length - read), timeout.Token);
+                    read += chunk > 0 ? chunk : throw new IOException($"{node.EndPoint} closed the connection.");
+                }
+
+                return new string(buffer);
+            default:
+                throw new InvalidOperationException($"{node.EndPoint} answered {string.Join(' ', command)} with an unexpected reply: {header}");
+        }
+    }
+
+    /// <summary>The running node whose <c>CLUSTER NODES</c> line says <c>myself,master</c> and serves <paramref name="slot"/>.</summary>
+    public async Task<RedisServer> PrimaryOfSlotAsync(int slot)
+    {
+        foreach (var node in _servers.Where(s => s.IsRunning))
+        {
+            var nodes = await CommandAsync(node, "CLUSTER", "NODES");
+            var myself = nodes.Split('\n').First(line => line.Contains("myself", StringComparison.Ordinal));
+            if (myself.Contains("master", StringComparison.Ordinal) && ServesSlot(myself, slot))
+            {
+                return node;
+            }
+        }
+
+        throw new InvalidOperationException($"No running primary serves slot {slot}.");
+    }
+
+    /// <summary>The replica of <paramref name="primary"/>.</summary>
+    public async Task<RedisServer> ReplicaOfAsync(RedisServer primary)
+    {
+        var id = await CommandAsync(primary, "CLUSTER", "MYID");
+        foreach (var node in _servers.Where(s => s.IsRunning && s != primary))
+        {
+            var info = await CommandAsync(node, "INFO", "replication");
+            if (info.Contains("role:slave", StringComparison.Ordinal) && info.Contains($"master_port:{primary.Port}", StringComparison.Ordinal))
+            {
+                return node;
+            }
+        }
+
+        throw new InvalidOperationException($"The primary {id} at {primary.EndPoint} has no running replica.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var server in _servers)
+        {
+            await server.DisposeAsync();
+        }
+    }
+
+    private static bool ServesSlot(string nodesLine, int slot)
+    {
+        foreach (var range in nodesLine.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(8))
+        {
+            if (range.StartsWith('['))
+            {
+                continue; // a slot being imported or migrated
+            }
+
+            var bounds = range.Split('-');
+            var low = int.Parse(bounds[0], CultureInfo.InvariantCulture);
+            var high = bounds.Length > 1 ? int.Parse(bounds[1], CultureInfo.InvariantCulture) : low;
+            if (slot >= low && slot <= high)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private async Task<string?> NotReadyBecauseAsync(bool requireReplicas)
+    {
+        try
+        {
+            string? topology = null;
+            foreach (var node in _servers.Where(s => s.IsRunning))
+            {
+                var info = await CommandAsync(node, "CLUSTER", "INFO");
+                if (!info.Contains("cluster_state:ok", StringComparison.Ordinal))
+                {
+                    return $"{node.EndPoint} does not report cluster_state:ok";
+                }
+
+                // Every node must see the same primaries serving the same slots (ignoring its own flags and link state).
+                var nodes = await CommandAsync(node, "CLUSTER", "NODES");
+                var view = string.Join('|', nodes.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                    .Select(line => line.Split(' '))
+                    .Where(fields => fields[2].Contains("master", StringComparison.Ordinal) && !fields[2].Contains("fail", StringComparison.Ordinal))
+                    .Select(fields => $"{fields[1]} {string.Join(' ', fields.Skip(8))}")
+                    .Order(StringComparer.Ordinal));
+                if (topology is not null && topology != view)
+                {
+                    return $"{node.EndPoint} sees another topology";
+                }
+
+                topology = view;
+                var replication = await CommandAsync(node, "INFO", "replication");
+                if (replication.Contains("role:slave", StringComparison.Ordinal) && !replication.Contains("master_link_status:up", StringComparison.Ordinal))
+                {
+                    return $"the replica {node.EndPoint} is not in sync with its primary";
+                }
+
+                if (requireReplicas && replication.Contains("role:master", StringComparison.Ordinal) && replication.Contains("connected_slaves:0", StringComparison.Ordinal)
+                    && nodes.Split('\n').First(line => line.Contains("myself", StringComparison.Ordinal)).Split(' ').Length > 8)
+                {
+                    return $"the primary {node.EndPoint} has no replica connected";
+                }
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or InvalidOperationException or OperationCanceledException)
+        {
+            return ex.Message;
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
