@@ -144,6 +144,29 @@ public sealed class RedisCluster : IAsyncDisposable
         }
     }
 
+    /// <summary>The cluster slot of <paramref name="key"/> (CRC16 of the key, or of its first non-empty <c>{hash tag}</c>, mod 16384).</summary>
+    public static int HashSlot(string key)
+    {
+        var bytes = Encoding.UTF8.GetBytes(key);
+        var open = Array.IndexOf(bytes, (byte)'{');
+        if (open >= 0 && Array.IndexOf(bytes, (byte)'}', open + 1) is var close && close > open + 1)
+        {
+            bytes = bytes[(open + 1)..close];
+        }
+
+        var crc = 0;
+        foreach (var b in bytes)
+        {
+            crc ^= b << 8;
+            for (var bit = 0; bit < 8; bit++)
+            {
+                crc = (crc & 0x8000) != 0 ? (crc << 1) ^ 0x1021 : crc << 1;
+            }
+        }
+
+        return crc & 0x3FFF;
+    }
+
     /// <summary>The running node whose <c>CLUSTER NODES</c> line says <c>myself,master</c> and serves <paramref name="slot"/>.</summary>
     public async Task<RedisServer> PrimaryOfSlotAsync(int slot)
     {
