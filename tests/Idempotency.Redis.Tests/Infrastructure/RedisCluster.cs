@@ -104,7 +104,8 @@ public sealed class RedisCluster : IAsyncDisposable
 
     /// <summary>
     /// Sends one command to one node over a short-lived plain TCP connection (a StackExchange.Redis multiplexer would
-    /// discover and connect to the whole cluster) and returns the reply: a simple or bulk string, or an integer as text.
+    /// discover and connect to the whole cluster) and returns the reply: a simple or bulk string, an integer as text, or
+    /// an array's elements one a line.
     /// </summary>
     public static async Task<string> CommandAsync(RedisServer node, params string[] command)
     {
@@ -120,28 +121,7 @@ public sealed class RedisCluster : IAsyncDisposable
 
         await stream.WriteAsync(Encoding.UTF8.GetBytes(request.ToString()), timeout.Token);
         using var reader = new StreamReader(stream, Encoding.UTF8);
-        var header = await reader.ReadLineAsync(timeout.Token) ?? throw new IOException($"{node.EndPoint} closed the connection.");
-        switch (header[0])
-        {
-            case '+' or ':':
-                return header[1..];
-            case '-':
-                throw new InvalidOperationException($"{node.EndPoint} answered {string.Join(' ', command)} with {header[1..]}");
-            case '$':
-                var length = int.Parse(header[1..], CultureInfo.InvariantCulture);
-                var buffer = new char[length];
-                var read = 0;
-                while (read < length)
-                {
-                    // UTF-8 and ASCII agree on what these commands return.
-                    var chunk = await reader.ReadAsync(buffer.AsMemory(read, length - read), timeout.Token);
-                    read += chunk > 0 ? chunk : throw new IOException($"{node.EndPoint} closed the connection.");
-                }
-
-                return new string(buffer);
-            default:
-                throw new InvalidOperationException($"{node.EndPoint} answered {string.Join(' ', command)} with an unexpected reply: {header}");
-        }
+        return await ReadReplyAsync(reader, node, command, timeout.Token);
     }
 
     /// <summary>The cluster slot of <paramref name="key"/> (CRC16 of the key, or of its first non-empty <c>{hash tag}</c>, mod 16384).</summary>
@@ -199,11 +179,113 @@ public sealed class RedisCluster : IAsyncDisposable
         throw new InvalidOperationException($"The primary {id} at {primary.EndPoint} has no running replica.");
     }
 
+    /// <summary>
+    /// Moves <paramref name="slot"/> to another primary the way <c>redis-cli --cluster reshard</c> does (SETSLOT
+    /// IMPORTING and MIGRATING, MIGRATE in batches, SETSLOT NODE), slowly: a pause after each batch keeps the slot
+    /// migrating for a while, so that clients meet ASK as well as MOVED.
+    /// </summary>
+    /// <returns>The primary that serves the slot afterwards.</returns>
+    public async Task<RedisServer> MigrateSlotAsync(int slot, TimeSpan pauseBetweenBatches)
+    {
+        var source = await PrimaryOfSlotAsync(slot);
+        var primaries = new List<RedisServer>();
+        foreach (var node in _servers.Where(s => s.IsRunning))
+        {
+            if ((await CommandAsync(node, "INFO", "replication")).Contains("role:master", StringComparison.Ordinal))
+            {
+                primaries.Add(node);
+            }
+        }
+
+        var target = primaries.First(p => p != source);
+        var sourceId = await CommandAsync(source, "CLUSTER", "MYID");
+        var targetId = await CommandAsync(target, "CLUSTER", "MYID");
+        var slotText = slot.ToString(CultureInfo.InvariantCulture);
+        await CommandAsync(target, "CLUSTER", "SETSLOT", slotText, "IMPORTING", sourceId);
+        await CommandAsync(source, "CLUSTER", "SETSLOT", slotText, "MIGRATING", targetId);
+        while (true)
+        {
+            var keys = (await CommandAsync(source, "CLUSTER", "GETKEYSINSLOT", slotText, "20")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (keys.Length == 0)
+            {
+                break;
+            }
+
+            await CommandAsync(source, ["MIGRATE", "127.0.0.1", target.Port.ToString(CultureInfo.InvariantCulture), string.Empty, "0", "5000", "KEYS", .. keys]);
+            await Task.Delay(pauseBetweenBatches);
+        }
+
+        // The target first, so that the slot is never served by nobody; then everyone else learns it.
+        await CommandAsync(target, "CLUSTER", "SETSLOT", slotText, "NODE", targetId);
+        await CommandAsync(source, "CLUSTER", "SETSLOT", slotText, "NODE", targetId);
+        foreach (var primary in primaries.Where(p => p != source && p != target))
+        {
+            await CommandAsync(primary, "CLUSTER", "SETSLOT", slotText, "NODE", targetId);
+        }
+
+        return target;
+    }
+
+    /// <summary>Waits until <paramref name="node"/> reports itself a primary (after a fail-over to it).</summary>
+    public static async Task WaitUntilPrimaryAsync(RedisServer node)
+    {
+        var deadline = DateTime.UtcNow + s_readyTimeout;
+        while (!(await CommandAsync(node, "INFO", "replication")).Contains("role:master", StringComparison.Ordinal))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"{node.EndPoint} did not become a primary within {s_readyTimeout.TotalSeconds} s.");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var server in _servers)
         {
             await server.DisposeAsync();
+        }
+    }
+
+    // Simple strings, integers and bulk strings as text; an array as its elements' texts, one a line.
+    private static async Task<string> ReadReplyAsync(StreamReader reader, RedisServer node, string[] command, CancellationToken cancellationToken)
+    {
+        var header = await reader.ReadLineAsync(cancellationToken) ?? throw new IOException($"{node.EndPoint} closed the connection.");
+        switch (header[0])
+        {
+            case '+' or ':':
+                return header[1..];
+            case '-':
+                throw new InvalidOperationException($"{node.EndPoint} answered {string.Join(' ', command)} with {header[1..]}");
+            case '$':
+                var length = int.Parse(header[1..], CultureInfo.InvariantCulture);
+                if (length < 0)
+                {
+                    return string.Empty;
+                }
+
+                var buffer = new char[length + 2];
+                var read = 0;
+                while (read < buffer.Length)
+                {
+                    // UTF-8 and ASCII agree on what these commands return.
+                    var chunk = await reader.ReadAsync(buffer.AsMemory(read, buffer.Length - read), cancellationToken);
+                    read += chunk > 0 ? chunk : throw new IOException($"{node.EndPoint} closed the connection.");
+                }
+
+                return new string(buffer, 0, length);
+            case '*':
+                var elements = new List<string>();
+                for (var count = int.Parse(header[1..], CultureInfo.InvariantCulture); elements.Count < count;)
+                {
+                    elements.Add(await ReadReplyAsync(reader, node, command, cancellationToken));
+                }
+
+                return string.Join('\n', elements);
+            default:
+                throw new InvalidOperationException($"{node.EndPoint} answered {string.Join(' ', command)} with an unexpected reply: {header}");
         }
     }
 
