@@ -6,7 +6,7 @@ namespace Idempotency.Redis.Tests;
 
 /// <summary>
 /// Load from two application instances on a Redis Cluster while the primary of the keys' slot fails over or the slot
-/// migrates; then every acknowledged operation is retried, and what runs again was lost. Each test starts a cluster of
+/// migrates (after 150 operations, for 150 more); then every acknowledged operation is retried, and what runs again was lost. Each test starts a cluster of
 /// its own (the disruption changes it). Figures go to the test output; docs/stores/redis.md quotes them.
 /// </summary>
 [Collection(RedisCollection.Name)]
@@ -14,7 +14,7 @@ namespace Idempotency.Redis.Tests;
 public sealed class RedisClusterFailoverTests(ITestOutputHelper output)
 {
     private const int AcknowledgedBeforeDisruption = 150;
-    private static readonly TimeSpan s_loadAfterDisruption = TimeSpan.FromSeconds(1);
+    private const int AcknowledgedAfterDisruption = 150;
 
     [Theory]
     [InlineData(0)]
@@ -61,10 +61,14 @@ public sealed class RedisClusterFailoverTests(ITestOutputHelper output)
     {
         var figures = await RunAsync(replicaAcknowledgements, async (cluster, primary, _) =>
         {
-            // SIGKILL: whatever the primary acknowledged but had not yet sent to its replica is gone.
+            // SIGKILL: whatever the primary acknowledged but had not yet sent to its replica is gone. Then the killed
+            // node is started again and rejoins as the new primary's replica, as an operator would bring it back:
+            // until then, with ReplicaAcknowledgements = 1, the new primary has no replica to acknowledge anything.
             var replica = await cluster.ReplicaOfAsync(primary);
             await primary.StopAsync();
             await RedisCluster.WaitUntilPrimaryAsync(replica);
+            await primary.RestartAsync();
+            await cluster.WaitUntilReadyAsync();
         });
 
         if (replicaAcknowledgements > 0)
@@ -94,13 +98,12 @@ public sealed class RedisClusterFailoverTests(ITestOutputHelper output)
         try
         {
             var primary = await cluster.PrimaryOfSlotAsync(load.Slot);
-            await load.RunAsync(instances, AcknowledgedBeforeDisruption, () => disrupt(cluster, primary, load.Slot), s_loadAfterDisruption);
+            await load.RunAsync(instances, AcknowledgedBeforeDisruption, () => disrupt(cluster, primary, load.Slot), AcknowledgedAfterDisruption);
             await using var retrier = await RedisStoreHost.StartAsync(
                 idempotency => idempotency.AddRedisStore(cluster.ConnectionString()),
                 services => services.Configure<IdempotentExecutorOptions>(options => options.LeaseDuration = ClusterLoad.Lease));
             var figures = await load.VerifyAsync(retrier);
             output.WriteLine($"{scenario}, ReplicaAcknowledgements = {replicaAcknowledgements}: {figures}");
-            Assert.True(figures.Acknowledged > AcknowledgedBeforeDisruption, $"The load stalled: {figures}");
             return figures;
         }
         finally

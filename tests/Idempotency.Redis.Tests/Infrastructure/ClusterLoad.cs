@@ -41,7 +41,7 @@ public sealed class ClusterLoad
         for (var i = 0; i < 2; i++)
         {
             instances.Add(await RedisStoreHost.StartAsync(
-                idempotency => idempotency.AddRedisStore(cluster.ConnectionString("asyncTimeout=2000,connectTimeout=2000"), options =>
+                idempotency => idempotency.AddRedisStore(cluster.ConnectionString("asyncTimeout=2000,connectTimeout=2000,configCheckSeconds=1"), options =>
                 {
                     options.ReplicaAcknowledgements = replicaAcknowledgements;
                     options.ReplicaAcknowledgementTimeout = TimeSpan.FromMilliseconds(500);
@@ -54,9 +54,9 @@ public sealed class ClusterLoad
 
     /// <summary>
     /// Runs the load: clients send operations until <paramref name="disrupt"/> has finished and <paramref name="after"/>
-    /// has passed, <paramref name="disrupt"/> starting once <paramref name="before"/> keys are acknowledged.
+    /// more operations have been acknowledged, <paramref name="disrupt"/> starting once <paramref name="before"/> are.
     /// </summary>
-    public async Task RunAsync(RedisStoreHost[] instances, int before, Func<Task> disrupt, TimeSpan after)
+    public async Task RunAsync(RedisStoreHost[] instances, int before, Func<Task> disrupt, int after)
     {
         using var stop = new CancellationTokenSource();
         var clients = Enumerable.Range(0, Clients).Select(_ => Task.Run(() => ClientAsync(instances, stop.Token))).ToArray();
@@ -68,7 +68,14 @@ public sealed class ClusterLoad
         }
 
         await disrupt();
-        await Task.Delay(after);
+        var target = _acknowledged.Count + after;
+        deadline.Restart();
+        while (_acknowledged.Count < target)
+        {
+            Assert.True(deadline.Elapsed < TimeSpan.FromSeconds(30), $"Only {_acknowledged.Count - target + after} operations were acknowledged after the disruption.");
+            await Task.Delay(10);
+        }
+
         await stop.CancelAsync();
         await Task.WhenAll(clients);
     }
