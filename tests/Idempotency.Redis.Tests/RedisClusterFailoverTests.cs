@@ -6,12 +6,13 @@ namespace Idempotency.Redis.Tests;
 
 /// <summary>
 /// Load from two application instances on a Redis Cluster while the primary of the keys' slot fails over or the slot
-/// migrates (after 150 operations, for 150 more); then every acknowledged operation is retried, and what runs again was lost. Each test starts a cluster of
-/// its own (the disruption changes it). Figures go to the test output; docs/stores/redis.md quotes them.
+/// migrates (after 150 operations, for 150 more); then every acknowledged operation is retried, and what runs again was lost. The tests share one
+/// cluster: each disruption leaves it whole again (every slot served, every primary with a replica in sync), with
+/// other nodes in other roles, and each test waits for that before it starts and finds the keys' primary anew. Figures go to the test output; docs/stores/redis.md quotes them.
 /// </summary>
 [Collection(RedisCollection.Name)]
 [Trait("Lane", "Full")]
-public sealed class RedisClusterFailoverTests(ITestOutputHelper output)
+public sealed class RedisClusterFailoverTests(RedisClusterFixture redis, ITestOutputHelper output) : IClassFixture<RedisClusterFixture>
 {
     private const int AcknowledgedBeforeDisruption = 150;
     private const int AcknowledgedAfterDisruption = 150;
@@ -92,8 +93,9 @@ public sealed class RedisClusterFailoverTests(ITestOutputHelper output)
 
     private async Task<LoadFigures> RunAsync(int replicaAcknowledgements, Func<RedisCluster, RedisServer, int, Task> disrupt, [System.Runtime.CompilerServices.CallerMemberName] string scenario = "")
     {
-        await using var cluster = await RedisCluster.StartAsync();
-        var load = new ClusterLoad(scenario);
+        var cluster = redis.Cluster;
+        await cluster.WaitUntilReadyAsync();
+        var load = new ClusterLoad($"{scenario}-{replicaAcknowledgements}");
         var instances = await ClusterLoad.StartInstancesAsync(cluster, replicaAcknowledgements);
         try
         {
