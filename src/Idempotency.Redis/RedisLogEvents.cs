@@ -13,4 +13,5 @@ internal static class RedisLogEvents
     public const int OperationFailedDetail = 3112;
     public const int ReplicaAcknowledgementMissing = 3150;
     public const int ReplicaAcknowledgementFailed = 3151;
+    public const int TooFewReplicas = 3152;
 }

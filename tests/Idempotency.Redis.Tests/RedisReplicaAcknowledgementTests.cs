@@ -65,6 +65,20 @@ public sealed class RedisReplicaAcknowledgementTests(RedisServerFixture redis)
     }
 
     [Fact]
+    public async Task Startup_WarnsNamingThePrimary_WhenItHasFewerReplicasThanRequired()
+    {
+        await using var acknowledged = await StartAsync(replicas: 1);
+        await using var plain = await StartAsync(replicas: 0);
+
+        var warning = Assert.Single(acknowledged.LogsWithId(RedisLogEvents.TooFewReplicas));
+        Assert.Equal(
+            $"Redis at {redis.Server.EndPoint} has 0 replica(s) connected, but RedisIdempotencyStoreOptions.ReplicaAcknowledgements requires 1: " +
+            "until enough replicas are connected, every claim of a key on this primary is refused.",
+            warning.Message);
+        Assert.Empty(plain.LogsWithId(RedisLogEvents.TooFewReplicas));
+    }
+
+    [Fact]
     public async Task Claim_SendsTheScriptAndWait_AndNothingElse()
     {
         await using var acknowledged = await StartAsync(replicas: 1);
@@ -163,6 +177,16 @@ public sealed class RedisClusterReplicaAcknowledgementTests(RedisClusterFixture 
         Assert.InRange(onFrozen.Count, 1, keys.Length - 1);
         Assert.All(keys, key => Assert.Equal(onFrozen.Contains(key) ? "refused" : nameof(ClaimStatus.Claimed), statuses[key]));
         await redis.Cluster.WaitUntilReadyAsync();
+    }
+
+    [Fact]
+    public async Task Startup_DoesNotWarnAboutReplicas_WhenEveryPrimaryHasOne()
+    {
+        await using var host = await RedisStoreHost.StartAsync(
+            idempotency => idempotency.AddRedisStore(redis.Cluster.ConnectionString(), options => options.ReplicaAcknowledgements = 1));
+
+        Assert.Equal(3, host.LogsWithId(RedisLogEvents.ScriptsLoaded).Count);
+        Assert.Empty(host.LogsWithId(RedisLogEvents.TooFewReplicas));
     }
 
     [Fact]
