@@ -23,4 +23,12 @@ internal sealed partial class RedisIdempotencyStore
     [LoggerMessage(EventId = RedisLogEvents.ScriptReloaded, EventName = "RedisIdempotencyScriptReloaded", Level = LogLevel.Information,
         Message = "Redis did not have the idempotency {Script} script cached (restart, fail-over or SCRIPT FLUSH); it was sent again.")]
     private partial void LogScriptReloaded(string script);
+
+    [LoggerMessage(EventId = RedisLogEvents.ReplicaAcknowledgementMissing, EventName = "RedisIdempotencyReplicaAcknowledgementMissing", Level = LogLevel.Warning,
+        Message = "Only {Acknowledged} of the {Required} replicas required acknowledged an idempotency {Operation} within {TimeoutMilliseconds} ms; the call fails.")]
+    private partial void LogReplicaAcknowledgementMissing(string operation, long acknowledged, int required, long timeoutMilliseconds);
+
+    [LoggerMessage(EventId = RedisLogEvents.ReplicaAcknowledgementFailed, EventName = "RedisIdempotencyReplicaAcknowledgementFailed", Level = LogLevel.Debug,
+        Message = "WAIT for replica acknowledgement failed; it counts as no replica.")]
+    private partial void LogReplicaAcknowledgementFailed(Exception exception);
 }

@@ -29,6 +29,8 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     private readonly RedisConnection _connection;
     private readonly string _keyPrefix;
     private readonly long _leaseGraceMilliseconds;
+    private readonly int _replicaAcknowledgements;
+    private readonly long _replicaAcknowledgementTimeoutMilliseconds;
     private readonly ILogger _logger;
 
     public RedisIdempotencyStore(RedisConnection connection, IOptions<RedisIdempotencyStoreOptions> options, ILogger<RedisIdempotencyStore>? logger = null)
@@ -38,6 +40,8 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         _connection = connection;
         _keyPrefix = options.Value.KeyPrefix;
         _leaseGraceMilliseconds = (long)options.Value.LeaseGracePeriod.TotalMilliseconds;
+        _replicaAcknowledgements = options.Value.ReplicaAcknowledgements;
+        _replicaAcknowledgementTimeoutMilliseconds = ToMilliseconds(options.Value.ReplicaAcknowledgementTimeout);
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
@@ -45,12 +49,18 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     {
         ArgumentNullException.ThrowIfNull(request);
         RedisValue[] arguments = [request.Fingerprint, request.OwnerToken, ToMilliseconds(request.LeaseDuration), _leaseGraceMilliseconds];
-        var reply = await EvaluateAsync(RedisScript.Claim, request.Key, arguments, cancellationToken);
+        var (reply, replicas) = await EvaluateAsync(RedisScript.Claim, request.Key, arguments, acknowledged: true, cancellationToken);
 
         var parts = (RedisResult[]?)reply;
         switch (parts is { Length: > 0 } ? (long)parts[0] : -1)
         {
             case ClaimedReply when parts!.Length == 2:
+                if (replicas < _replicaAcknowledgements)
+                {
+                    await WithdrawUnacknowledgedClaimAsync(request.Key, request.OwnerToken);
+                    throw NotAcknowledged(RedisScript.Claim, replicas);
+                }
+
                 return IdempotencyClaimResult.Claimed(DateTimeOffset.FromUnixTimeMilliseconds((long)parts[1]));
             case InFlightReply when parts!.Length == 2:
                 return IdempotencyClaimResult.InFlight(TimeSpan.FromMilliseconds((long)parts[1]));
@@ -67,15 +77,21 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     {
         ArgumentNullException.ThrowIfNull(request);
         RedisValue[] arguments = [request.OwnerToken, request.Payload, ToMilliseconds(request.Retention)];
-        var reply = await EvaluateAsync(RedisScript.Complete, request.Key, arguments, cancellationToken);
-        return ToFlag(RedisScript.Complete, reply) ? CompletionStatus.Completed : CompletionStatus.ClaimLost;
+        var (reply, replicas) = await EvaluateAsync(RedisScript.Complete, request.Key, arguments, acknowledged: true, cancellationToken);
+        if (!ToFlag(RedisScript.Complete, reply))
+        {
+            return CompletionStatus.ClaimLost;
+        }
+
+        return replicas < _replicaAcknowledgements ? throw NotAcknowledged(RedisScript.Complete, replicas) : CompletionStatus.Completed;
     }
 
     public async ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentException.ThrowIfNullOrEmpty(ownerToken);
-        var reply = await EvaluateAsync(RedisScript.Release, key, [ownerToken], cancellationToken);
+        // A release is not waited for: if a fail-over loses it, the claim comes back and ends with its lease.
+        var (reply, _) = await EvaluateAsync(RedisScript.Release, key, [ownerToken], acknowledged: false, cancellationToken);
         return ToFlag(RedisScript.Release, reply);
     }
 
@@ -96,17 +112,25 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         new($"The Redis idempotency store's {script.Name} script returned an unexpected reply ({reply.Resp2Type}). " +
             "Another program may be writing under the store's key prefix; give the store a prefix of its own.");
 
-    private async Task<RedisResult> EvaluateAsync(RedisScript script, string key, RedisValue[] arguments, CancellationToken cancellationToken)
+    // The reply, and how many replicas acknowledged the script's write (0 when not asked to wait).
+    private async Task<(RedisResult Reply, long Replicas)> EvaluateAsync(
+        RedisScript script, string key, RedisValue[] arguments, bool acknowledged, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
             var multiplexer = await _connection.GetMultiplexerAsync();
-            var evaluation = EvaluateOnceAsync(multiplexer.GetDatabase(), script, [_keyPrefix + key], arguments);
 
             // StackExchange.Redis takes no token: stop waiting when cancelled. A claim abandoned this way may still
             // land; it then holds the key until its lease ends, like a claim whose owner crashed.
-            return cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken) : await evaluation;
+            if (acknowledged && _replicaAcknowledgements > 0)
+            {
+                var acknowledgement = EvaluateAcknowledgedAsync(multiplexer, script, _keyPrefix + key, arguments);
+                return cancellationToken.CanBeCanceled ? await acknowledgement.WaitAsync(cancellationToken) : await acknowledgement;
+            }
+
+            var evaluation = EvaluateOnceAsync(multiplexer.GetDatabase(), script, [_keyPrefix + key], arguments);
+            return (cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken) : await evaluation, 0);
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("IDEMPOTENCY_FORMAT", StringComparison.Ordinal))
         {

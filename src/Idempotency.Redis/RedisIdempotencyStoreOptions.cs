@@ -69,4 +69,38 @@ public sealed class RedisIdempotencyStoreOptions
     /// </remarks>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan LeaseGracePeriod { get; set; } = RedisStoreDefaults.LeaseGracePeriod;
+
+    /// <summary>
+    /// Gets or sets how many replicas must acknowledge a claim and a completion (Redis <c>WAIT</c>) before the store
+    /// reports them, so that an acknowledged record survives the fail-over of its primary; 0 turns the wait off.
+    /// </summary>
+    /// <value>The default is 0: a record is acknowledged once its primary has it.</value>
+    /// <remarks>
+    /// <para>
+    /// Redis replicates asynchronously: without the wait, a record acknowledged by the primary but not yet copied
+    /// to its replica is lost when the replica takes over, and a retry of that request runs its operation again.
+    /// With the wait, the store sends <c>WAIT</c> right behind each claim and completion script, on the same
+    /// connection, in the same round trip.
+    /// </para>
+    /// <para>
+    /// When fewer replicas acknowledge within <see cref="ReplicaAcknowledgementTimeout"/>, a claim is released and
+    /// fails (the request is refused, the operation does not run), and a completion fails (the outcome stays on the
+    /// primary, where a retry replays it; the caller learns that the outcome was not confirmed). With a replica
+    /// down, every claim on its primary fails: set this no higher than the replicas each primary can lose.
+    /// </para>
+    /// </remarks>
+    [Range(0, 100)]
+    public int ReplicaAcknowledgements { get; set; } = RedisStoreDefaults.ReplicaAcknowledgements;
+
+    /// <summary>
+    /// Gets or sets how long a claim or a completion waits for <see cref="ReplicaAcknowledgements"/> replicas.
+    /// </summary>
+    /// <value>The default is 500 milliseconds.</value>
+    /// <remarks>
+    /// Redis blocks the connection while <c>WAIT</c> waits, and StackExchange.Redis shares one connection per server
+    /// among all callers: a replica that does not answer holds every call to that primary up to this long. It must
+    /// be shorter than the connection's <c>asyncTimeout</c>, between 1 millisecond and 1 minute.
+    /// </remarks>
+    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    public TimeSpan ReplicaAcknowledgementTimeout { get; set; } = RedisStoreDefaults.ReplicaAcknowledgementTimeout;
 }

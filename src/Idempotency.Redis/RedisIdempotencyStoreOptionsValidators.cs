@@ -32,6 +32,14 @@ internal sealed class RedisIdempotencyStoreConnectionValidator : IValidateOption
             {
                 return ValidateOptionsResult.Fail("RedisIdempotencyStoreOptions.ConnectionString names no Redis endpoint (expected for example \"localhost:6379\").");
             }
+
+            // StackExchange.Redis would give up on the blocked connection before WAIT answers.
+            if (options.ReplicaAcknowledgements > 0 && options.ReplicaAcknowledgementTimeout.TotalMilliseconds >= configuration.AsyncTimeout)
+            {
+                return ValidateOptionsResult.Fail(
+                    $"RedisIdempotencyStoreOptions.ReplicaAcknowledgementTimeout ({options.ReplicaAcknowledgementTimeout.TotalMilliseconds} ms) must be shorter " +
+                    $"than the connection's asyncTimeout ({configuration.AsyncTimeout} ms): the connection would time out before the replicas answer.");
+            }
         }
         catch (ArgumentException ex)
         {

@@ -1,6 +1,6 @@
 namespace Idempotency.Redis;
 
-/// <summary>The stable event ids of everything the Redis store logs (the 3100 range belongs to Idempotency.Redis).</summary>
+/// <summary>The stable event ids of everything the Redis store logs (the 3100 range belongs to Idempotency.Redis; 3150-3199 to replica acknowledgement).</summary>
 internal static class RedisLogEvents
 {
     public const int EvictionPolicyUnsafe = 3101;
@@ -11,4 +11,7 @@ internal static class RedisLogEvents
     public const int OperationFailed = 3110;
     public const int ScriptReloaded = 3111;
     public const int OperationFailedDetail = 3112;
+    public const int ReplicaAcknowledgementMissing = 3150;
+    public const int ReplicaAcknowledgementFailed = 3151;
+    public const int TooFewReplicas = 3152;
 }

@@ -17,6 +17,7 @@ internal sealed class RedisScript
 
         // Redis names a script by the SHA-1 of its text; this is an identifier, not a security measure.
         Hash = SHA1.HashData(Encoding.UTF8.GetBytes(Text));
+        HexHash = Convert.ToHexStringLower(Hash);
     }
 
     public static RedisScript Claim { get; } = new("claim");
@@ -32,4 +33,7 @@ internal sealed class RedisScript
     public string Text { get; }
 
     public byte[] Hash { get; }
+
+    /// <summary>Gets the SHA-1 as <c>EVALSHA</c> takes it when sent as a raw command: 40 lowercase hex digits.</summary>
+    public string HexHash { get; }
 }

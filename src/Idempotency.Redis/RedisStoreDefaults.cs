@@ -6,6 +6,8 @@ internal static class RedisStoreDefaults
     public const string KeyPrefix = "idempotency:";
     public const RedisEvictionPolicyCheck EvictionPolicyCheck = RedisEvictionPolicyCheck.Warn;
     public static readonly TimeSpan LeaseGracePeriod = TimeSpan.FromMinutes(1);
+    public const int ReplicaAcknowledgements = 0;
+    public static readonly TimeSpan ReplicaAcknowledgementTimeout = TimeSpan.FromMilliseconds(500);
 
     /// <summary>The only <c>maxmemory-policy</c> under which Redis never drops a record it was asked to keep.</summary>
     public const string SafeEvictionPolicy = "noeviction";

@@ -27,4 +27,9 @@ internal sealed partial class RedisStoreInitializer
     [LoggerMessage(EventId = RedisLogEvents.ScriptsLoaded, EventName = "RedisIdempotencyScriptsLoaded", Level = LogLevel.Debug,
         Message = "Loaded the idempotency scripts into Redis at {EndPoint}.")]
     private partial void LogScriptsLoaded(string endPoint);
+
+    [LoggerMessage(EventId = RedisLogEvents.TooFewReplicas, EventName = "RedisIdempotencyTooFewReplicas", Level = LogLevel.Warning,
+        Message = "Redis at {EndPoint} has {Replicas} replica(s) connected, but RedisIdempotencyStoreOptions.ReplicaAcknowledgements requires " +
+                  "{Required}: until enough replicas are connected, every claim of a key on this primary is refused.")]
+    private partial void LogTooFewReplicas(string endPoint, int replicas, int required);
 }

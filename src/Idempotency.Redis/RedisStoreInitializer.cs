@@ -70,6 +70,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
             }
 
             LogScriptsLoaded(Describe(server.EndPoint));
+            await CheckReplicasAsync(server, cancellationToken);
             if (_options.EvictionPolicyCheck == RedisEvictionPolicyCheck.Ignore)
             {
                 return;
@@ -128,6 +129,27 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         {
             // NOSCRIPT (Redis restarted since the load) or a lost connection: the store recovers from both by itself.
             LogStartupChecksIncomplete(ex.Message);
+        }
+    }
+
+    // With ReplicaAcknowledgements, a primary with fewer replicas than required refuses every claim: say so now.
+    private async Task CheckReplicasAsync(IServer server, CancellationToken cancellationToken)
+    {
+        if (_options.ReplicaAcknowledgements == 0)
+        {
+            return;
+        }
+
+        var info = (string?)await server.ExecuteAsync("INFO", "replication").WaitAsync(cancellationToken);
+        foreach (var line in (info ?? string.Empty).Split('\n'))
+        {
+            const string Field = "connected_slaves:";
+            if (line.StartsWith(Field, StringComparison.Ordinal)
+                && int.TryParse(line.AsSpan(Field.Length).Trim(), System.Globalization.CultureInfo.InvariantCulture, out var replicas)
+                && replicas < _options.ReplicaAcknowledgements)
+            {
+                LogTooFewReplicas(Describe(server.EndPoint), replicas, _options.ReplicaAcknowledgements);
+            }
         }
     }
 

@@ -16,6 +16,8 @@ public sealed class RedisIdempotencyStoreOptionsTests
         Assert.Equal("idempotency:", options.KeyPrefix);
         Assert.Equal(RedisEvictionPolicyCheck.Warn, options.EvictionPolicyCheck);
         Assert.Equal(TimeSpan.FromMinutes(1), options.LeaseGracePeriod);
+        Assert.Equal(0, options.ReplicaAcknowledgements);
+        Assert.Equal(TimeSpan.FromMilliseconds(500), options.ReplicaAcknowledgementTimeout);
     }
 
     [Fact]
@@ -88,6 +90,48 @@ public sealed class RedisIdempotencyStoreOptionsTests
         var failure = Assert.Single(failures);
         Assert.StartsWith("RedisIdempotencyStoreOptions.ConnectionString is not a valid StackExchange.Redis configuration string: ", failure, StringComparison.Ordinal);
         Assert.Contains("noSuchOption", failure, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(101)]
+    public void Validation_Fails_WhenReplicaAcknowledgementsIsOutOfRange(int replicas)
+    {
+        var failures = Failures(new RedisIdempotencyStoreOptions { ReplicaAcknowledgements = replicas });
+
+        Assert.Equal(["ReplicaAcknowledgements: The field RedisIdempotencyStoreOptions.ReplicaAcknowledgements must be between 0 and 100."], failures);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(60_001)]
+    public void Validation_Fails_WhenReplicaAcknowledgementTimeoutIsOutOfRange(int milliseconds)
+    {
+        // 0 would be WAIT's "forever", which would block the shared connection for good.
+        var failures = Failures(new RedisIdempotencyStoreOptions { ReplicaAcknowledgementTimeout = TimeSpan.FromMilliseconds(milliseconds) });
+
+        Assert.Equal(["ReplicaAcknowledgementTimeout: The field RedisIdempotencyStoreOptions.ReplicaAcknowledgementTimeout must be between 00:00:00.0010000 and 00:01:00."], failures);
+    }
+
+    [Fact]
+    public void Validation_Fails_WhenReplicaAcknowledgementTimeoutIsNotShorterThanTheConnectionsAsyncTimeout()
+    {
+        var failures = Failures(new RedisIdempotencyStoreOptions
+        {
+            ConnectionString = "localhost:6379,asyncTimeout=1000",
+            ReplicaAcknowledgements = 1,
+            ReplicaAcknowledgementTimeout = TimeSpan.FromSeconds(1),
+        });
+
+        Assert.Equal(
+            ["RedisIdempotencyStoreOptions.ReplicaAcknowledgementTimeout (1000 ms) must be shorter than the connection's asyncTimeout (1000 ms): the connection would time out before the replicas answer."],
+            failures);
+    }
+
+    [Fact]
+    public void Validation_IgnoresTheTimeoutAgainstAsyncTimeout_WhenReplicaAcknowledgementIsOff()
+    {
+        Assert.Empty(Failures(new RedisIdempotencyStoreOptions { ConnectionString = "localhost:6379,asyncTimeout=100", ReplicaAcknowledgementTimeout = TimeSpan.FromSeconds(1) }));
     }
 
     [Fact]

@@ -6,7 +6,13 @@ namespace Idempotency.Redis.Tests;
 
 /// <summary>Two application instances (two service providers, two multiplexers) sharing one Redis.</summary>
 [Collection(RedisCollection.Name)]
-public sealed class RedisStoreMultiInstanceTests(RedisServerFixture redis)
+public sealed class RedisStoreMultiInstanceTests(RedisServerFixture redis) : RedisMultiInstanceTests
+{
+    protected override string ConnectionString => redis.Server.ConnectionString();
+}
+
+/// <summary>What two application instances sharing one Redis (a server or a cluster) must see: one winner, one execution.</summary>
+public abstract class RedisMultiInstanceTests
 {
     private const int Duplicates = 64;
 
@@ -71,6 +77,8 @@ public sealed class RedisStoreMultiInstanceTests(RedisServerFixture redis)
         Assert.Equal(new IdempotentResult<int>(1, IsReplay: true), afterwards);
     }
 
+    protected abstract string ConnectionString { get; }
+
     private Task<RedisStoreHost> StartInstanceAsync() =>
-        RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(redis.Server.ConnectionString()));
+        RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(ConnectionString));
 }

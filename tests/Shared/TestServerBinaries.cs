@@ -14,6 +14,9 @@ internal static class TestServerBinaries
     /// <summary>The <c>redis-server</c> binary; default <c>redis-server</c> on PATH.</summary>
     public const string RedisServerVariable = "IDEMPOTENCY_REDIS_SERVER";
 
+    /// <summary>The <c>redis-cli</c> binary (Redis Cluster tests); default the one beside <c>redis-server</c>, else <c>redis-cli</c> on PATH.</summary>
+    public const string RedisCliVariable = "IDEMPOTENCY_REDIS_CLI";
+
     /// <summary>The <c>nginx</c> binary; default <see cref="DefaultNginx"/>, else <c>nginx</c> on PATH.</summary>
     public const string NginxVariable = "IDEMPOTENCY_NGINX";
 
@@ -26,6 +29,9 @@ internal static class TestServerBinaries
 
     /// <summary>The <c>redis-server</c> binary, checked to exist.</summary>
     public static string RedisServer() => RedisServer(Environment.GetEnvironmentVariable);
+
+    /// <summary>The <c>redis-cli</c> binary, checked to exist.</summary>
+    public static string RedisCli() => RedisCli(Environment.GetEnvironmentVariable);
 
     /// <summary>The <c>nginx</c> binary, checked to exist.</summary>
     public static string Nginx() => Nginx(Environment.GetEnvironmentVariable);
@@ -43,6 +49,12 @@ internal static class TestServerBinaries
         Configured(RedisServerVariable, "redis-server", environment)
         ?? OnPath("redis-server", environment)
         ?? throw Missing("redis-server", "PATH", RedisServerVariable, "the redis-server binary", environment);
+
+    internal static string RedisCli(Func<string, string?> environment) =>
+        Configured(RedisCliVariable, "redis-cli", environment)
+        ?? Beside(RedisServer(environment), "redis-cli")
+        ?? OnPath("redis-cli", environment)
+        ?? throw Missing("redis-cli", "beside redis-server or on PATH", RedisCliVariable, "the redis-cli binary", environment);
 
     internal static string Nginx(Func<string, string?> environment) =>
         Configured(NginxVariable, "nginx", environment)
@@ -63,6 +75,9 @@ internal static class TestServerBinaries
                 $"{variable} is set to {path}, but there is no {server} there. Point {variable} at the {server} binary, " +
                 $"or unset it to use the default.");
     }
+
+    private static string? Beside(string binary, string name) =>
+        Path.GetDirectoryName(binary) is { Length: > 0 } directory && File.Exists(Path.Combine(directory, name)) ? Path.Combine(directory, name) : null;
 
     private static string? OnPath(string name, Func<string, string?> environment)
     {

@@ -88,6 +88,12 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>Freezes the server (SIGSTOP): it keeps its connections and data but answers nothing, like a stalled host.</summary>
+    public Task PauseAsync() => SignalAsync("STOP");
+
+    /// <summary>Lets a paused server run again (SIGCONT).</summary>
+    public Task ResumeAsync() => SignalAsync("CONT");
+
     /// <summary>Starts the stopped server again on the same port and waits until it answers PING.</summary>
     public async Task RestartAsync()
     {
@@ -117,6 +123,17 @@ public sealed class RedisServer : IAsyncDisposable
         catch (IOException)
         {
             // Best effort: a temp directory left behind is harmless.
+        }
+    }
+
+    private async Task SignalAsync(string signal)
+    {
+        var process = _process ?? throw new InvalidOperationException($"redis-server on port {Port} is not running.");
+        using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + signal, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]))!;
+        await kill.WaitForExitAsync();
+        if (kill.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"kill -{signal} {process.Id} exited with code {kill.ExitCode}.");
         }
     }
 

@@ -47,6 +47,27 @@ public sealed class TestServerBinariesTests : IDisposable
     }
 
     [Fact]
+    public void RedisCli_IsTheOneBesideRedisServer_WhenTheVariableIsUnset()
+    {
+        var server = Touch("redis-server");
+        var cli = Touch("redis-cli");
+
+        Assert.Equal(cli, TestServerBinaries.RedisCli(Environment(("IDEMPOTENCY_REDIS_SERVER", server), ("PATH", "/nowhere"))));
+    }
+
+    [Fact]
+    public void RedisCli_FailsNamingTheVariableAndTheInstallScript_WhenNeitherBesideRedisServerNorOnPath()
+    {
+        var server = Touch("redis-server");
+
+        var error = Assert.Throws<InvalidOperationException>(
+            () => TestServerBinaries.RedisCli(Environment(("IDEMPOTENCY_REDIS_SERVER", server), ("PATH", "/nowhere"))));
+
+        Assert.Contains("IDEMPOTENCY_REDIS_CLI", error.Message, StringComparison.Ordinal);
+        Assert.Contains("scripts/install-test-servers.sh", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void PostgresProgram_IsInTheVariablesDirectory_WhenSet()
     {
         var initdb = Touch("initdb");

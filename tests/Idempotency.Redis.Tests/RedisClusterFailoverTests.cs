@@ -1,0 +1,119 @@
+using Idempotency.Redis.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace Idempotency.Redis.Tests;
+
+/// <summary>
+/// Load from two application instances on a Redis Cluster while the primary of the keys' slot fails over or the slot
+/// migrates (after 150 operations, for 150 more); then every acknowledged operation is retried, and what runs again was lost. The tests share one
+/// cluster: each disruption leaves it whole again (every slot served, every primary with a replica in sync), with
+/// other nodes in other roles, and each test waits for that before it starts and finds the keys' primary anew. Figures go to the test output; docs/stores/redis.md quotes them.
+/// </summary>
+[Collection(RedisCollection.Name)]
+[Trait("Lane", "Full")]
+public sealed class RedisClusterFailoverTests(RedisClusterFixture redis, ITestOutputHelper output) : IClassFixture<RedisClusterFixture>
+{
+    private const int AcknowledgedBeforeDisruption = 150;
+    private const int AcknowledgedAfterDisruption = 150;
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task GracefulFailover_LosesNoAcknowledgedOperation(int replicaAcknowledgements)
+    {
+        var figures = await RunAsync(replicaAcknowledgements, async (cluster, primary, _) =>
+        {
+            // CLUSTER FAILOVER: the primary stops taking writes until its replica has caught up, then hands over.
+            var replica = await cluster.ReplicaOfAsync(primary);
+            await RedisCluster.CommandAsync(replica, "CLUSTER", "FAILOVER");
+            await RedisCluster.WaitUntilPrimaryAsync(replica);
+        });
+
+        Assert.Equal(0, figures.AcknowledgedThenRerun);
+        Assert.Equal(0, figures.ExecutedTwiceDuringLoad);
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task ForcedFailover_LosesNoAcknowledgedOperation_OnlyWithReplicaAcknowledgement(int replicaAcknowledgements)
+    {
+        var figures = await RunAsync(replicaAcknowledgements, async (cluster, primary, _) =>
+        {
+            // CLUSTER FAILOVER FORCE: the replica takes over without the primary's agreement; the old primary keeps
+            // taking writes until it hears of it, and those are lost when it rejoins as a replica.
+            var replica = await cluster.ReplicaOfAsync(primary);
+            await RedisCluster.CommandAsync(replica, "CLUSTER", "FAILOVER", "FORCE");
+            await RedisCluster.WaitUntilPrimaryAsync(replica);
+        });
+
+        if (replicaAcknowledgements > 0)
+        {
+            Assert.Equal(0, figures.AcknowledgedThenRerun);
+            Assert.Equal(0, figures.ExecutedTwiceNeverRefused);
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task KilledPrimary_LosesNoAcknowledgedOperation_OnlyWithReplicaAcknowledgement(int replicaAcknowledgements)
+    {
+        var figures = await RunAsync(replicaAcknowledgements, async (cluster, primary, _) =>
+        {
+            // SIGKILL: whatever the primary acknowledged but had not yet sent to its replica is gone. Then the killed
+            // node is started again and rejoins as the new primary's replica, as an operator would bring it back:
+            // until then, with ReplicaAcknowledgements = 1, the new primary has no replica to acknowledge anything.
+            var replica = await cluster.ReplicaOfAsync(primary);
+            await primary.StopAsync();
+            await RedisCluster.WaitUntilPrimaryAsync(replica);
+            await primary.RestartAsync();
+            await cluster.WaitUntilReadyAsync();
+        });
+
+        if (replicaAcknowledgements > 0)
+        {
+            Assert.Equal(0, figures.AcknowledgedThenRerun);
+            Assert.Equal(0, figures.ExecutedTwiceNeverRefused);
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task SlotMigration_LosesNothing_AndRunsNothingTwice(int replicaAcknowledgements)
+    {
+        var figures = await RunAsync(replicaAcknowledgements, async (cluster, primary, slot) => await cluster.MigrateSlotAsync(slot, TimeSpan.FromMilliseconds(50)));
+
+        Assert.Equal(0, figures.AcknowledgedThenRerun);
+        Assert.Equal(0, figures.ExecutedTwiceDuringLoad);
+        Assert.Equal(0, figures.RefusedAtLeastOnce);
+    }
+
+    private async Task<LoadFigures> RunAsync(int replicaAcknowledgements, Func<RedisCluster, RedisServer, int, Task> disrupt, [System.Runtime.CompilerServices.CallerMemberName] string scenario = "")
+    {
+        var cluster = redis.Cluster;
+        await cluster.WaitUntilReadyAsync();
+        var load = new ClusterLoad($"{scenario}-{replicaAcknowledgements}");
+        var instances = await ClusterLoad.StartInstancesAsync(cluster, replicaAcknowledgements);
+        try
+        {
+            var primary = await cluster.PrimaryOfSlotAsync(load.Slot);
+            await load.RunAsync(instances, AcknowledgedBeforeDisruption, () => disrupt(cluster, primary, load.Slot), AcknowledgedAfterDisruption);
+            await using var retrier = await RedisStoreHost.StartAsync(
+                idempotency => idempotency.AddRedisStore(cluster.ConnectionString()),
+                services => services.Configure<IdempotentExecutorOptions>(options => options.LeaseDuration = ClusterLoad.Lease));
+            var figures = await load.VerifyAsync(retrier);
+            output.WriteLine($"{scenario}, ReplicaAcknowledgements = {replicaAcknowledgements}: {figures}");
+            return figures;
+        }
+        finally
+        {
+            foreach (var instance in instances)
+            {
+                await instance.DisposeAsync();
+            }
+        }
+    }
+}
