@@ -26,6 +26,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     private readonly RedisConnection _connection;
     private readonly string _keyPrefix;
     private readonly long _leaseGraceMilliseconds;
+    private readonly RedisEvictionPolicyCheck _evictionPolicyCheck;
     private readonly ILogger _logger;
 
     public RedisIdempotencyStore(RedisConnection connection, IOptions<RedisIdempotencyStoreOptions> options, ILogger<RedisIdempotencyStore>? logger = null)
@@ -35,6 +36,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         _connection = connection;
         _keyPrefix = options.Value.KeyPrefix;
         _leaseGraceMilliseconds = (long)options.Value.LeaseGracePeriod.TotalMilliseconds;
+        _evictionPolicyCheck = options.Value.EvictionPolicyCheck;
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 
