@@ -67,6 +67,10 @@ internal sealed class IdempotencyOptionsValidator : IValidateOptions<Idempotency
         {
             failures.Add($"IdempotencyOptions.ProblemTypeBaseUri must be an absolute URI; '{options.ProblemTypeBaseUri}' is not.");
         }
+        else if (!options.ProblemTypeBaseUri.EndsWith('/') && !options.ProblemTypeBaseUri.EndsWith('#'))
+        {
+            failures.Add($"IdempotencyOptions.ProblemTypeBaseUri must end with '/' or '#', so a problem's name follows it as a path segment or a fragment; '{options.ProblemTypeBaseUri}' does not.");
+        }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }

@@ -102,7 +102,7 @@ public sealed class IdempotencyKeyHandlerTests
     [Fact]
     public async Task KeyReused_IsNeverSentAgain_AndIsReported()
     {
-        var server = new ScriptedServer(_ => Problem(HttpStatusCode.UnprocessableEntity, "https://idempotency.dev/problems/key-reused", retryAfter: false));
+        var server = new ScriptedServer(_ => Problem(HttpStatusCode.UnprocessableEntity, DocsBase + "key-reused", retryAfter: false));
         using var client = new HttpClient(new IdempotencyKeyHandler { InnerHandler = server });
 
         var response = await client.PostAsync(new Uri("http://test/pay"), new StringContent("{}"));
@@ -111,12 +111,24 @@ public sealed class IdempotencyKeyHandlerTests
         Assert.Single(server.Keys);
     }
 
+    [Theory]
+    [InlineData("https://api.example.com/problems/key-reused", true)] // a base of the service's own, ending with '/'
+    [InlineData("https://api.example.com/problems#key-reused", true)]
+    [InlineData("https://api.example.com/problems/not-key-reused", false)]
+    [InlineData("key-reused", false)]
+    public async Task KeyReuse_IsRecognisedByItsName_AfterAnyBaseEndingWithSlashOrHash(string type, bool reused)
+    {
+        using var response = Problem(HttpStatusCode.UnprocessableEntity, type, retryAfter: false);
+
+        Assert.Equal(reused, await response.IsIdempotencyKeyReusedAsync());
+    }
+
     [Fact]
     public async Task AnApplications422_IsNotAKeyReuse()
     {
         using var validation = Problem(HttpStatusCode.UnprocessableEntity, "https://bank.example/invalid-amount", retryAfter: false);
         using var plain = new HttpResponseMessage(HttpStatusCode.UnprocessableEntity) { Content = new StringContent("{\"type\":\"x/key-reused\"}") };
-        using var reusedWithOtherStatus = Problem(HttpStatusCode.BadRequest, "https://idempotency.dev/problems/key-reused", retryAfter: false);
+        using var reusedWithOtherStatus = Problem(HttpStatusCode.BadRequest, DocsBase + "key-reused", retryAfter: false);
 
         Assert.False(await validation.IsIdempotencyKeyReusedAsync());
         Assert.False(await plain.IsIdempotencyKeyReusedAsync()); // not application/problem+json
@@ -126,7 +138,7 @@ public sealed class IdempotencyKeyHandlerTests
     [Fact]
     public async Task ReadingTheProblemType_LeavesTheBodyReadable()
     {
-        using var response = Problem(HttpStatusCode.UnprocessableEntity, "https://idempotency.dev/problems/key-reused", retryAfter: false);
+        using var response = Problem(HttpStatusCode.UnprocessableEntity, DocsBase + "key-reused", retryAfter: false);
 
         Assert.True(await response.IsIdempotencyKeyReusedAsync());
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -275,7 +287,10 @@ public sealed class IdempotencyKeyHandlerTests
         return (server.Keys, response.StatusCode);
     }
 
-    private static HttpResponseMessage InFlight() => Problem(HttpStatusCode.Conflict, "https://idempotency.dev/problems/request-in-flight", retryAfter: true);
+    // The server's default IdempotencyOptions.ProblemTypeBaseUri: the error reference, one anchor per type.
+    private const string DocsBase = "https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#";
+
+    private static HttpResponseMessage InFlight() => Problem(HttpStatusCode.Conflict, DocsBase + "request-in-flight", retryAfter: true);
 
     private static HttpResponseMessage Problem(HttpStatusCode status, string type, bool retryAfter)
     {
