@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Time.Testing;
+using Polly;
 
 namespace Idempotency.Http.Tests.Client;
 
@@ -121,6 +122,53 @@ public sealed class IdempotencyKeyHandlerTests
         using var response = Problem(HttpStatusCode.UnprocessableEntity, type, retryAfter: false);
 
         Assert.Equal(reused, await response.IsIdempotencyKeyReusedAsync());
+    }
+
+    [Fact]
+    public async Task RequestInFlight_IsRecognised_AndAnApplications409IsNot()
+    {
+        using var inFlight = InFlight();
+        using var insufficientFunds = Problem(HttpStatusCode.Conflict, "https://bank.example/insufficient-funds", retryAfter: false);
+        using var inFlightWithOtherStatus = Problem(HttpStatusCode.BadRequest, DocsBase + "request-in-flight", retryAfter: false);
+
+        Assert.True(await inFlight.IsIdempotencyRequestInFlightAsync());
+        Assert.False(await insufficientFunds.IsIdempotencyRequestInFlightAsync());
+        Assert.False(await inFlightWithOtherStatus.IsIdempotencyRequestInFlightAsync());
+    }
+
+    // The resilience pipeline's retry re-sends the 409 instead of the key handler's own loop, waiting Retry-After
+    // (HttpRetryStrategyOptions.ShouldRetryAfterHeader, on by default) rather than its own backoff, with the same key.
+    [Fact]
+    public async Task ResilienceRetry_ReSendsRequestInFlight_WithTheSameKey_AfterRetryAfter()
+    {
+        var server = new ScriptedServer(attempt => attempt < 3 ? InFlight() : new HttpResponseMessage(HttpStatusCode.Created));
+        var delays = new List<TimeSpan>();
+        var services = new ServiceCollection();
+        services.AddHttpClient("ledger")
+            .ConfigurePrimaryHttpMessageHandler(() => server)
+            .AddIdempotencyKeys(o => o.MaxInFlightRetries = 0)
+            .AddResilienceHandler("retry", pipeline => pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                Delay = TimeSpan.FromMinutes(5), // far from the server's Retry-After, so the test sees which one was used
+                UseJitter = false,
+                ShouldHandle = async args =>
+                    HttpClientResiliencePredicates.IsTransient(args.Outcome)
+                    || args.Outcome.Result is { } response && await response.IsIdempotencyRequestInFlightAsync(args.Context.CancellationToken),
+                OnRetry = args =>
+                {
+                    delays.Add(args.RetryDelay);
+                    return default;
+                },
+            }));
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("ledger");
+
+        var response = await client.PostAsync(new Uri("http://test/pay"), new StringContent("{}"));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(3, server.Keys.Count);
+        Assert.Single(server.Keys.Distinct());
+        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)], delays);
     }
 
     [Fact]
