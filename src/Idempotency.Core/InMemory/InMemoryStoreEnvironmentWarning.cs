@@ -24,10 +24,14 @@ internal sealed partial class InMemoryStoreEnvironmentWarning(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.WarnOutsideDevelopment
-            && environment is not null
-            && !environment.IsDevelopment()
-            && services.GetService<IIdempotencyStore>() is InMemoryIdempotencyStore)
+        if (!options.Value.WarnOutsideDevelopment || environment is null || environment.IsDevelopment())
+        {
+            return Task.CompletedTask;
+        }
+
+        // In a scope: a store of another package may be registered scoped.
+        using var scope = services.CreateScope();
+        if (scope.ServiceProvider.GetService<IIdempotencyStore>() is InMemoryIdempotencyStore)
         {
             LogInMemoryStoreOutsideDevelopment(environment.EnvironmentName);
         }

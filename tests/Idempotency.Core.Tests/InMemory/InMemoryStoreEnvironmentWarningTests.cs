@@ -49,13 +49,23 @@ public sealed class InMemoryStoreEnvironmentWarningTests
         Assert.DoesNotContain(logs, r => r.Id.Id == WarningId);
     }
 
+    [Fact]
+    public async Task Startup_LogsNoWarning_AndDoesNotThrow_WhenAnotherStoreIsRegisteredScoped()
+    {
+        var logs = await StartAsync(
+            Environments.Production,
+            idempotency => idempotency.Services.AddScoped<IIdempotencyStore, OtherStore>());
+
+        Assert.DoesNotContain(logs, r => r.Id.Id == WarningId);
+    }
+
     private static async Task<IReadOnlyList<FakeLogRecord>> StartAsync(string environment, Action<IIdempotencyBuilder> configure)
     {
         var services = new ServiceCollection();
         services.AddLogging(logging => logging.AddFakeLogging());
         services.AddSingleton<IHostEnvironment>(new Environment(environment));
         configure(services.AddIdempotentExecutor());
-        await using var provider = services.BuildServiceProvider();
+        await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateScopes = true });
         foreach (var hosted in provider.GetServices<IHostedService>())
         {
             await hosted.StartAsync(CancellationToken.None);
