@@ -53,7 +53,7 @@ public static class BankLedgerApp
         app.UsePreconditions(); // 428 for a write without If-Match on endpoints that .RequirePrecondition()
         app.UseIdempotency();
 
-        app.MapHealthChecks("/healthz");
+        app.MapHealthChecks("/healthz").WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head])); // a probe reads; other methods get 405
         app.MapOpenApi();
 
         // Which endpoints a proxy may mirror to a canary: JSON, or ?format=istio / ?format=nginx. It lists every route:
