@@ -22,9 +22,14 @@ public static class BankLedgerApp
         builder.Services.AddAuthorization();
 
         // Keys are scoped to the authenticated user: alice's key can never replay bob's response.
-        // Idempotency:Store picks where keys and the ledger live: memory (default), redis or postgres (see README.md).
-        builder.Services.AddIdempotency(options => builder.Configuration.GetSection("Idempotency:Options").Bind(options))
+        // The Idempotency section holds IdempotencyOptions (docs/configuration.md). Idempotency:Store, the sample's own key,
+        // picks where keys and the ledger live: memory (default), redis or postgres (see README.md).
+        builder.Services.AddIdempotency(builder.Configuration.GetSection("Idempotency"))
             .AddLedgerStore(builder.Configuration);
+
+        // /healthz reports the idempotency store: Redis round trip and eviction policy, PostgreSQL connection and table,
+        // or the in-memory store's fill level (Degraded above nine tenths). Unhealthy answers 503.
+        builder.Services.AddHealthChecks().AddIdempotencyStore();
 
         // The OpenAPI document at /openapi/v1.json declares the Idempotency-Key header, If-Match, and the problem
         // responses (400, 409, 412, 422, 428) of every endpoint that has them.
@@ -48,7 +53,7 @@ public static class BankLedgerApp
         app.UsePreconditions(); // 428 for a write without If-Match on endpoints that .RequirePrecondition()
         app.UseIdempotency();
 
-        app.MapGet("/healthz", () => Results.Ok(new { status = "healthy" }));
+        app.MapHealthChecks("/healthz").WithMetadata(new HttpMethodMetadata([HttpMethods.Get, HttpMethods.Head])); // a probe reads; other methods get 405
         app.MapOpenApi();
 
         // Which endpoints a proxy may mirror to a canary: JSON, or ?format=istio / ?format=nginx. It lists every route:

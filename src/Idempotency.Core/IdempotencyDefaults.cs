@@ -17,6 +17,9 @@ internal static class IdempotencyDefaults
     public const InMemoryStoreFullBehavior InMemoryWhenFull = InMemoryStoreFullBehavior.EvictOldestCompleted;
     public const double InMemoryMaxScopeShare = 0.1;
     public static readonly TimeSpan InMemoryLeaseGracePeriod = TimeSpan.FromMinutes(1);
+    public const double InMemoryDegradedFillLevel = 0.9;
+    public const bool InMemoryWarnOutsideDevelopment = true;
+    public const string StoreHealthCheckName = "idempotency-store";
 
     // ClaimTypes.NameIdentifier, where JWT bearer maps "sub"; then "sub" itself for handlers that keep it unmapped.
     public static readonly string[] ScopeClaimTypes = [System.Security.Claims.ClaimTypes.NameIdentifier, "sub"];

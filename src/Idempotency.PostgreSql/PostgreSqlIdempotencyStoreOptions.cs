@@ -6,7 +6,8 @@ namespace Idempotency.PostgreSql;
 /// <summary>Where and how the PostgreSQL store keeps idempotency records.</summary>
 /// <remarks>
 /// Set <see cref="ConnectionString"/> or <see cref="DataSource"/>, not both. When neither is set, the store uses the
-/// <see cref="NpgsqlDataSource"/> registered in the service provider (for example by <c>AddNpgsqlDataSource</c>).
+/// application's <see cref="NpgsqlDataSource"/> from the service provider (registered by Aspire's or Npgsql's
+/// <c>AddNpgsqlDataSource</c>), keyed by <see cref="DataSourceServiceKey"/> when that is set (<c>AddKeyedNpgsqlDataSource</c>).
 /// </remarks>
 public sealed class PostgreSqlIdempotencyStoreOptions
 {
@@ -21,6 +22,17 @@ public sealed class PostgreSqlIdempotencyStoreOptions
     /// <summary>Gets or sets a data source to share with the application (the store does not dispose it).</summary>
     /// <value>The default is <see langword="null"/>.</value>
     public NpgsqlDataSource? DataSource { get; set; }
+
+    /// <summary>
+    /// Gets or sets the service key of the application's keyed <see cref="NpgsqlDataSource"/> to use, for example the
+    /// connection name given to Aspire's <c>AddKeyedNpgsqlDataSource("ledger")</c>. The store does not dispose it.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: without <see cref="ConnectionString"/> or <see cref="DataSource"/>, the
+    /// store uses the data source registered without a key.
+    /// </value>
+    /// <remarks><c>AddPostgreSqlStore(serviceKey: "ledger")</c> sets it.</remarks>
+    public object? DataSourceServiceKey { get; set; }
 
     /// <summary>Gets or sets the schema of the records table.</summary>
     /// <value>The default is <c>public</c>.</value>

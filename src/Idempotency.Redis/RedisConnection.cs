@@ -33,11 +33,21 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
             return new RedisConnection(configuration);
         }
 
-        var multiplexer = options.ConnectionMultiplexerFactory is { } factory
-            ? factory(services) ?? throw new InvalidOperationException("RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory returned null.")
-            : services.GetService<IConnectionMultiplexer>() ?? throw new InvalidOperationException(
-                "The Redis idempotency store has no connection: pass a connection string to AddRedisStore(\"host:6379\"), " +
-                "set RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory, or register an IConnectionMultiplexer in the service collection.");
+        var multiplexer = options switch
+        {
+            { ConnectionMultiplexerFactory: { } factory } => factory(services)
+                ?? throw new InvalidOperationException("RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory returned null."),
+            { ConnectionMultiplexerServiceKey: { } key } => services.GetKeyedService<IConnectionMultiplexer>(key)
+                ?? throw new InvalidOperationException(
+                    $"The Redis idempotency store was told to use the IConnectionMultiplexer registered with the service key '{key}', " +
+                    "and none is registered with that key. Register it (with Aspire: builder.AddKeyedRedisClient(\"" + key + "\"); otherwise " +
+                    "services.AddKeyedSingleton<IConnectionMultiplexer>(key, ...)), or pass a connection string to AddRedisStore(\"host:6379\")."),
+            _ => services.GetService<IConnectionMultiplexer>() ?? throw new InvalidOperationException(
+                "The Redis idempotency store has no connection: register the application's IConnectionMultiplexer (with Aspire: " +
+                "builder.AddRedisClient(\"cache\"); otherwise services.AddSingleton<IConnectionMultiplexer>(...)), pass a service key " +
+                "for a keyed one (AddRedisStore(serviceKey: \"cache\")), pass a connection string to AddRedisStore(\"host:6379\"), " +
+                "or set RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory."),
+        };
         return new RedisConnection(multiplexer);
     }
 

@@ -31,6 +31,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     private readonly long _leaseGraceMilliseconds;
     private readonly int _replicaAcknowledgements;
     private readonly long _replicaAcknowledgementTimeoutMilliseconds;
+    private readonly RedisEvictionPolicyCheck _evictionPolicyCheck;
     private readonly ILogger _logger;
 
     public RedisIdempotencyStore(RedisConnection connection, IOptions<RedisIdempotencyStoreOptions> options, ILogger<RedisIdempotencyStore>? logger = null)
@@ -42,6 +43,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         _leaseGraceMilliseconds = (long)options.Value.LeaseGracePeriod.TotalMilliseconds;
         _replicaAcknowledgements = options.Value.ReplicaAcknowledgements;
         _replicaAcknowledgementTimeoutMilliseconds = ToMilliseconds(options.Value.ReplicaAcknowledgementTimeout);
+        _evictionPolicyCheck = options.Value.EvictionPolicyCheck;
         _logger = logger ?? (ILogger)NullLogger.Instance;
     }
 

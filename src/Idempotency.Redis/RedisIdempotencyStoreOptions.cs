@@ -7,7 +7,9 @@ namespace Idempotency.Redis;
 /// <remarks>
 /// The store connects with <see cref="ConnectionString"/> when it is set, otherwise with the multiplexer made by
 /// <see cref="ConnectionMultiplexerFactory"/>, otherwise with the <see cref="IConnectionMultiplexer"/> registered in
-/// the service collection (the application's own). Set at most one of the first two.
+/// the service collection (the application's own, for example by Aspire's <c>AddRedisClient("cache")</c>), keyed by
+/// <see cref="ConnectionMultiplexerServiceKey"/> when that is set (<c>AddKeyedRedisClient("cache")</c>). Set at most
+/// one of the first three.
 /// </remarks>
 public sealed class RedisIdempotencyStoreOptions
 {
@@ -30,6 +32,17 @@ public sealed class RedisIdempotencyStoreOptions
     /// </summary>
     /// <value>The default is <see langword="null"/>: use <see cref="ConnectionString"/> or the registered multiplexer.</value>
     public Func<IServiceProvider, IConnectionMultiplexer>? ConnectionMultiplexerFactory { get; set; }
+
+    /// <summary>
+    /// Gets or sets the service key of the application's keyed <see cref="IConnectionMultiplexer"/> to use, for
+    /// example the connection name given to Aspire's <c>AddKeyedRedisClient("cache")</c>. The store does not dispose it.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: without <see cref="ConnectionString"/> or
+    /// <see cref="ConnectionMultiplexerFactory"/>, the store uses the multiplexer registered without a key.
+    /// </value>
+    /// <remarks><c>AddRedisStore(serviceKey: "cache")</c> sets it.</remarks>
+    public object? ConnectionMultiplexerServiceKey { get; set; }
 
     /// <summary>
     /// Gets or sets the prefix of every key the store writes, so several services (or environments) can share

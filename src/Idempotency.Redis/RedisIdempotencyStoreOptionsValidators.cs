@@ -13,6 +13,14 @@ internal sealed class RedisIdempotencyStoreConnectionValidator : IValidateOption
     public ValidateOptionsResult Validate(string? name, RedisIdempotencyStoreOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
+        if (options.ConnectionMultiplexerServiceKey is not null && (options.ConnectionString is not null || options.ConnectionMultiplexerFactory is not null))
+        {
+            return ValidateOptionsResult.Fail(
+                "RedisIdempotencyStoreOptions.ConnectionMultiplexerServiceKey is set together with " +
+                (options.ConnectionString is not null ? "ConnectionString" : "ConnectionMultiplexerFactory") +
+                "; set only one: the service key selects the application's keyed IConnectionMultiplexer.");
+        }
+
         if (options.ConnectionString is null)
         {
             return ValidateOptionsResult.Success;

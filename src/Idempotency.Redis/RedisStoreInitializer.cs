@@ -56,7 +56,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private static string Describe(EndPoint endPoint) => EndPointCollection.ToString(endPoint);
+    internal static string Describe(EndPoint endPoint) => EndPointCollection.ToString(endPoint);
 
     private async Task InitializeAsync(IServer server, CancellationToken cancellationToken)
     {
@@ -155,7 +155,8 @@ internal sealed partial class RedisStoreInitializer : IHostedService
 
     // CONFIG GET first; managed services usually disable CONFIG but still report the policy in INFO memory. A command
     // the server refuses (RedisServerException) or the client's command map disables (RedisCommandException) falls through.
-    private static async Task<(string? Policy, string? Refusal)> ReadEvictionPolicyAsync(IServer server, CancellationToken cancellationToken)
+    // Also read by the store's health check.
+    internal static async Task<(string? Policy, string? Refusal)> ReadEvictionPolicyAsync(IServer server, CancellationToken cancellationToken)
     {
         string configRefusal;
         try

@@ -15,7 +15,7 @@ namespace BankLedger.Tests;
 /// <remarks>It runs in every store mode: the subclasses below (and in StoreModes/) supply the app.</remarks>
 public abstract class ConditionalEntriesTests(WebApplicationFactory<Program> factory)
 {
-    private const string PreconditionProblems = "https://idempotency.dev/problems/";
+    private const string PreconditionProblems = "https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#";
 
     [Fact]
     public async Task AppendEntry_CreatesEntry564WithETagAndLocation_WhenIfMatchNamesLastEntry563()

@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace BankLedger.Tests;
 
@@ -15,6 +17,17 @@ public abstract class LedgerApiTests(WebApplicationFactory<Program> factory)
         var response = await factory.CreateClient().GetAsync(new Uri("/healthz", UriKind.Relative));
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("Healthy", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Healthz_ChecksTheIdempotencyStoreOfThisMode()
+    {
+        var report = await factory.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+
+        var store = Assert.Single(report.Entries, e => e.Key == "idempotency-store").Value;
+        Assert.Equal(HealthStatus.Healthy, store.Status);
+        Assert.False(string.IsNullOrEmpty(store.Description));
     }
 
     [Fact]

@@ -47,9 +47,9 @@ public sealed class MirroringTests(WebApplicationFactory<Program> factory) : ICl
         var balance = (await alice.GetFromJsonAsync<JsonElement>(new Uri($"/accounts/{id}", UriKind.Relative))).GetProperty("balance").GetInt64();
 
         Assert.Equal(HttpStatusCode.Forbidden, copy.StatusCode);
-        Assert.Equal("https://idempotency.dev/problems/mirror-write-suppressed", (await copy.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("type").GetString());
+        Assert.Equal("https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#mirror-write-suppressed", (await copy.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("type").GetString());
         Assert.Equal(HttpStatusCode.Forbidden, forged.StatusCode);
-        Assert.Equal("https://idempotency.dev/problems/mirror-marker-invalid", (await forged.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("type").GetString());
+        Assert.Equal("https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#mirror-marker-invalid", (await forged.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("type").GetString());
         Assert.Equal(0, balance);
     }
 

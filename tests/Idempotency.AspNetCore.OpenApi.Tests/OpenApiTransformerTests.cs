@@ -30,7 +30,7 @@ public sealed class OpenApiTransformerTests
             Assert.Equal("#/components/schemas/ProblemDetails", problem.GetProperty("schema").GetProperty("$ref").GetString());
         }
 
-        Assert.Contains("https://idempotency.dev/problems/key-missing", responses.GetProperty("400").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#key-missing", responses.GetProperty("400").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.Contains("request-in-flight", responses.GetProperty("409").GetProperty("description").GetString(), StringComparison.Ordinal);
         Assert.True(responses.GetProperty("409").GetProperty("headers").TryGetProperty("Retry-After", out _));
         Assert.Contains("key-reused", responses.GetProperty("422").GetProperty("description").GetString(), StringComparison.Ordinal);

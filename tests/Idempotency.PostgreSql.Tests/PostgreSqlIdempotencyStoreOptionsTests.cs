@@ -12,6 +12,7 @@ public sealed class PostgreSqlIdempotencyStoreOptionsTests
 
         Assert.Null(options.ConnectionString);
         Assert.Null(options.DataSource);
+        Assert.Null(options.DataSourceServiceKey);
         Assert.Equal("public", options.Schema);
         Assert.Equal("idempotency_records", options.TableName);
         Assert.False(options.CreateSchemaOnStartup);
@@ -122,6 +123,17 @@ public sealed class PostgreSqlIdempotencyStoreOptionsTests
         var result = Validate(new PostgreSqlIdempotencyStoreOptions { ConnectionString = "Host=127.0.0.1", DataSource = dataSource });
 
         Assert.Contains("Set either ConnectionString or DataSource of the PostgreSQL idempotency store, not both.", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Validate_Fails_WhenAServiceKeyAndAConnectionStringAreSet()
+    {
+        var result = Validate(new PostgreSqlIdempotencyStoreOptions { ConnectionString = "Host=127.0.0.1", DataSourceServiceKey = "ledger" });
+
+        Assert.Contains(
+            "Set either DataSourceServiceKey or ConnectionString of the PostgreSQL idempotency store, not both: the service key selects the application's keyed NpgsqlDataSource.",
+            result.FailureMessage,
+            StringComparison.Ordinal);
     }
 
     [Fact]

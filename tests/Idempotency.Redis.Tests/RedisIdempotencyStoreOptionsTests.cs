@@ -13,6 +13,7 @@ public sealed class RedisIdempotencyStoreOptionsTests
 
         Assert.Null(options.ConnectionString);
         Assert.Null(options.ConnectionMultiplexerFactory);
+        Assert.Null(options.ConnectionMultiplexerServiceKey);
         Assert.Equal("idempotency:", options.KeyPrefix);
         Assert.Equal(RedisEvictionPolicyCheck.Warn, options.EvictionPolicyCheck);
         Assert.Equal(TimeSpan.FromMinutes(1), options.LeaseGracePeriod);
@@ -71,6 +72,16 @@ public sealed class RedisIdempotencyStoreOptionsTests
 
         Assert.Equal(
             ["RedisIdempotencyStoreOptions.ConnectionString and ConnectionMultiplexerFactory are both set; set only one (AddRedisStore was probably called twice with different connections)."],
+            failures);
+    }
+
+    [Fact]
+    public void Validation_Fails_WhenAServiceKeyIsSetWithAFactory()
+    {
+        var failures = Failures(new RedisIdempotencyStoreOptions { ConnectionMultiplexerServiceKey = "cache", ConnectionMultiplexerFactory = _ => null! });
+
+        Assert.Equal(
+            ["RedisIdempotencyStoreOptions.ConnectionMultiplexerServiceKey is set together with ConnectionMultiplexerFactory; set only one: the service key selects the application's keyed IConnectionMultiplexer."],
             failures);
     }
 

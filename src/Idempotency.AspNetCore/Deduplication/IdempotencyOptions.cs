@@ -135,8 +135,16 @@ public sealed class IdempotencyOptions
     [MinimumLengthWhenSet(IdempotencyDefaults.MinAuditHashSecretLength, "{0} must be at least {2} characters when set; it has {1}.")]
     public string? AuditHashSecret { get; set; }
 
-    /// <summary>Gets or sets the prefix of the <c>type</c> URI of every problem response the middleware writes.</summary>
-    /// <value>The default is <c>https://idempotency.dev/problems/</c>; see <see cref="IdempotencyProblemTypes"/>.</value>
+    /// <summary>
+    /// Gets or sets the prefix of the <c>type</c> URI of every problem response the library writes (idempotency,
+    /// preconditions, mirroring): the type is this prefix followed by the problem's name (<see cref="IdempotencyProblemTypes"/>,
+    /// <see cref="Preconditions.PreconditionProblemTypes"/>, <see cref="Mirroring.MirrorProblemTypes"/>).
+    /// </summary>
+    /// <value>
+    /// The default is <c>https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#</c>, the project's error reference, where each name is an anchor. Set your own
+    /// (for example <c>https://api.example.com/problems/</c>) to point clients at your documentation.
+    /// </value>
+    /// <remarks>An absolute URI ending with <c>/</c> or <c>#</c>, so the name is a path segment or a fragment.</remarks>
     [AbsoluteUri]
     public string ProblemTypeBaseUri { get; set; } = IdempotencyProblemTypes.DefaultBaseUri;
 

@@ -6,8 +6,11 @@ namespace Idempotency.AspNetCore.Deduplication;
 /// </summary>
 public static class IdempotencyProblemTypes
 {
-    /// <summary>The default <see cref="IdempotencyOptions.ProblemTypeBaseUri"/>.</summary>
-    public const string DefaultBaseUri = "https://idempotency.dev/problems/";
+    /// <summary>
+    /// The default <see cref="IdempotencyOptions.ProblemTypeBaseUri"/>: the project's error reference, where each type
+    /// is an anchor (<c>https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#key-missing</c>), so a problem's <c>type</c> opens its documentation.
+    /// </summary>
+    public const string DefaultBaseUri = "https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#";
 
     /// <summary>400: the endpoint requires an <c>Idempotency-Key</c> and the request has none.</summary>
     public const string KeyMissing = "key-missing";
@@ -68,4 +71,7 @@ public static class IdempotencyProblemTypes
     /// not affected.
     /// </summary>
     public const string ScopeQuotaExceeded = "scope-quota-exceeded";
+
+    /// <summary>The <c>type</c> URI of the problem <paramref name="name"/>: the one place every problem writer builds it.</summary>
+    internal static string Uri(string baseUri, string name) => baseUri + name;
 }

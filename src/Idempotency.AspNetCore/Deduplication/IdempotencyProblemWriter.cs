@@ -99,7 +99,7 @@ internal sealed class IdempotencyProblemWriter(IOptions<IdempotencyOptions> opti
         var problem = new ProblemDetails
         {
             Status = status,
-            Type = _baseUri + type,
+            Type = IdempotencyProblemTypes.Uri(_baseUri, type),
             Title = title,
             Detail = detail,
             Instance = context.Request.Path,

@@ -1,5 +1,6 @@
 using Idempotency;
 using Idempotency.AspNetCore.Deduplication;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 
@@ -42,5 +43,24 @@ public static class IdempotencyServiceCollectionExtensions
         services.TryAddSingleton<IdempotencyProblemWriter>();
         services.TryAddSingleton<IdempotencyMarkerService>();
         return builder;
+    }
+
+    /// <summary>
+    /// Registers the services of <c>app.UseIdempotency()</c> with <see cref="IdempotencyOptions"/> bound from
+    /// <paramref name="configuration"/>, by convention the <c>Idempotency</c> section:
+    /// <c>AddIdempotency(builder.Configuration.GetSection("Idempotency"))</c>. The bound values are validated when
+    /// the host starts, like any other; <paramref name="configure"/> runs after the binding, for what configuration
+    /// cannot hold (delegates such as <see cref="IdempotencyOptions.ScopeResolver"/>).
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configuration">The configuration section whose keys are <see cref="IdempotencyOptions"/>' property names.</param>
+    /// <param name="configure">Configures <see cref="IdempotencyOptions"/> after the binding; <see langword="null"/> keeps the bound values.</param>
+    /// <returns>A builder to choose a store with (<c>.AddRedisStore(...)</c>, <c>.AddPostgreSqlStore(...)</c>).</returns>
+    public static IIdempotencyBuilder AddIdempotency(this IServiceCollection services, IConfiguration configuration, Action<IdempotencyOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configuration);
+        services.Configure<IdempotencyOptions>(configuration);
+        return services.AddIdempotency(configure);
     }
 }

@@ -28,7 +28,7 @@ internal sealed class PreconditionProblemResult(PreconditionProblem problem, Ent
         var details = new ProblemDetails
         {
             Status = problem.Status,
-            Type = baseUri + problem.Type,
+            Type = IdempotencyProblemTypes.Uri(baseUri, problem.Type),
             Title = problem.Title,
             Detail = problem.Detail,
             Instance = context.Request.Path,

@@ -1,5 +1,6 @@
 using Idempotency;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
@@ -52,6 +53,7 @@ public static class IdempotencyCoreServiceCollectionExtensions
         services.AddOptions<InMemoryIdempotencyStoreOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<InMemoryIdempotencyStoreOptions>, InMemoryIdempotencyStoreOptionsValidator>());
         services.TryAddSingleton<IIdempotencyStore, InMemoryIdempotencyStore>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, InMemoryStoreEnvironmentWarning>());
         return new IdempotencyBuilder(services);
     }
 }

@@ -76,4 +76,28 @@ public sealed class InMemoryIdempotencyStoreOptions
     /// </remarks>
     [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
     public TimeSpan LeaseGracePeriod { get; set; } = IdempotencyDefaults.InMemoryLeaseGracePeriod;
+
+    /// <summary>
+    /// Gets or sets the fill level (the larger of records / <see cref="MaxEntries"/> and bytes / <see cref="MaxBytes"/>)
+    /// above which the store's health check (<c>AddHealthChecks().AddIdempotencyStore()</c>) reports Degraded.
+    /// </summary>
+    /// <value>The default is 0.9: Degraded once the store is more than nine tenths full.</value>
+    /// <remarks>
+    /// A full store evicts its oldest completed records (shortening the dedup window) or refuses new keys, depending
+    /// on <see cref="WhenFull"/>; Degraded says so before it happens. 1 reports Degraded only when the store is full.
+    /// </remarks>
+    [Range(0d, 1d, MinimumIsExclusive = true)]
+    public double DegradedFillLevel { get; set; } = IdempotencyDefaults.InMemoryDegradedFillLevel;
+
+    /// <summary>
+    /// Gets or sets whether the host logs a warning at start-up when the in-memory store is the store and the
+    /// environment is not Development.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    /// <remarks>
+    /// The in-memory store deduplicates only the retries that reach the same process, and forgets every record on
+    /// restart: behind a load balancer with several instances, a retry that reaches another instance runs again.
+    /// Turn the warning off for a service that deliberately runs a single instance.
+    /// </remarks>
+    public bool WarnOutsideDevelopment { get; set; } = IdempotencyDefaults.InMemoryWarnOutsideDevelopment;
 }

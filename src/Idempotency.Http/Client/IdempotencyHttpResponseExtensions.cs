@@ -24,7 +24,7 @@ public static class IdempotencyHttpResponseExtensions
 
     /// <summary>
     /// Gets whether the server refused the key because it was already used for a different request: a 422
-    /// <c>application/problem+json</c> whose <c>type</c> ends with <c>/key-reused</c>. That is a bug in the caller,
+    /// <c>application/problem+json</c> whose <c>type</c> ends with <c>key-reused</c> after a <c>/</c> or <c>#</c>. That is a bug in the caller,
     /// never a transient failure: do not retry it, and use a new key only for a new operation. An application's own
     /// 422 (a validation error, say) is not a key reuse.
     /// </summary>
@@ -37,6 +37,37 @@ public static class IdempotencyHttpResponseExtensions
         ArgumentNullException.ThrowIfNull(response);
         return response.StatusCode == HttpStatusCode.UnprocessableEntity
             ? ProblemTypeReader.HasTypeAsync(response, ProblemTypeReader.KeyReused, cancellationToken)
+            : Task.FromResult(false);
+    }
+
+    /// <summary>
+    /// Gets whether the server answered that the original request with this key is still running: a 409
+    /// <c>application/problem+json</c> whose <c>type</c> ends with <c>request-in-flight</c> after a <c>/</c> or <c>#</c>,
+    /// normally with <c>Retry-After</c>. Sending the same request again, with the same key, after <c>Retry-After</c>
+    /// receives the original's stored answer. An application's own 409 (insufficient funds, say) is not one.
+    /// </summary>
+    /// <remarks>
+    /// <para>
+    /// For the resilience pipeline's retry, as its <c>ShouldHandle</c> predicate next to the transient failures, so
+    /// that the pipeline, not <see cref="IdempotencyKeyHandler"/>, re-sends the 409 (set
+    /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/> to 0); <c>HttpRetryStrategyOptions.ShouldRetryAfterHeader</c>
+    /// (on by default) makes it wait <c>Retry-After</c>:
+    /// </para>
+    /// <code>
+    /// options.Retry.ShouldHandle = async args =>
+    ///     HttpClientResiliencePredicates.IsTransient(args.Outcome)
+    ///     || args.Outcome.Result is { } response &amp;&amp; await response.IsIdempotencyRequestInFlightAsync(args.Context.CancellationToken);
+    /// </code>
+    /// <para>The body is buffered, so it can still be read after this call.</para>
+    /// </remarks>
+    /// <param name="response">The response.</param>
+    /// <param name="cancellationToken">Cancels reading the body.</param>
+    /// <returns><see langword="true"/> when the original request with this key is still running.</returns>
+    public static Task<bool> IsIdempotencyRequestInFlightAsync(this HttpResponseMessage response, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        return response.StatusCode == HttpStatusCode.Conflict
+            ? ProblemTypeReader.HasTypeAsync(response, ProblemTypeReader.RequestInFlight, cancellationToken)
             : Task.FromResult(false);
     }
 }

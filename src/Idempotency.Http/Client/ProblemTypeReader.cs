@@ -6,11 +6,12 @@ namespace Idempotency;
 /// <summary>Reads the <c>type</c> of an <c>application/problem+json</c> response without consuming its body.</summary>
 internal static class ProblemTypeReader
 {
-    // The server's problem type URIs are its configured base URI followed by these names.
-    public const string RequestInFlight = "/request-in-flight";
-    public const string KeyReused = "/key-reused";
+    // The server's problem type URIs are its configured base URI (ending with '/' or '#') followed by these names:
+    // https://api.example.com/problems/key-reused, or the default .../docs/errors.md#key-reused.
+    public const string RequestInFlight = "request-in-flight";
+    public const string KeyReused = "key-reused";
 
-    public static async Task<bool> HasTypeAsync(HttpResponseMessage response, string suffix, CancellationToken cancellationToken)
+    public static async Task<bool> HasTypeAsync(HttpResponseMessage response, string name, CancellationToken cancellationToken)
     {
         if (response.Content.Headers.ContentType is not MediaTypeHeaderValue { MediaType: "application/problem+json" })
         {
@@ -26,11 +27,16 @@ internal static class ProblemTypeReader
             return problem.RootElement.ValueKind == JsonValueKind.Object
                 && problem.RootElement.TryGetProperty("type", out var type)
                 && type.ValueKind == JsonValueKind.String
-                && type.GetString()!.EndsWith(suffix, StringComparison.Ordinal);
+                && IsNamed(type.GetString()!, name);
         }
         catch (JsonException)
         {
             return false;
         }
     }
+
+    private static bool IsNamed(string type, string name) =>
+        type.Length > name.Length
+        && type.EndsWith(name, StringComparison.Ordinal)
+        && type[type.Length - name.Length - 1] is '/' or '#';
 }

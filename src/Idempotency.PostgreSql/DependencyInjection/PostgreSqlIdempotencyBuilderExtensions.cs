@@ -12,17 +12,29 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class PostgreSqlIdempotencyBuilderExtensions
 {
     /// <summary>
-    /// Uses the PostgreSQL store, replacing any store registered before. Set the database in <paramref name="configure"/>,
-    /// or register an <see cref="NpgsqlDataSource"/> in the service collection for the store to share.
+    /// Uses the PostgreSQL store over the application's own <see cref="NpgsqlDataSource"/> from the service collection
+    /// (registered by Aspire's <c>AddNpgsqlDataSource</c>, or <c>AddKeyedNpgsqlDataSource</c> with
+    /// <paramref name="serviceKey"/>), unless <paramref name="configure"/> sets a connection string or a data source.
+    /// Replaces any store registered before.
     /// </summary>
     /// <param name="builder">The idempotency builder.</param>
     /// <param name="configure">Sets the database, the table and the cleanup; <see langword="null"/> keeps the defaults.</param>
+    /// <param name="serviceKey">
+    /// The service key of a keyed data source to use (sets <see cref="PostgreSqlIdempotencyStoreOptions.DataSourceServiceKey"/>);
+    /// <see langword="null"/> (the default) uses the one registered without a key.
+    /// </param>
     /// <returns>The same builder.</returns>
-    public static IIdempotencyBuilder AddPostgreSqlStore(this IIdempotencyBuilder builder, Action<PostgreSqlIdempotencyStoreOptions>? configure = null)
+    /// <remarks>The store never disposes the application's data source. A missing one fails the host at start-up, saying what to register.</remarks>
+    public static IIdempotencyBuilder AddPostgreSqlStore(this IIdempotencyBuilder builder, Action<PostgreSqlIdempotencyStoreOptions>? configure = null, object? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddOptions<PostgreSqlIdempotencyStoreOptions>().ValidateOnStart();
+        if (serviceKey is not null)
+        {
+            services.Configure<PostgreSqlIdempotencyStoreOptions>(options => options.DataSourceServiceKey = serviceKey);
+        }
+
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgreSqlIdempotencyStoreOptions>, PostgreSqlIdempotencyStoreOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<PostgreSqlIdempotencyStoreOptions>, PostgreSqlIdempotencyStoreConnectionValidator>());
         if (configure is not null)

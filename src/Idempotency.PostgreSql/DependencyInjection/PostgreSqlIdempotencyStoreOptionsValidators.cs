@@ -12,6 +12,13 @@ internal sealed class PostgreSqlIdempotencyStoreConnectionValidator : IValidateO
 {
     public ValidateOptionsResult Validate(string? name, PostgreSqlIdempotencyStoreOptions options)
     {
+        if (options.DataSourceServiceKey is not null && (options.ConnectionString is not null || options.DataSource is not null))
+        {
+            return ValidateOptionsResult.Fail(
+                "Set either DataSourceServiceKey or " + (options.ConnectionString is not null ? "ConnectionString" : "DataSource") +
+                " of the PostgreSQL idempotency store, not both: the service key selects the application's keyed NpgsqlDataSource.");
+        }
+
         if (options.ConnectionString is null)
         {
             return ValidateOptionsResult.Success;

@@ -21,13 +21,22 @@ internal sealed class PostgreSqlIdempotencyDatabase(NpgsqlDataSource dataSource,
     public static PostgreSqlIdempotencyDatabase Create(IServiceProvider services)
     {
         var options = services.GetRequiredService<IOptions<PostgreSqlIdempotencyStoreOptions>>().Value;
-        var (dataSource, owned) = Resolve(
-            options.DataSource,
-            options.ConnectionString,
-            services.GetService<NpgsqlDataSource>,
-            "The PostgreSQL idempotency store has no database to use. Pass a connection string or an NpgsqlDataSource to " +
-            "AddPostgreSqlStore(...), set PostgreSqlIdempotencyStoreOptions.ConnectionString or DataSource, or register an " +
-            "NpgsqlDataSource in the service collection (for example with AddNpgsqlDataSource).");
+        var (dataSource, owned) = options.DataSourceServiceKey is { } key
+            ? Resolve(
+                options.DataSource,
+                options.ConnectionString,
+                () => services.GetKeyedService<NpgsqlDataSource>(key),
+                $"The PostgreSQL idempotency store was told to use the NpgsqlDataSource registered with the service key '{key}', and none is " +
+                $"registered with that key. Register it (with Aspire: builder.AddKeyedNpgsqlDataSource(\"{key}\"); otherwise " +
+                "services.AddKeyedSingleton<NpgsqlDataSource>(key, ...)), or pass a connection string to AddPostgreSqlStore(...).")
+            : Resolve(
+                options.DataSource,
+                options.ConnectionString,
+                services.GetService<NpgsqlDataSource>,
+                "The PostgreSQL idempotency store has no database to use. Register the application's NpgsqlDataSource (with Aspire: " +
+                "builder.AddNpgsqlDataSource(\"ledger\"); otherwise services.AddNpgsqlDataSource(connectionString)), pass a service key " +
+                "for a keyed one (AddPostgreSqlStore(serviceKey: \"ledger\")), or pass a connection string or an NpgsqlDataSource to " +
+                "AddPostgreSqlStore(...).");
         return new(dataSource, owned, options);
     }
 

@@ -46,17 +46,28 @@ public static class RedisIdempotencyBuilderExtensions
     }
 
     /// <summary>
-    /// Uses a Redis store configured by <paramref name="configure"/>; when it sets neither a connection string nor a
-    /// multiplexer factory, the store uses the <see cref="IConnectionMultiplexer"/> registered in the service collection.
+    /// Uses a Redis store over the application's own <see cref="IConnectionMultiplexer"/> from the service collection
+    /// (registered by Aspire's <c>AddRedisClient</c>, or <c>AddKeyedRedisClient</c> with <paramref name="serviceKey"/>),
+    /// unless <paramref name="configure"/> sets a connection string or a multiplexer factory.
     /// </summary>
     /// <param name="builder">The idempotency builder.</param>
     /// <param name="configure">Sets the connection, the key prefix, the eviction-policy check and the lease grace period.</param>
+    /// <param name="serviceKey">
+    /// The service key of a keyed multiplexer to use (sets <see cref="RedisIdempotencyStoreOptions.ConnectionMultiplexerServiceKey"/>);
+    /// <see langword="null"/> (the default) uses the one registered without a key.
+    /// </param>
     /// <returns>The same builder.</returns>
-    public static IIdempotencyBuilder AddRedisStore(this IIdempotencyBuilder builder, Action<RedisIdempotencyStoreOptions>? configure = null)
+    /// <remarks>The store never disposes the application's multiplexer. A missing one fails the host at start-up, saying what to register.</remarks>
+    public static IIdempotencyBuilder AddRedisStore(this IIdempotencyBuilder builder, Action<RedisIdempotencyStoreOptions>? configure = null, object? serviceKey = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var services = builder.Services;
         services.AddOptions<RedisIdempotencyStoreOptions>().ValidateOnStart();
+        if (serviceKey is not null)
+        {
+            services.Configure<RedisIdempotencyStoreOptions>(options => options.ConnectionMultiplexerServiceKey = serviceKey);
+        }
+
         if (configure is not null)
         {
             services.Configure(configure);

@@ -1,6 +1,7 @@
 using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -24,7 +25,7 @@ public sealed class ConfigurationTests
         Assert.False(options.AllowUnprotectedExecutionWhenStoreUnavailable);
         Assert.Null(options.ScopeResolver);
         Assert.Null(options.ShouldStoreResponse);
-        Assert.Equal("https://idempotency.dev/problems/", options.ProblemTypeBaseUri);
+        Assert.Equal("https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#", options.ProblemTypeBaseUri);
         Assert.Equal([System.Security.Claims.ClaimTypes.NameIdentifier, "sub"], options.ScopeClaimTypes);
         Assert.Null(options.AuditHashSecret);
     }
@@ -65,6 +66,112 @@ public sealed class ConfigurationTests
         var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
 
         Assert.Contains(message, error.Failures);
+    }
+
+    [Fact]
+    public async Task ProblemTypeBaseUri_WithoutATrailingSlashOrHash_FailsTheHostAtStartup()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddIdempotency(o => o.ProblemTypeBaseUri = "https://bank.example/problems");
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains(
+            "IdempotencyOptions.ProblemTypeBaseUri must end with '/' or '#', so a problem's name follows it as a path segment or a fragment; 'https://bank.example/problems' does not.",
+            error.Failures);
+    }
+
+    [Fact]
+    public async Task ProblemTypeBaseUri_IsTheBaseOfTheMiddlewaresProblemTypes()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddIdempotency(o => o.ProblemTypeBaseUri = "https://bank.example/problems/");
+        await using var app = builder.Build();
+        app.UseIdempotency();
+        app.MapPost("/pay", () => "paid").RequireIdempotency();
+        await app.StartAsync();
+
+        using var response = await app.GetTestClient().PostAsync(new Uri("/pay", UriKind.Relative), new StringContent("{}"));
+        using var problem = System.Text.Json.JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("https://bank.example/problems/key-missing", problem.RootElement.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task AddIdempotency_BindsTheIdempotencySection_AndConfigureRunsAfterTheBinding()
+    {
+        var configuration = new Microsoft.Extensions.Configuration.ConfigurationBuilder()
+            .AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["Idempotency:LeaseDuration"] = "00:02:00",
+                ["Idempotency:InFlightDuplicates"] = "Wait",
+                ["Idempotency:ProblemTypeBaseUri"] = "https://bank.example/problems/",
+                ["Idempotency:ResponseRetention"] = "2.00:00:00",
+            })
+            .Build();
+        var services = new ServiceCollection();
+        services.AddIdempotency(configuration.GetSection("Idempotency"), o => o.ResponseRetention = TimeSpan.FromHours(1));
+        await using var provider = services.BuildServiceProvider();
+
+        var options = provider.GetRequiredService<IOptions<IdempotencyOptions>>().Value;
+
+        Assert.Equal(TimeSpan.FromMinutes(2), options.LeaseDuration);
+        Assert.Equal(InFlightDuplicateHandling.Wait, options.InFlightDuplicates);
+        Assert.Equal("https://bank.example/problems/", options.ProblemTypeBaseUri);
+        Assert.Equal(TimeSpan.FromHours(1), options.ResponseRetention);
+    }
+
+    [Fact]
+    public async Task AddIdempotency_WithConfiguration_ValidatesTheBoundValuesAtStartup()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["Idempotency:LeaseDuration"] = "00:00:00" });
+        builder.Services.AddIdempotency(builder.Configuration.GetSection("Idempotency"));
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains("IdempotencyOptions.LeaseDuration must be positive; it is 00:00:00.", error.Failures);
+    }
+
+    [Fact]
+    public void AddIdempotency_WithConfiguration_ThrowsForMissingArguments()
+    {
+        Assert.Throws<ArgumentNullException>("services", () => ((IServiceCollection)null!).AddIdempotency(new Microsoft.Extensions.Configuration.ConfigurationBuilder().Build()));
+        Assert.Throws<ArgumentNullException>("configuration", () => new ServiceCollection().AddIdempotency((Microsoft.Extensions.Configuration.IConfiguration)null!));
+    }
+
+    [Fact]
+    public void EveryProblemType_HasAnAnchorInTheErrorReference_WhereTheDefaultBaseUriPoints()
+    {
+        Assert.Equal("https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#", IdempotencyProblemTypes.DefaultBaseUri);
+        var errors = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "errors.md"));
+        var names = new[] { typeof(IdempotencyProblemTypes), typeof(AspNetCore.Preconditions.PreconditionProblemTypes), typeof(AspNetCore.Mirroring.MirrorProblemTypes) }
+            .SelectMany(t => t.GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static))
+            .Where(f => f.IsLiteral && f.Name != nameof(IdempotencyProblemTypes.DefaultBaseUri))
+            .Select(f => (string)f.GetRawConstantValue()!)
+            .ToList();
+
+        Assert.NotEmpty(names);
+        Assert.All(names, name => Assert.Contains($"<a id=\"{name}\"></a>", errors, StringComparison.Ordinal));
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "Idempotency.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException($"No Idempotency.sln above {AppContext.BaseDirectory}.");
     }
 
     [Fact]

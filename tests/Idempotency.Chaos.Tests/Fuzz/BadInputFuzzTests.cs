@@ -22,7 +22,7 @@ public sealed class BadInputFuzzTests(ITestOutputHelper output)
     private const int Cases = 3_000;
     private const int PostgreSqlCases = 2_000;
     private const string MirrorSecret = "fuzz-mirror-secret-0123456789abcdef";
-    private const string Problems = "https://idempotency.dev/problems/";
+    private const string Problems = "https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#";
     private static readonly TimeSpan s_perRequestGuard = TimeSpan.FromSeconds(15);
 
     // Refusals in front of the store: nothing may be claimed, stored or applied for them.

@@ -20,6 +20,8 @@ public sealed class InMemoryIdempotencyStoreTests
         Assert.Equal(InMemoryStoreFullBehavior.EvictOldestCompleted, options.WhenFull);
         Assert.Equal(0.1, options.MaxScopeShare);
         Assert.Equal(TimeSpan.FromMinutes(1), options.LeaseGracePeriod);
+        Assert.Equal(0.9, options.DegradedFillLevel);
+        Assert.True(options.WarnOutsideDevelopment);
     }
 
     public static TheoryData<Action<InMemoryIdempotencyStoreOptions>, string> InvalidOptions => new()
@@ -33,6 +35,9 @@ public sealed class InMemoryIdempotencyStoreTests
         { o => o.MaxScopeShare = double.NaN, "MaxScopeShare: The field InMemoryIdempotencyStoreOptions.MaxScopeShare must be between 0 exclusive and 1." },
         { o => o.LeaseGracePeriod = TimeSpan.FromSeconds(-1), "LeaseGracePeriod: The field InMemoryIdempotencyStoreOptions.LeaseGracePeriod must be between 00:00:00 and 1.00:00:00." },
         { o => o.LeaseGracePeriod = TimeSpan.FromDays(1) + TimeSpan.FromSeconds(1), "LeaseGracePeriod: The field InMemoryIdempotencyStoreOptions.LeaseGracePeriod must be between 00:00:00 and 1.00:00:00." },
+        { o => o.DegradedFillLevel = 0, "DegradedFillLevel: The field InMemoryIdempotencyStoreOptions.DegradedFillLevel must be between 0 exclusive and 1." },
+        { o => o.DegradedFillLevel = 1.5, "DegradedFillLevel: The field InMemoryIdempotencyStoreOptions.DegradedFillLevel must be between 0 exclusive and 1." },
+        { o => o.DegradedFillLevel = double.NaN, "DegradedFillLevel: The field InMemoryIdempotencyStoreOptions.DegradedFillLevel must be between 0 exclusive and 1." },
     };
 
     [Theory]

@@ -6,6 +6,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Http.Resilience;
 using Microsoft.Extensions.Time.Testing;
+using Polly;
 
 namespace Idempotency.Http.Tests.Client;
 
@@ -102,7 +103,7 @@ public sealed class IdempotencyKeyHandlerTests
     [Fact]
     public async Task KeyReused_IsNeverSentAgain_AndIsReported()
     {
-        var server = new ScriptedServer(_ => Problem(HttpStatusCode.UnprocessableEntity, "https://idempotency.dev/problems/key-reused", retryAfter: false));
+        var server = new ScriptedServer(_ => Problem(HttpStatusCode.UnprocessableEntity, DocsBase + "key-reused", retryAfter: false));
         using var client = new HttpClient(new IdempotencyKeyHandler { InnerHandler = server });
 
         var response = await client.PostAsync(new Uri("http://test/pay"), new StringContent("{}"));
@@ -111,12 +112,71 @@ public sealed class IdempotencyKeyHandlerTests
         Assert.Single(server.Keys);
     }
 
+    [Theory]
+    [InlineData("https://api.example.com/problems/key-reused", true)] // a base of the service's own, ending with '/'
+    [InlineData("https://api.example.com/problems#key-reused", true)]
+    [InlineData("https://api.example.com/problems/not-key-reused", false)]
+    [InlineData("key-reused", false)]
+    public async Task KeyReuse_IsRecognisedByItsName_AfterAnyBaseEndingWithSlashOrHash(string type, bool reused)
+    {
+        using var response = Problem(HttpStatusCode.UnprocessableEntity, type, retryAfter: false);
+
+        Assert.Equal(reused, await response.IsIdempotencyKeyReusedAsync());
+    }
+
+    [Fact]
+    public async Task RequestInFlight_IsRecognised_AndAnApplications409IsNot()
+    {
+        using var inFlight = InFlight();
+        using var insufficientFunds = Problem(HttpStatusCode.Conflict, "https://bank.example/insufficient-funds", retryAfter: false);
+        using var inFlightWithOtherStatus = Problem(HttpStatusCode.BadRequest, DocsBase + "request-in-flight", retryAfter: false);
+
+        Assert.True(await inFlight.IsIdempotencyRequestInFlightAsync());
+        Assert.False(await insufficientFunds.IsIdempotencyRequestInFlightAsync());
+        Assert.False(await inFlightWithOtherStatus.IsIdempotencyRequestInFlightAsync());
+    }
+
+    // The resilience pipeline's retry re-sends the 409 instead of the key handler's own loop, waiting Retry-After
+    // (HttpRetryStrategyOptions.ShouldRetryAfterHeader, on by default) rather than its own backoff, with the same key.
+    [Fact]
+    public async Task ResilienceRetry_ReSendsRequestInFlight_WithTheSameKey_AfterRetryAfter()
+    {
+        var server = new ScriptedServer(attempt => attempt < 3 ? InFlight() : new HttpResponseMessage(HttpStatusCode.Created));
+        var delays = new List<TimeSpan>();
+        var services = new ServiceCollection();
+        services.AddHttpClient("ledger")
+            .ConfigurePrimaryHttpMessageHandler(() => server)
+            .AddIdempotencyKeys(o => o.MaxInFlightRetries = 0)
+            .AddResilienceHandler("retry", pipeline => pipeline.AddRetry(new HttpRetryStrategyOptions
+            {
+                Delay = TimeSpan.FromMinutes(5), // far from the server's Retry-After, so the test sees which one was used
+                UseJitter = false,
+                ShouldHandle = async args =>
+                    HttpClientResiliencePredicates.IsTransient(args.Outcome)
+                    || args.Outcome.Result is { } response && await response.IsIdempotencyRequestInFlightAsync(args.Context.CancellationToken),
+                OnRetry = args =>
+                {
+                    delays.Add(args.RetryDelay);
+                    return default;
+                },
+            }));
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("ledger");
+
+        var response = await client.PostAsync(new Uri("http://test/pay"), new StringContent("{}"));
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(3, server.Keys.Count);
+        Assert.Single(server.Keys.Distinct());
+        Assert.Equal([TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1)], delays);
+    }
+
     [Fact]
     public async Task AnApplications422_IsNotAKeyReuse()
     {
         using var validation = Problem(HttpStatusCode.UnprocessableEntity, "https://bank.example/invalid-amount", retryAfter: false);
         using var plain = new HttpResponseMessage(HttpStatusCode.UnprocessableEntity) { Content = new StringContent("{\"type\":\"x/key-reused\"}") };
-        using var reusedWithOtherStatus = Problem(HttpStatusCode.BadRequest, "https://idempotency.dev/problems/key-reused", retryAfter: false);
+        using var reusedWithOtherStatus = Problem(HttpStatusCode.BadRequest, DocsBase + "key-reused", retryAfter: false);
 
         Assert.False(await validation.IsIdempotencyKeyReusedAsync());
         Assert.False(await plain.IsIdempotencyKeyReusedAsync()); // not application/problem+json
@@ -126,7 +186,7 @@ public sealed class IdempotencyKeyHandlerTests
     [Fact]
     public async Task ReadingTheProblemType_LeavesTheBodyReadable()
     {
-        using var response = Problem(HttpStatusCode.UnprocessableEntity, "https://idempotency.dev/problems/key-reused", retryAfter: false);
+        using var response = Problem(HttpStatusCode.UnprocessableEntity, DocsBase + "key-reused", retryAfter: false);
 
         Assert.True(await response.IsIdempotencyKeyReusedAsync());
         var problem = await response.Content.ReadFromJsonAsync<JsonElement>();
@@ -275,7 +335,10 @@ public sealed class IdempotencyKeyHandlerTests
         return (server.Keys, response.StatusCode);
     }
 
-    private static HttpResponseMessage InFlight() => Problem(HttpStatusCode.Conflict, "https://idempotency.dev/problems/request-in-flight", retryAfter: true);
+    // The server's default IdempotencyOptions.ProblemTypeBaseUri: the error reference, one anchor per type.
+    private const string DocsBase = "https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#";
+
+    private static HttpResponseMessage InFlight() => Problem(HttpStatusCode.Conflict, DocsBase + "request-in-flight", retryAfter: true);
 
     private static HttpResponseMessage Problem(HttpStatusCode status, string type, bool retryAfter)
     {

@@ -95,7 +95,51 @@ public sealed class PostgreSqlIdempotencyBuilderExtensionsTests(PostgreSqlFixtur
         var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
 
         Assert.Contains("has no database to use", exception.Message, StringComparison.Ordinal);
-        Assert.Contains("AddNpgsqlDataSource", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("builder.AddNpgsqlDataSource(\"ledger\")", exception.Message, StringComparison.Ordinal);
+        Assert.Contains("AddPostgreSqlStore(serviceKey: \"ledger\")", exception.Message, StringComparison.Ordinal);
+    }
+
+    // Aspire's AddKeyedNpgsqlDataSource("ledger") registers AddKeyedSingleton<NpgsqlDataSource>("ledger", ...); so does this test.
+    [Fact]
+    public async Task AddPostgreSqlStore_UsesTheKeyedDataSourceNamedByServiceKey_AndDoesNotDisposeIt()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(fixture.ConnectionString);
+        await using var unkeyed = NpgsqlDataSource.Create(fixture.ConnectionString);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton(unkeyed).AddKeyedSingleton("ledger", dataSource);
+        builder.Services.AddIdempotentExecutor().AddPostgreSqlStore(serviceKey: "ledger");
+
+        using (var host = builder.Build())
+        {
+            await host.StartAsync();
+            Assert.Same(dataSource, host.Services.GetRequiredService<PostgreSqlIdempotencyDatabase>().DataSource);
+            var store = host.Services.GetRequiredService<IIdempotencyStore>();
+            var key = "keyed-" + Guid.NewGuid().ToString("N");
+            var claim = await store.ClaimAsync(new IdempotencyClaimRequest(key, SHA256.HashData("a"u8), "owner", TimeSpan.FromMinutes(1)), default);
+            Assert.Equal(ClaimStatus.Claimed, claim.Status);
+            await host.StopAsync();
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(); // still usable: the store did not dispose it
+        Assert.Equal(1, await connection.QuerySingleAsync<int>("SELECT 1"));
+    }
+
+    [Fact]
+    public async Task Host_FailsToStart_SayingWhatToRegister_WhenTheKeyedDataSourceIsMissing()
+    {
+        await using var dataSource = NpgsqlDataSource.Create(fixture.ConnectionString);
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton(dataSource);
+        builder.Services.AddIdempotentExecutor().AddPostgreSqlStore(serviceKey: "ledger");
+        using var host = builder.Build();
+
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => host.StartAsync());
+
+        Assert.Equal(
+            "The PostgreSQL idempotency store was told to use the NpgsqlDataSource registered with the service key 'ledger', and none is " +
+            "registered with that key. Register it (with Aspire: builder.AddKeyedNpgsqlDataSource(\"ledger\"); otherwise " +
+            "services.AddKeyedSingleton<NpgsqlDataSource>(key, ...)), or pass a connection string to AddPostgreSqlStore(...).",
+            exception.Message);
     }
 
     [Fact]

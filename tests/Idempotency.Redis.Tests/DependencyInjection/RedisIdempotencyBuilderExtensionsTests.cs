@@ -115,8 +115,62 @@ public sealed class RedisIdempotencyBuilderExtensionsTests(RedisServerFixture re
         var error = await Assert.ThrowsAsync<InvalidOperationException>(host.StartAsync);
 
         Assert.Equal(
-            "The Redis idempotency store has no connection: pass a connection string to AddRedisStore(\"host:6379\"), " +
-            "set RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory, or register an IConnectionMultiplexer in the service collection.",
+            "The Redis idempotency store has no connection: register the application's IConnectionMultiplexer (with Aspire: " +
+            "builder.AddRedisClient(\"cache\"); otherwise services.AddSingleton<IConnectionMultiplexer>(...)), pass a service key " +
+            "for a keyed one (AddRedisStore(serviceKey: \"cache\")), pass a connection string to AddRedisStore(\"host:6379\"), " +
+            "or set RedisIdempotencyStoreOptions.ConnectionMultiplexerFactory.",
             error.Message);
+    }
+
+    // Aspire's AddKeyedRedisClient("cache") registers AddKeyedSingleton<IConnectionMultiplexer>("cache", ...); so does this test.
+    [Fact]
+    public async Task AddRedisStore_UsesTheKeyedMultiplexerNamedByServiceKey_AndLeavesItOpen()
+    {
+        await using var appMultiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString());
+        await using var otherServer = await RedisServer.StartAsync();
+        await using var otherMultiplexer = await ConnectionMultiplexer.ConnectAsync(otherServer.ConnectionString());
+        var key = NewKey();
+
+        await using (var host = await RedisStoreHost.StartAsync(
+            idempotency => idempotency.AddRedisStore(serviceKey: "cache"),
+            services =>
+            {
+                services.AddSingleton<IConnectionMultiplexer>(otherMultiplexer);
+                services.AddKeyedSingleton<IConnectionMultiplexer>("cache", appMultiplexer);
+            }))
+        {
+            Assert.Equal(ClaimStatus.Claimed, (await host.Store.ClaimAsync(Claim(key, NewOwner()), default)).Status);
+        }
+
+        Assert.True(appMultiplexer.IsConnected, "The store must not dispose a multiplexer it borrowed.");
+        Assert.True(await appMultiplexer.GetDatabase().KeyExistsAsync("idempotency:" + key));
+        Assert.False(await otherMultiplexer.GetDatabase().KeyExistsAsync("idempotency:" + key));
+    }
+
+    [Fact]
+    public async Task Startup_Throws_SayingWhatToRegister_WhenTheKeyedMultiplexerIsMissing()
+    {
+        await using var appMultiplexer = await ConnectionMultiplexer.ConnectAsync(redis.Server.ConnectionString());
+        await using var host = RedisStoreHost.Create(
+            idempotency => idempotency.AddRedisStore(serviceKey: "cache"),
+            services => services.AddKeyedSingleton<IConnectionMultiplexer>("sessions", appMultiplexer));
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(host.StartAsync);
+
+        Assert.Equal(
+            "The Redis idempotency store was told to use the IConnectionMultiplexer registered with the service key 'cache', " +
+            "and none is registered with that key. Register it (with Aspire: builder.AddKeyedRedisClient(\"cache\"); otherwise " +
+            "services.AddKeyedSingleton<IConnectionMultiplexer>(key, ...)), or pass a connection string to AddRedisStore(\"host:6379\").",
+            error.Message);
+    }
+
+    [Fact]
+    public async Task Startup_Throws_WhenAServiceKeyAndAConnectionStringAreBothGiven()
+    {
+        await using var host = RedisStoreHost.Create(idempotency => idempotency.AddRedisStore(o => o.ConnectionString = redis.Server.ConnectionString(), serviceKey: "cache"));
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(host.StartAsync);
+
+        Assert.Contains("ConnectionMultiplexerServiceKey is set together with ConnectionString", error.Message, StringComparison.Ordinal);
     }
 }
