@@ -97,15 +97,17 @@ di_version="$(sed -n 's/.*<MicrosoftExtensionsVersion>\([^<]*\)<.*/\1/p' "$repo/
 [ -n "$di_version" ] || fail "could not read MicrosoftExtensionsVersion from Directory.Packages.props"
 global_packages="$(dotnet nuget locals global-packages --list | sed -n 's/^global-packages: //p')"
 
-# The names of the packages (libraries) and of the shared frameworks in a restored project's graph, one a line:
-# "package <id>" and "framework <name>", the frameworks both the project's own and those its packages ask for.
+# The names of the packages and of the shared frameworks in a restored project's graph, one a line: "package <id>"
+# (every "<id>/<version>" entry of project.assets.json's targets and libraries) and "framework <name>" (the project's
+# own frameworkReferences and those its packages ask for, as Idempotency.AspNetCore asks for Microsoft.AspNetCore.App).
+# Read with grep and sed, so that the script needs nothing more than bash, curl and the .NET SDK.
 graph() {
-  jq -r '
-    (.libraries | keys[] | "package " + (split("/")[0])),
-    (.project.frameworks[]?.frameworkReferences // {} | keys[] | "framework " + .),
-    (.targets[][]?.frameworkReferences // [] | .[] | "framework " + .)
-  ' "$1" | sort -u
+  grep -oE '^ *"[A-Za-z0-9_.-]+/[0-9][^"]*": \{' "$1" | sed -E 's/^ *"([^/]+)\/.*/package \1/'
+  grep -oE '"Microsoft\.[A-Za-z]+\.App"' "$1" | tr -d '"' | sed 's/^/framework /'
 }
+graph_sorted() { graph "$1" | sort -u; }
+
+command -v curl >/dev/null || fail "curl is needed to post to the web app: install it (apt-get install curl)"
 
 # ---- 1. The console app: Core and Redis, no ASP.NET Core ----------------------------------------------------------
 cd "$work/console"
@@ -217,7 +219,7 @@ EOF
 
 dotnet restore --packages "$work/packages" >"$work/logs/console-restore.log" 2>&1 \
   || fail "the console app could not restore the packed packages from $feed" "$work/logs/console-restore.log"
-graph obj/project.assets.json > "$work/logs/console-graph.txt"
+graph_sorted obj/project.assets.json > "$work/logs/console-graph.txt"
 grep -qx "package Idempotency.Redis" "$work/logs/console-graph.txt" || fail "the console app's graph does not hold Idempotency.Redis" "$work/logs/console-graph.txt"
 grep -qx "package StackExchange.Redis" "$work/logs/console-graph.txt" || fail "the console app's graph does not hold StackExchange.Redis" "$work/logs/console-graph.txt"
 if grep -E "^package Microsoft\.AspNetCore|^framework Microsoft\.AspNetCore" "$work/logs/console-graph.txt" >"$work/logs/console-aspnetcore.txt"; then
@@ -268,9 +270,9 @@ EOF
 
 dotnet restore --packages "$work/packages" >"$work/logs/web-restore.log" 2>&1 \
   || fail "the web app could not restore the packed packages from $feed" "$work/logs/web-restore.log"
-graph obj/project.assets.json > "$work/logs/web-graph.txt"
+graph_sorted obj/project.assets.json > "$work/logs/web-graph.txt"
 grep -qx "package Idempotency.AspNetCore" "$work/logs/web-graph.txt" || fail "the web app's graph does not hold Idempotency.AspNetCore" "$work/logs/web-graph.txt"
-# The check reads what it should: the package asks for the ASP.NET Core framework, and the graph shows it.
+# The graph is read right: the web app and Idempotency.AspNetCore ask for the ASP.NET Core framework, so it shows.
 grep -qx "framework Microsoft.AspNetCore.App" "$work/logs/web-graph.txt" || fail "the web app's graph shows no Microsoft.AspNetCore.App framework: the graph is not read right" "$work/logs/web-graph.txt"
 if grep -E "^package (Microsoft\.AspNetCore\.OpenApi|Microsoft\.OpenApi)$" "$work/logs/web-graph.txt" >"$work/logs/web-openapi.txt"; then
   fail "the web app (Idempotency.AspNetCore only) has OpenAPI packages in its dependency graph: $(tr '\n' ';' <"$work/logs/web-openapi.txt")" "$work/logs/web-graph.txt"
