@@ -67,7 +67,7 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
     {
         if (OwnedMultiplexer is { } multiplexer)
         {
-            await multiplexer.DisposeAsync();
+            await multiplexer.DisposeAsync().ConfigureAwait(false);
         }
     }
 
@@ -78,5 +78,5 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
         _owned is { IsValueCreated: true } && _owned.Value.IsCompletedSuccessfully ? _owned.Value.Result : null;
 
     private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration) =>
-        await ConnectionMultiplexer.ConnectAsync(configuration);
+        await ConnectionMultiplexer.ConnectAsync(configuration).ConfigureAwait(false);
 }

@@ -21,8 +21,8 @@ internal sealed partial class RedisIdempotencyStore : IHealthCheck
         TimeSpan latency;
         try
         {
-            multiplexer = await _connection.GetMultiplexerAsync().AsTask().WaitAsync(cancellationToken);
-            latency = await multiplexer.GetDatabase().PingAsync().WaitAsync(cancellationToken);
+            multiplexer = await _connection.GetMultiplexerAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+            latency = await multiplexer.GetDatabase().PingAsync().WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or RedisTimeoutException or TimeoutException)
         {
@@ -41,7 +41,7 @@ internal sealed partial class RedisIdempotencyStore : IHealthCheck
             var endPoint = RedisStoreInitializer.Describe(server.EndPoint);
             try
             {
-                var (policy, refusal) = await RedisStoreInitializer.ReadEvictionPolicyAsync(server, cancellationToken);
+                var (policy, refusal) = await RedisStoreInitializer.ReadEvictionPolicyAsync(server, cancellationToken).ConfigureAwait(false);
                 if (policy is not null)
                 {
                     data["maxmemory-policy " + endPoint] = policy;

@@ -18,7 +18,7 @@ internal sealed partial class RedisIdempotencyStore
         if (isCluster && primary is null)
         {
             // StackExchange.Redis has not read the cluster's topology yet: no primary to pipeline to.
-            return await EvaluateThenWaitAsync(multiplexer, database, script, key, arguments);
+            return await EvaluateThenWaitAsync(multiplexer, database, script, key, arguments).ConfigureAwait(false);
         }
 
         var cached = true;
@@ -44,22 +44,22 @@ internal sealed partial class RedisIdempotencyStore
 
             try
             {
-                var reply = await evaluation;
-                return (reply, await ReplicasAsync(wait));
+                var reply = await evaluation.ConfigureAwait(false);
+                return (reply, await ReplicasAsync(wait).ConfigureAwait(false));
             }
             catch (RedisServerException ex) when (cached && ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
             {
                 // As EvaluateOnceAsync: send the text once, which caches it again; and wait behind that.
-                await ReplicasAsync(wait);
+                await ReplicasAsync(wait).ConfigureAwait(false);
                 LogScriptReloaded(script.Name);
                 cached = false;
             }
             catch (RedisException ex) when (primary is not null)
             {
-                if (await IsRedirectAsync(ex, wait))
+                if (await IsRedirectAsync(ex, wait).ConfigureAwait(false))
                 {
                     // The slot moved or is moving: the script did not run. Let StackExchange.Redis follow the redirect.
-                    return await EvaluateThenWaitAsync(multiplexer, database, script, key, arguments);
+                    return await EvaluateThenWaitAsync(multiplexer, database, script, key, arguments).ConfigureAwait(false);
                 }
 
                 throw;
@@ -78,14 +78,14 @@ internal sealed partial class RedisIdempotencyStore
     private async Task<(RedisResult Reply, long Replicas)> EvaluateThenWaitAsync(
         IConnectionMultiplexer multiplexer, IDatabaseAsync database, RedisScript script, RedisKey key, RedisValue[] arguments)
     {
-        var reply = await EvaluateOnceAsync(database, script, [key], arguments);
-        if (await database.IdentifyEndpointAsync(key) is not { } endPoint)
+        var reply = await EvaluateOnceAsync(database, script, [key], arguments).ConfigureAwait(false);
+        if (await database.IdentifyEndpointAsync(key).ConfigureAwait(false) is not { } endPoint)
         {
             return (reply, 0);
         }
 
         var wait = multiplexer.GetServer(endPoint).ExecuteAsync("WAIT", [_replicaAcknowledgements, _replicaAcknowledgementTimeoutMilliseconds]);
-        return (reply, await ReplicasAsync(wait));
+        return (reply, await ReplicasAsync(wait).ConfigureAwait(false));
     }
 
     // Whether the cluster's topology (as StackExchange.Redis last read it) names the primary serving the key's slot.
@@ -127,7 +127,7 @@ internal sealed partial class RedisIdempotencyStore
 
         try
         {
-            await wait;
+            await wait.ConfigureAwait(false);
             return true;
         }
         catch (RedisServerException)
@@ -149,7 +149,7 @@ internal sealed partial class RedisIdempotencyStore
     {
         try
         {
-            var reply = await wait;
+            var reply = await wait.ConfigureAwait(false);
             return reply.Resp2Type == ResultType.Integer ? (long)reply : 0;
         }
         catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -164,7 +164,7 @@ internal sealed partial class RedisIdempotencyStore
     {
         try
         {
-            await EvaluateAsync(RedisScript.Release, key, [ownerToken], acknowledged: false, CancellationToken.None);
+            await EvaluateAsync(RedisScript.Release, key, [ownerToken], acknowledged: false, CancellationToken.None).ConfigureAwait(false);
         }
         catch (IdempotencyStoreException)
         {

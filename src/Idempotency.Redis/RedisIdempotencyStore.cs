@@ -51,7 +51,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     {
         ArgumentNullException.ThrowIfNull(request);
         RedisValue[] arguments = [request.Fingerprint, request.OwnerToken, ToMilliseconds(request.LeaseDuration), _leaseGraceMilliseconds];
-        var (reply, replicas) = await EvaluateAsync(RedisScript.Claim, request.Key, arguments, acknowledged: true, cancellationToken);
+        var (reply, replicas) = await EvaluateAsync(RedisScript.Claim, request.Key, arguments, acknowledged: true, cancellationToken).ConfigureAwait(false);
 
         var parts = (RedisResult[]?)reply;
         switch (parts is { Length: > 0 } ? (long)parts[0] : -1)
@@ -59,7 +59,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
             case ClaimedReply when parts!.Length == 2:
                 if (replicas < _replicaAcknowledgements)
                 {
-                    await WithdrawUnacknowledgedClaimAsync(request.Key, request.OwnerToken);
+                    await WithdrawUnacknowledgedClaimAsync(request.Key, request.OwnerToken).ConfigureAwait(false);
                     throw NotAcknowledged(RedisScript.Claim, replicas);
                 }
 
@@ -79,7 +79,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     {
         ArgumentNullException.ThrowIfNull(request);
         RedisValue[] arguments = [request.OwnerToken, request.Payload, ToMilliseconds(request.Retention)];
-        var (reply, replicas) = await EvaluateAsync(RedisScript.Complete, request.Key, arguments, acknowledged: true, cancellationToken);
+        var (reply, replicas) = await EvaluateAsync(RedisScript.Complete, request.Key, arguments, acknowledged: true, cancellationToken).ConfigureAwait(false);
         if (!ToFlag(RedisScript.Complete, reply))
         {
             return CompletionStatus.ClaimLost;
@@ -93,7 +93,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentException.ThrowIfNullOrEmpty(ownerToken);
         // A release is not waited for: if a fail-over loses it, the claim comes back and ends with its lease.
-        var (reply, _) = await EvaluateAsync(RedisScript.Release, key, [ownerToken], acknowledged: false, cancellationToken);
+        var (reply, _) = await EvaluateAsync(RedisScript.Release, key, [ownerToken], acknowledged: false, cancellationToken).ConfigureAwait(false);
         return ToFlag(RedisScript.Release, reply);
     }
 
@@ -121,18 +121,18 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            var multiplexer = await _connection.GetMultiplexerAsync();
+            var multiplexer = await _connection.GetMultiplexerAsync().ConfigureAwait(false);
 
             // StackExchange.Redis takes no token: stop waiting when cancelled. A claim abandoned this way may still
             // land; it then holds the key until its lease ends, like a claim whose owner crashed.
             if (acknowledged && _replicaAcknowledgements > 0)
             {
                 var acknowledgement = EvaluateAcknowledgedAsync(multiplexer, script, _keyPrefix + key, arguments);
-                return cancellationToken.CanBeCanceled ? await acknowledgement.WaitAsync(cancellationToken) : await acknowledgement;
+                return cancellationToken.CanBeCanceled ? await acknowledgement.WaitAsync(cancellationToken).ConfigureAwait(false) : await acknowledgement.ConfigureAwait(false);
             }
 
             var evaluation = EvaluateOnceAsync(multiplexer.GetDatabase(), script, [_keyPrefix + key], arguments);
-            return (cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken) : await evaluation, 0);
+            return (cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken).ConfigureAwait(false) : await evaluation.ConfigureAwait(false), 0);
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("IDEMPOTENCY_FORMAT", StringComparison.Ordinal))
         {
@@ -172,7 +172,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     {
         try
         {
-            return await database.ScriptEvaluateAsync(script.Hash, keys, arguments);
+            return await database.ScriptEvaluateAsync(script.Hash, keys, arguments).ConfigureAwait(false);
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
@@ -180,7 +180,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
             // caches it again, so the next call by SHA succeeds: one extra round trip, once per server. NoScriptCache
             // keeps StackExchange.Redis from adding a SCRIPT LOAD of its own.
             LogScriptReloaded(script.Name);
-            return await database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache);
+            return await database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache).ConfigureAwait(false);
         }
     }
 }

@@ -34,7 +34,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        var multiplexer = await _connection.GetMultiplexerAsync().AsTask().WaitAsync(cancellationToken);
+        var multiplexer = await _connection.GetMultiplexerAsync().AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
         var primaries = multiplexer.GetEndPoints()
             .Select(endPoint => multiplexer.GetServer(endPoint))
             .Where(server => server.IsConnected && !server.IsReplica)
@@ -48,10 +48,10 @@ internal sealed partial class RedisStoreInitializer : IHostedService
 
         foreach (var server in primaries)
         {
-            await InitializeAsync(server, cancellationToken);
+            await InitializeAsync(server, cancellationToken).ConfigureAwait(false);
         }
 
-        await CheckScriptsRunAsync(multiplexer.GetDatabase(), cancellationToken);
+        await CheckScriptsRunAsync(multiplexer.GetDatabase(), cancellationToken).ConfigureAwait(false);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -66,17 +66,17 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         {
             foreach (var script in RedisScript.All)
             {
-                await server.ExecuteAsync("SCRIPT", "LOAD", script.Text).WaitAsync(cancellationToken);
+                await server.ExecuteAsync("SCRIPT", "LOAD", script.Text).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
             LogScriptsLoaded(Describe(server.EndPoint));
-            await CheckReplicasAsync(server, cancellationToken);
+            await CheckReplicasAsync(server, cancellationToken).ConfigureAwait(false);
             if (_options.EvictionPolicyCheck == RedisEvictionPolicyCheck.Ignore)
             {
                 return;
             }
 
-            (policy, refusal) = await ReadEvictionPolicyAsync(server, cancellationToken);
+            (policy, refusal) = await ReadEvictionPolicyAsync(server, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisException or RedisTimeoutException or RedisCommandException)
         {
@@ -116,7 +116,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         try
         {
             RedisKey[] keys = [_options.KeyPrefix + "start-up-check"];
-            await database.ScriptEvaluateAsync(RedisScript.Release.Hash, keys, ["-"]).WaitAsync(cancellationToken);
+            await database.ScriptEvaluateAsync(RedisScript.Release.Hash, keys, ["-"]).WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is RedisServerException { Message: var message } && !message.StartsWith("NOSCRIPT", StringComparison.Ordinal)
                                    || ex is RedisCommandException)
@@ -140,7 +140,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
             return;
         }
 
-        var info = (string?)await server.ExecuteAsync("INFO", "replication").WaitAsync(cancellationToken);
+        var info = (string?)await server.ExecuteAsync("INFO", "replication").WaitAsync(cancellationToken).ConfigureAwait(false);
         foreach (var line in (info ?? string.Empty).Split('\n'))
         {
             const string Field = "connected_slaves:";
@@ -161,7 +161,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         string configRefusal;
         try
         {
-            var reply = await server.ExecuteAsync("CONFIG", "GET", "maxmemory-policy").WaitAsync(cancellationToken);
+            var reply = await server.ExecuteAsync("CONFIG", "GET", "maxmemory-policy").WaitAsync(cancellationToken).ConfigureAwait(false);
             if (reply.ToDictionary().TryGetValue("maxmemory-policy", out var value) && !value.IsNull)
             {
                 return ((string?)value, null);
@@ -176,7 +176,7 @@ internal sealed partial class RedisStoreInitializer : IHostedService
 
         try
         {
-            var info = (string?)await server.ExecuteAsync("INFO", "memory").WaitAsync(cancellationToken);
+            var info = (string?)await server.ExecuteAsync("INFO", "memory").WaitAsync(cancellationToken).ConfigureAwait(false);
             foreach (var line in (info ?? string.Empty).Split('\n'))
             {
                 const string Field = "maxmemory_policy:";

@@ -34,7 +34,7 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
         ArgumentNullException.ThrowIfNull(request);
         if (!_options.Methods.Contains(request.Method.Method))
         {
-            return await base.SendAsync(request, cancellationToken);
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
         if (!request.Headers.Contains(_options.HeaderName))
@@ -45,21 +45,21 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
         var retries = 0;
         while (true)
         {
-            var response = await base.SendAsync(request, cancellationToken);
+            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
             if (retries >= _options.MaxInFlightRetries
                 || response.StatusCode != HttpStatusCode.Conflict
                 || RetryAfter(response) is not { } delay
                 || delay > _options.MaxRetryAfter
                 // Only the middleware's own 409 means "same key still running"; an application's 409 (say,
                 // insufficient funds) is a final answer and must never be re-sent.
-                || !await ProblemTypeReader.HasTypeAsync(response, ProblemTypeReader.RequestInFlight, cancellationToken))
+                || !await ProblemTypeReader.HasTypeAsync(response, ProblemTypeReader.RequestInFlight, cancellationToken).ConfigureAwait(false))
             {
                 return response;
             }
 
             retries++;
             response.Dispose();
-            await Task.Delay(delay, _timeProvider, cancellationToken);
+            await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 

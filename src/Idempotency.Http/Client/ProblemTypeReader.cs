@@ -20,10 +20,10 @@ internal static class ProblemTypeReader
 
         // Buffered and read as a copy: ReadAsStreamAsync would hand out the content's one cached stream, left at its
         // end, and a caller's ReadFromJsonAsync after this check would then find an empty body.
-        await response.Content.LoadIntoBufferAsync(cancellationToken);
+        await response.Content.LoadIntoBufferAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            using var problem = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken));
+            using var problem = JsonDocument.Parse(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false));
             return problem.RootElement.ValueKind == JsonValueKind.Object
                 && problem.RootElement.TryGetProperty("type", out var type)
                 && type.ValueKind == JsonValueKind.String

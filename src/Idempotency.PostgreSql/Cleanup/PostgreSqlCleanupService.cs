@@ -50,11 +50,11 @@ internal sealed partial class PostgreSqlCleanupService : BackgroundService
 
         try
         {
-            while (await timer.WaitForNextTickAsync(stoppingToken))
+            while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
                 try
                 {
-                    var deleted = await DeleteExpiredAsync(stoppingToken);
+                    var deleted = await DeleteExpiredAsync(stoppingToken).ConfigureAwait(false);
                     LogCleanupCompleted(deleted, _database.Sql.QualifiedTableName);
                 }
                 catch (Exception ex) when (!stoppingToken.IsCancellationRequested)

@@ -55,24 +55,27 @@ public sealed class PostgreSqlAppendOnlyStreamStore : IAppendOnlyStreamStore
     {
         ConditionalWriteArguments.Id(stream, nameof(stream));
         ArgumentOutOfRangeException.ThrowIfNegative(expectedLastSequence);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await PostgreSqlConditionalWriteCommands.AppendAsync(connection, null, _sql, stream, expectedLastSequence, payload, cancellationToken);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionDisposal = connection.ConfigureAwait(false);
+        return await PostgreSqlConditionalWriteCommands.AppendAsync(connection, null, _sql, stream, expectedLastSequence, payload, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async ValueTask<long> GetLastSequenceAsync(string stream, CancellationToken cancellationToken)
     {
         ConditionalWriteArguments.Id(stream, nameof(stream));
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await PostgreSqlConditionalWriteCommands.GetLastSequenceAsync(connection, null, _sql, stream, cancellationToken);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionDisposal = connection.ConfigureAwait(false);
+        return await PostgreSqlConditionalWriteCommands.GetLastSequenceAsync(connection, null, _sql, stream, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async ValueTask<IReadOnlyList<StreamEntry>> ReadAsync(string stream, long fromSequence, int maxCount, CancellationToken cancellationToken)
     {
         ConditionalWriteArguments.Range(stream, fromSequence, maxCount);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await PostgreSqlConditionalWriteCommands.ReadAsync(connection, null, _sql, stream, fromSequence, maxCount, cancellationToken);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionDisposal = connection.ConfigureAwait(false);
+        return await PostgreSqlConditionalWriteCommands.ReadAsync(connection, null, _sql, stream, fromSequence, maxCount, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The store's operations on the caller's transaction; it never commits, rolls back or disposes it.</summary>
@@ -82,19 +85,19 @@ public sealed class PostgreSqlAppendOnlyStreamStore : IAppendOnlyStreamStore
         {
             ConditionalWriteArguments.Id(stream, nameof(stream));
             ArgumentOutOfRangeException.ThrowIfNegative(expectedLastSequence);
-            return await PostgreSqlConditionalWriteCommands.AppendAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, stream, expectedLastSequence, payload, cancellationToken);
+            return await PostgreSqlConditionalWriteCommands.AppendAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, stream, expectedLastSequence, payload, cancellationToken).ConfigureAwait(false);
         }
 
         public async ValueTask<long> GetLastSequenceAsync(string stream, CancellationToken cancellationToken)
         {
             ConditionalWriteArguments.Id(stream, nameof(stream));
-            return await PostgreSqlConditionalWriteCommands.GetLastSequenceAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, stream, cancellationToken);
+            return await PostgreSqlConditionalWriteCommands.GetLastSequenceAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, stream, cancellationToken).ConfigureAwait(false);
         }
 
         public async ValueTask<IReadOnlyList<StreamEntry>> ReadAsync(string stream, long fromSequence, int maxCount, CancellationToken cancellationToken)
         {
             ConditionalWriteArguments.Range(stream, fromSequence, maxCount);
-            return await PostgreSqlConditionalWriteCommands.ReadAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, stream, fromSequence, maxCount, cancellationToken);
+            return await PostgreSqlConditionalWriteCommands.ReadAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, stream, fromSequence, maxCount, cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -17,7 +17,7 @@ internal static class PostgreSqlConditionalWriteCommands
         try
         {
             var row = await connection.QuerySingleOrDefaultAsync<RecordRow>(new CommandDefinition(
-                sql.GetRecord, new { Id = id }, transaction, cancellationToken: cancellationToken));
+                sql.GetRecord, new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return row is null ? null : new VersionedRecord(row.Version, row.Value);
         }
         catch (PostgresException ex) when (PostgreSqlConditionalWriteErrors.IsSchemaProblem(ex))
@@ -32,7 +32,7 @@ internal static class PostgreSqlConditionalWriteCommands
         try
         {
             var row = await connection.QuerySingleOrDefaultAsync<StatusRow>(new CommandDefinition(
-                sql.CreateRecord, new { Id = id, Value = AsArray(value) }, transaction, cancellationToken: cancellationToken));
+                sql.CreateRecord, new { Id = id, Value = AsArray(value) }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (row is not null)
             {
                 return row.Status == PostgreSqlConditionalWriteSql.AppliedStatus
@@ -43,7 +43,7 @@ internal static class PostgreSqlConditionalWriteCommands
             // Another writer created the record after this statement's snapshot and committed while the insert waited
             // for it: a new statement (a new snapshot, under Read Committed) sees it.
             var version = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-                sql.GetRecordVersion, new { Id = id }, transaction, cancellationToken: cancellationToken));
+                sql.GetRecordVersion, new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return version is { } current
                 ? ConditionalWriteResult.VersionConflict(current)
                 : throw PostgreSqlConditionalWriteErrors.Vanished(sql.RecordsTable, "record", id);
@@ -63,12 +63,12 @@ internal static class PostgreSqlConditionalWriteCommands
             {
                 // No record can be at a version that has no successor, so this is a conflict (or no record at all).
                 var current = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-                    sql.GetRecordVersion, new { Id = id }, transaction, cancellationToken: cancellationToken));
+                    sql.GetRecordVersion, new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
                 return current is { } version ? ConditionalWriteResult.VersionConflict(version) : ConditionalWriteResult.NotFound();
             }
 
             var row = await connection.QuerySingleOrDefaultAsync<StatusRow>(new CommandDefinition(
-                sql.UpdateRecord, new { Id = id, Expected = expectedVersion, Value = AsArray(value) }, transaction, cancellationToken: cancellationToken));
+                sql.UpdateRecord, new { Id = id, Expected = expectedVersion, Value = AsArray(value) }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return row switch
             {
                 null => ConditionalWriteResult.NotFound(),
@@ -90,11 +90,11 @@ internal static class PostgreSqlConditionalWriteCommands
             if (CannotBeFollowed(expectedLastSequence))
             {
                 return ConditionalWriteResult.VersionConflict(await connection.QuerySingleAsync<long>(new CommandDefinition(
-                    sql.GetLastSequence, new { Stream = stream }, transaction, cancellationToken: cancellationToken)));
+                    sql.GetLastSequence, new { Stream = stream }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false));
             }
 
             var row = await connection.QuerySingleAsync<AppendRow>(new CommandDefinition(
-                sql.Append, new { Stream = stream, Expected = expectedLastSequence, Payload = AsArray(payload) }, transaction, cancellationToken: cancellationToken));
+                sql.Append, new { Stream = stream, Expected = expectedLastSequence, Payload = AsArray(payload) }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             if (row.Appended is { } appended)
             {
                 return ConditionalWriteResult.Applied(appended);
@@ -108,7 +108,7 @@ internal static class PostgreSqlConditionalWriteCommands
             // The snapshot said "append", the unique index said "taken": another writer inserted entry N + 1 and
             // committed while this insert waited for it. A new statement (a new snapshot) sees how far the stream got.
             var last = await connection.QuerySingleAsync<long>(new CommandDefinition(
-                sql.GetLastSequence, new { Stream = stream }, transaction, cancellationToken: cancellationToken));
+                sql.GetLastSequence, new { Stream = stream }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return last > expectedLastSequence
                 ? ConditionalWriteResult.VersionConflict(last)
                 : throw PostgreSqlConditionalWriteErrors.Vanished(sql.StreamEntriesTable, "stream", stream);
@@ -125,7 +125,7 @@ internal static class PostgreSqlConditionalWriteCommands
         try
         {
             return await connection.QuerySingleAsync<long>(new CommandDefinition(
-                sql.GetLastSequence, new { Stream = stream }, transaction, cancellationToken: cancellationToken));
+                sql.GetLastSequence, new { Stream = stream }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
         catch (PostgresException ex) when (PostgreSqlConditionalWriteErrors.IsSchemaProblem(ex))
         {
@@ -139,7 +139,7 @@ internal static class PostgreSqlConditionalWriteCommands
         try
         {
             var rows = await connection.QueryAsync<EntryRow>(new CommandDefinition(
-                sql.Read, new { Stream = stream, FromSequence = fromSequence, MaxCount = maxCount }, transaction, cancellationToken: cancellationToken));
+                sql.Read, new { Stream = stream, FromSequence = fromSequence, MaxCount = maxCount }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
             return rows.Select(row => new StreamEntry(row.Sequence, row.Payload)).ToArray();
         }
         catch (PostgresException ex) when (PostgreSqlConditionalWriteErrors.IsSchemaProblem(ex))

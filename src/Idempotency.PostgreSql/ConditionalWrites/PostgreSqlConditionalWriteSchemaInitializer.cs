@@ -20,7 +20,7 @@ internal sealed partial class PostgreSqlConditionalWriteSchemaInitializer(Postgr
         var sql = database.Sql;
         try
         {
-            await CreateSchemaAsync(cancellationToken);
+            await CreateSchemaAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {

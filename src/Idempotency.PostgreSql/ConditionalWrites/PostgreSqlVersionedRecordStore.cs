@@ -53,16 +53,18 @@ public sealed class PostgreSqlVersionedRecordStore : IVersionedRecordStore
     public async ValueTask<VersionedRecord?> GetAsync(string id, CancellationToken cancellationToken)
     {
         ConditionalWriteArguments.Id(id, nameof(id));
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await PostgreSqlConditionalWriteCommands.GetRecordAsync(connection, null, _sql, id, cancellationToken);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionDisposal = connection.ConfigureAwait(false);
+        return await PostgreSqlConditionalWriteCommands.GetRecordAsync(connection, null, _sql, id, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
     public async ValueTask<ConditionalWriteResult> CreateAsync(string id, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
     {
         ConditionalWriteArguments.Id(id, nameof(id));
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await PostgreSqlConditionalWriteCommands.CreateRecordAsync(connection, null, _sql, id, value, cancellationToken);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionDisposal = connection.ConfigureAwait(false);
+        return await PostgreSqlConditionalWriteCommands.CreateRecordAsync(connection, null, _sql, id, value, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -70,8 +72,9 @@ public sealed class PostgreSqlVersionedRecordStore : IVersionedRecordStore
     {
         ConditionalWriteArguments.Id(id, nameof(id));
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
-        await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-        return await PostgreSqlConditionalWriteCommands.UpdateRecordAsync(connection, null, _sql, id, expectedVersion, value, cancellationToken);
+        var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+        await using var connectionDisposal = connection.ConfigureAwait(false);
+        return await PostgreSqlConditionalWriteCommands.UpdateRecordAsync(connection, null, _sql, id, expectedVersion, value, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The store's operations on the caller's transaction; it never commits, rolls back or disposes it.</summary>
@@ -80,20 +83,20 @@ public sealed class PostgreSqlVersionedRecordStore : IVersionedRecordStore
         public async ValueTask<VersionedRecord?> GetAsync(string id, CancellationToken cancellationToken)
         {
             ConditionalWriteArguments.Id(id, nameof(id));
-            return await PostgreSqlConditionalWriteCommands.GetRecordAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, id, cancellationToken);
+            return await PostgreSqlConditionalWriteCommands.GetRecordAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, id, cancellationToken).ConfigureAwait(false);
         }
 
         public async ValueTask<ConditionalWriteResult> CreateAsync(string id, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
         {
             ConditionalWriteArguments.Id(id, nameof(id));
-            return await PostgreSqlConditionalWriteCommands.CreateRecordAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, id, value, cancellationToken);
+            return await PostgreSqlConditionalWriteCommands.CreateRecordAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, id, value, cancellationToken).ConfigureAwait(false);
         }
 
         public async ValueTask<ConditionalWriteResult> UpdateIfVersionAsync(string id, long expectedVersion, ReadOnlyMemory<byte> value, CancellationToken cancellationToken)
         {
             ConditionalWriteArguments.Id(id, nameof(id));
             ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
-            return await PostgreSqlConditionalWriteCommands.UpdateRecordAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, id, expectedVersion, value, cancellationToken);
+            return await PostgreSqlConditionalWriteCommands.UpdateRecordAsync(PostgreSqlConditionalWriteCommands.ConnectionOf(transaction), transaction, sql, id, expectedVersion, value, cancellationToken).ConfigureAwait(false);
         }
     }
 }

@@ -21,7 +21,7 @@ internal sealed partial class PostgreSqlSchemaInitializer(PostgreSqlIdempotencyD
 
         try
         {
-            await CreateSchemaAsync(cancellationToken);
+            await CreateSchemaAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {

@@ -54,7 +54,7 @@ internal sealed class PostgreSqlIdempotencyDatabase(NpgsqlDataSource dataSource,
         int deleted;
         do
         {
-            deleted = await DeleteExpiredBatchAsync(cancellationToken);
+            deleted = await DeleteExpiredBatchAsync(cancellationToken).ConfigureAwait(false);
             total += deleted;
         }
         while (deleted == batchSize && !cancellationToken.IsCancellationRequested);
@@ -68,11 +68,12 @@ internal sealed class PostgreSqlIdempotencyDatabase(NpgsqlDataSource dataSource,
     {
         try
         {
-            await using var connection = await DataSource.OpenConnectionAsync(cancellationToken);
+            var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var connectionDisposal = connection.ConfigureAwait(false);
             return await connection.ExecuteAsync(new CommandDefinition(
                 Sql.DeleteExpiredBatch,
                 new { BatchSize = Options.CleanupBatchSize },
-                cancellationToken: cancellationToken));
+                cancellationToken: cancellationToken)).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {

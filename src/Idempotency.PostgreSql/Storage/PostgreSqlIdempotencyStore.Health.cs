@@ -15,10 +15,12 @@ internal sealed partial class PostgreSqlIdempotencyStore : IHealthCheck
         ArgumentNullException.ThrowIfNull(context);
         try
         {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            await using var command = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL", connection);
+            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var connectionDisposal = connection.ConfigureAwait(false);
+            var command = new NpgsqlCommand("SELECT to_regclass($1) IS NOT NULL", connection);
+            await using var commandDisposal = command.ConfigureAwait(false);
             command.Parameters.Add(new NpgsqlParameter { Value = _sql.QualifiedTableName });
-            var exists = (bool)(await command.ExecuteScalarAsync(cancellationToken))!;
+            var exists = (bool)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
             return exists
                 ? HealthCheckResult.Healthy($"PostgreSQL answers, and the table {_sql.QualifiedTableName} exists.")
                 : new HealthCheckResult(

@@ -62,8 +62,9 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
     {
         try
         {
-            await using var connection = await _dataSource.OpenConnectionAsync(cancellationToken);
-            return await command(connection, _sql, argument, cancellationToken);
+            var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+            await using var connectionDisposal = connection.ConfigureAwait(false);
+            return await command(connection, _sql, argument, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {

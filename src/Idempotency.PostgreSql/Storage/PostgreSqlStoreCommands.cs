@@ -22,7 +22,7 @@ internal static class PostgreSqlStoreCommands
     public static async Task<IdempotencyClaimResult> ClaimAsync(
         NpgsqlConnection connection, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql.Claim, connection)
+        var command = new NpgsqlCommand(sql.Claim, connection)
         {
             Parameters =
             {
@@ -32,12 +32,14 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlParameter<double> { TypedValue = request.LeaseDuration.TotalMilliseconds },
             },
         };
-        await PrepareAsync(command, sql, cancellationToken);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        await PrepareAsync(command, sql, cancellationToken).ConfigureAwait(false);
 
         for (var attempt = 1; ; attempt++)
         {
-            await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-            if (await reader.ReadAsync(cancellationToken))
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
+            if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
             {
                 return ReadClaim(reader);
             }
@@ -61,7 +63,7 @@ internal static class PostgreSqlStoreCommands
     public static async Task<IdempotencyClaimResult> ClaimInTransactionAsync(
         NpgsqlConnection connection, NpgsqlTransaction transaction, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, CancellationToken cancellationToken)
     {
-        await using var batch = new NpgsqlBatch(connection, transaction)
+        var batch = new NpgsqlBatch(connection, transaction)
         {
             BatchCommands =
             {
@@ -79,9 +81,10 @@ internal static class PostgreSqlStoreCommands
                 },
             },
         };
-        await PrepareAsync(batch, sql, cancellationToken);
+        await using var batchDisposal = batch.ConfigureAwait(false);
+        await PrepareAsync(batch, sql, cancellationToken).ConfigureAwait(false);
 
-        return (await ReadLockAndRecordAsync(batch, request, knownLock: null, cancellationToken)).Claim;
+        return (await ReadLockAndRecordAsync(batch, request, knownLock: null, cancellationToken).ConfigureAwait(false)).Claim;
     }
 
     /// <summary>
@@ -100,12 +103,13 @@ internal static class PostgreSqlStoreCommands
     public static async Task<(IdempotencyClaimResult Claim, bool Locked)> ClaimBeforeTransactionAsync(
         NpgsqlConnection connection, PostgreSqlStoreSql sql, IdempotencyClaimRequest request, bool lockHeld, CancellationToken cancellationToken)
     {
-        await using var batch = new NpgsqlBatch(connection)
+        var batch = new NpgsqlBatch(connection)
         {
             // A Sync after each statement: each runs in an implicit transaction of its own, whatever the session's
             // default isolation level, so the read takes its snapshot after the lock is granted.
             EnableErrorBarriers = true,
         };
+        await using var batchDisposal = batch.ConfigureAwait(false);
         if (!lockHeld)
         {
             batch.BatchCommands.Add(new NpgsqlBatchCommand(sql.SessionLock)
@@ -126,9 +130,9 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlParameter<ReadOnlyMemory<byte>> { TypedValue = request.Fingerprint, NpgsqlDbType = NpgsqlTypes.NpgsqlDbType.Bytea },
             },
         });
-        await PrepareAsync(batch, sql, cancellationToken);
+        await PrepareAsync(batch, sql, cancellationToken).ConfigureAwait(false);
 
-        return await ReadLockAndRecordAsync(batch, request, lockHeld ? true : null, cancellationToken);
+        return await ReadLockAndRecordAsync(batch, request, lockHeld ? true : null, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -140,7 +144,7 @@ internal static class PostgreSqlStoreCommands
         NpgsqlConnection connection, NpgsqlTransaction transaction, PostgreSqlStoreSql sql, IdempotencyClaimRequest claim, IdempotencyCompleteRequest request,
         bool sessionLock, CancellationToken cancellationToken)
     {
-        await using var batch = new NpgsqlBatch(connection, transaction)
+        var batch = new NpgsqlBatch(connection, transaction)
         {
             BatchCommands =
             {
@@ -157,15 +161,16 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlBatchCommand("COMMIT"),
             },
         };
+        await using var batchDisposal = batch.ConfigureAwait(false);
         if (sessionLock)
         {
             // After the COMMIT, so that whoever gets the lock next sees the record.
             batch.BatchCommands.Add(SessionUnlockCommand(sql, claim.Key));
         }
 
-        await PrepareAsync(batch, sql, cancellationToken);
+        await PrepareAsync(batch, sql, cancellationToken).ConfigureAwait(false);
 
-        await batch.ExecuteNonQueryAsync(cancellationToken);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -175,13 +180,14 @@ internal static class PostgreSqlStoreCommands
     /// </summary>
     public static async Task UnlockSessionAsync(NpgsqlConnection connection, PostgreSqlStoreSql sql, string? key, CancellationToken cancellationToken)
     {
-        await using var batch = new NpgsqlBatch(connection)
+        var batch = new NpgsqlBatch(connection)
         {
             BatchCommands = { key is null ? new NpgsqlBatchCommand(sql.SessionUnlockAll) : SessionUnlockCommand(sql, key) },
         };
-        await PrepareAsync(batch, sql, cancellationToken);
+        await using var batchDisposal = batch.ConfigureAwait(false);
+        await PrepareAsync(batch, sql, cancellationToken).ConfigureAwait(false);
 
-        await batch.ExecuteNonQueryAsync(cancellationToken);
+        await batch.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -196,7 +202,7 @@ internal static class PostgreSqlStoreCommands
     public static async Task<CompletionStatus> CompleteAsync(
         NpgsqlConnection connection, PostgreSqlStoreSql sql, IdempotencyCompleteRequest request, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql.Complete, connection)
+        var command = new NpgsqlCommand(sql.Complete, connection)
         {
             Parameters =
             {
@@ -206,16 +212,17 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlParameter<double> { TypedValue = request.Retention.TotalMilliseconds },
             },
         };
-        await PrepareAsync(command, sql, cancellationToken);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        await PrepareAsync(command, sql, cancellationToken).ConfigureAwait(false);
 
-        var updated = await command.ExecuteNonQueryAsync(cancellationToken);
+        var updated = await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         return updated == 1 ? CompletionStatus.Completed : CompletionStatus.ClaimLost;
     }
 
     public static async Task<bool> ReleaseAsync(
         NpgsqlConnection connection, PostgreSqlStoreSql sql, string key, string ownerToken, CancellationToken cancellationToken)
     {
-        await using var command = new NpgsqlCommand(sql.Release, connection)
+        var command = new NpgsqlCommand(sql.Release, connection)
         {
             Parameters =
             {
@@ -223,9 +230,10 @@ internal static class PostgreSqlStoreCommands
                 new NpgsqlParameter<string> { TypedValue = ownerToken },
             },
         };
-        await PrepareAsync(command, sql, cancellationToken);
+        await using var commandDisposal = command.ConfigureAwait(false);
+        await PrepareAsync(command, sql, cancellationToken).ConfigureAwait(false);
 
-        return await command.ExecuteNonQueryAsync(cancellationToken) == 1;
+        return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false) == 1;
     }
 
     /// <summary>The 64-bit advisory lock key of <paramref name="key"/> in this table, the same for transaction and session locks.</summary>
@@ -242,7 +250,8 @@ internal static class PostgreSqlStoreCommands
     private static async Task<(IdempotencyClaimResult Claim, bool Locked)> ReadLockAndRecordAsync(
         NpgsqlBatch batch, IdempotencyClaimRequest request, bool? knownLock, CancellationToken cancellationToken)
     {
-        await using var reader = await batch.ExecuteReaderAsync(cancellationToken);
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         bool locked;
         if (knownLock is { } known)
         {
@@ -250,12 +259,12 @@ internal static class PostgreSqlStoreCommands
         }
         else
         {
-            await reader.ReadAsync(cancellationToken);
+            await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
             locked = reader.GetBoolean(0);
-            await reader.NextResultAsync(cancellationToken);
+            await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
         }
 
-        if (await reader.ReadAsync(cancellationToken))
+        if (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
         {
             return (ReadClaim(reader), locked);
         }

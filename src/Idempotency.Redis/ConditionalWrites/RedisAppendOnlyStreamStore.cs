@@ -31,7 +31,7 @@ internal sealed class RedisAppendOnlyStreamStore : IAppendOnlyStreamStore
         ArgumentOutOfRangeException.ThrowIfNegative(expectedLastSequence);
         var script = RedisConditionalWriteScripts.Append;
         RedisValue[] arguments = [expectedLastSequence.ToString(CultureInfo.InvariantCulture), payload];
-        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(stream), arguments, cancellationToken);
+        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(stream), arguments, cancellationToken).ConfigureAwait(false);
 
         var parts = reply.Resp2Type == ResultType.Array ? (RedisResult[]?)reply : null;
         return (parts is { Length: 2 } ? (long)parts[0] : -1) switch
@@ -46,7 +46,7 @@ internal sealed class RedisAppendOnlyStreamStore : IAppendOnlyStreamStore
     {
         ArgumentException.ThrowIfNullOrEmpty(stream);
         var key = Key(stream);
-        return await CallAsync(key, _multiplexer.GetDatabase().ListLengthAsync(key), cancellationToken);
+        return await CallAsync(key, _multiplexer.GetDatabase().ListLengthAsync(key), cancellationToken).ConfigureAwait(false);
     }
 
     public async ValueTask<IReadOnlyList<StreamEntry>> ReadAsync(string stream, long fromSequence, int maxCount, CancellationToken cancellationToken)
@@ -56,7 +56,7 @@ internal sealed class RedisAppendOnlyStreamStore : IAppendOnlyStreamStore
         ArgumentOutOfRangeException.ThrowIfLessThan(maxCount, 1);
         var key = Key(stream);
         var start = fromSequence - 1;
-        var values = await CallAsync(key, _multiplexer.GetDatabase().ListRangeAsync(key, start, start + maxCount - 1), cancellationToken);
+        var values = await CallAsync(key, _multiplexer.GetDatabase().ListRangeAsync(key, start, start + maxCount - 1), cancellationToken).ConfigureAwait(false);
 
         var entries = new StreamEntry[values.Length];
         for (var i = 0; i < values.Length; i++)
@@ -72,7 +72,7 @@ internal sealed class RedisAppendOnlyStreamStore : IAppendOnlyStreamStore
         cancellationToken.ThrowIfCancellationRequested();
         try
         {
-            return cancellationToken.CanBeCanceled ? await call.WaitAsync(cancellationToken) : await call;
+            return cancellationToken.CanBeCanceled ? await call.WaitAsync(cancellationToken).ConfigureAwait(false) : await call.ConfigureAwait(false);
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
         {

@@ -19,7 +19,7 @@ internal static class RedisConditionalWriteScripts
         {
             // StackExchange.Redis takes no token: stop waiting when cancelled. The write may still land, exactly as
             // if the reply had been lost; the caller's next read shows it.
-            return cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken) : await evaluation;
+            return cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken).ConfigureAwait(false) : await evaluation.ConfigureAwait(false);
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("CONDITIONAL_FORMAT", StringComparison.Ordinal) || ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
         {
@@ -39,13 +39,13 @@ internal static class RedisConditionalWriteScripts
     {
         try
         {
-            return await database.ScriptEvaluateAsync(script.Hash, keys, arguments);
+            return await database.ScriptEvaluateAsync(script.Hash, keys, arguments).ConfigureAwait(false);
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
             // The server does not know the script yet (first use, restart, fail-over, SCRIPT FLUSH): EVAL sends its
             // text and caches it, so later calls by SHA take one round trip again.
-            return await database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache);
+            return await database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache).ConfigureAwait(false);
         }
     }
 }

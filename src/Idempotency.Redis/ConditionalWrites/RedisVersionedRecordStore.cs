@@ -34,7 +34,7 @@ internal sealed class RedisVersionedRecordStore : IVersionedRecordStore
         cancellationToken.ThrowIfCancellationRequested();
         var key = Key(id);
         var read = _multiplexer.GetDatabase().HashGetAsync(key, s_fields);
-        var fields = cancellationToken.CanBeCanceled ? await read.WaitAsync(cancellationToken) : await read;
+        var fields = cancellationToken.CanBeCanceled ? await read.WaitAsync(cancellationToken).ConfigureAwait(false) : await read.ConfigureAwait(false);
         if (fields[0].IsNull)
         {
             return null;
@@ -52,7 +52,7 @@ internal sealed class RedisVersionedRecordStore : IVersionedRecordStore
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         var script = RedisConditionalWriteScripts.Create;
-        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(id), [value], cancellationToken);
+        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(id), [value], cancellationToken).ConfigureAwait(false);
         return Read(script, reply);
     }
 
@@ -62,7 +62,7 @@ internal sealed class RedisVersionedRecordStore : IVersionedRecordStore
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
         var script = RedisConditionalWriteScripts.Update;
         RedisValue[] arguments = [expectedVersion.ToString(CultureInfo.InvariantCulture), value];
-        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(id), arguments, cancellationToken);
+        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(id), arguments, cancellationToken).ConfigureAwait(false);
         return Read(script, reply);
     }
 
