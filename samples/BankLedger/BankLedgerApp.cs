@@ -1,6 +1,7 @@
 using BankLedger.Auth;
 using BankLedger.Endpoints;
 using BankLedger.Http;
+using BankLedger.Queue;
 using BankLedger.Storage;
 using Microsoft.AspNetCore.Authentication;
 
@@ -25,6 +26,9 @@ public static class BankLedgerApp
         // Idempotency:Store picks where keys and the ledger live: memory (default), redis or postgres (see README.md).
         builder.Services.AddIdempotency(options => builder.Configuration.GetSection("Idempotency:Options").Bind(options))
             .AddLedgerStore(builder.Configuration);
+
+        // In postgres mode: the transfer queue, and its worker when TransferQueue:Enabled is true (off by default).
+        builder.Services.AddTransferQueue(builder.Configuration);
 
         // The OpenAPI document at /openapi/v1.json declares the Idempotency-Key header, If-Match, and the problem
         // responses (400, 409, 412, 422, 428) of every endpoint that has them.
