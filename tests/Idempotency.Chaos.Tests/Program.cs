@@ -15,13 +15,13 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
-        if (args is ["transfer-worker", var connectionString, var parent])
+        if (args is ["transfer-worker", var connectionString, var parentPid])
         {
             // The sample's transfer queue worker, which the worker chaos test kills (see TransferQueueWorkerCrashTests).
             using var host = TransferWorkerHost.Build(connectionString, worker: true);
             await host.StartAsync();
             Console.WriteLine(TransferWorkerHost.ReadyLine);
-            using var testProcess = Process.GetProcessById(int.Parse(parent, CultureInfo.InvariantCulture));
+            using var testProcess = Process.GetProcessById(int.Parse(parentPid, CultureInfo.InvariantCulture));
             await testProcess.WaitForExitAsync();
             return 0;
         }
