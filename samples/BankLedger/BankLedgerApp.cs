@@ -1,6 +1,7 @@
 using BankLedger.Auth;
 using BankLedger.Endpoints;
 using BankLedger.Http;
+using BankLedger.Queue;
 using BankLedger.Storage;
 using Microsoft.AspNetCore.Authentication;
 
@@ -30,6 +31,9 @@ public static class BankLedgerApp
         // /healthz reports the idempotency store: Redis round trip and eviction policy, PostgreSQL connection and table,
         // or the in-memory store's fill level (Degraded above nine tenths). Unhealthy answers 503.
         builder.Services.AddHealthChecks().AddIdempotencyStore();
+
+        // In postgres mode: the transfer queue, and its worker when TransferQueue:Enabled is true (off by default).
+        builder.Services.AddTransferQueue(builder.Configuration);
 
         // The OpenAPI document at /openapi/v1.json declares the Idempotency-Key header, If-Match, and the problem
         // responses (400, 409, 412, 422, 428) of every endpoint that has them.

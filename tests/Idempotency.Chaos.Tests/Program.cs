@@ -1,18 +1,31 @@
 using System.Diagnostics;
 using System.Globalization;
 using Idempotency.Chaos.Tests.Ledger;
+using Idempotency.Chaos.Tests.Worker;
 
 namespace Idempotency.Chaos.Tests;
 
 /// <summary>
 /// The entry point of this assembly when a crash test starts it as a child process
 /// (<c>dotnet Idempotency.Chaos.Tests.dll chaos-ledger --port 5123 --store redis ...</c>): the chaos ledger on Kestrel,
-/// so that the test can SIGKILL a real process under load. The test runner never calls it.
+/// so that the test can SIGKILL a real process under load; or (<c>transfer-worker &lt;connection string&gt; &lt;parent pid&gt;</c>)
+/// the BankLedger sample's transfer queue worker. The test runner never calls it.
 /// </summary>
 public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        if (args is ["transfer-worker", var connectionString, var parentPid])
+        {
+            // The sample's transfer queue worker, which the worker chaos test kills (see TransferQueueWorkerCrashTests).
+            using var host = TransferWorkerHost.Build(connectionString, worker: true);
+            await host.StartAsync();
+            Console.WriteLine(TransferWorkerHost.ReadyLine);
+            using var testProcess = Process.GetProcessById(int.Parse(parentPid, CultureInfo.InvariantCulture));
+            await testProcess.WaitForExitAsync();
+            return 0;
+        }
+
         if (args is not ["chaos-ledger", .. var rest] || !TryParse(rest, out var options, out var parentId))
         {
             await Console.Error.WriteLineAsync(

@@ -58,7 +58,7 @@ public static class LedgerStorageExtensions
         return storage.Transactional ? builder.WithPostgreSqlTransaction() : builder;
     }
 
-    private static LedgerStoreMode ReadMode(string? value) => value?.Trim() switch
+    internal static LedgerStoreMode ReadMode(string? value) => value?.Trim() switch
     {
         null or "" => LedgerStoreMode.Memory,
         var v when v.Equals("memory", StringComparison.OrdinalIgnoreCase) => LedgerStoreMode.Memory,

@@ -1,3 +1,4 @@
+using BankLedger.Queue;
 using Dapper;
 using Npgsql;
 
@@ -6,7 +7,8 @@ namespace BankLedger.Storage;
 /// <summary>
 /// Creates the ledger's own tables at start-up. The entries themselves live in the library's stream table
 /// (created by <c>AddPostgreSqlConditionalWrites</c>): one stream per account. Instances starting together take turns
-/// through an advisory lock, because concurrent <c>CREATE TABLE IF NOT EXISTS</c> can fail on the catalogs.
+/// through an advisory lock, because concurrent <c>CREATE TABLE IF NOT EXISTS</c> can fail on the catalogs. The transfer
+/// queue's tables (<see cref="TransferQueue.Script"/>) are created with them.
 /// </summary>
 public sealed class PostgreSqlLedgerSchema(NpgsqlDataSource dataSource) : IHostedService
 {
@@ -29,7 +31,7 @@ public sealed class PostgreSqlLedgerSchema(NpgsqlDataSource dataSource) : IHoste
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         await connection.ExecuteAsync(new CommandDefinition("SELECT pg_advisory_xact_lock(hashtext('BankLedger schema'))", transaction: transaction, cancellationToken: cancellationToken));
-        await connection.ExecuteAsync(new CommandDefinition(Script, transaction: transaction, cancellationToken: cancellationToken));
+        await connection.ExecuteAsync(new CommandDefinition(Script + TransferQueue.Script, transaction: transaction, cancellationToken: cancellationToken));
         await transaction.CommitAsync(cancellationToken);
     }
 
