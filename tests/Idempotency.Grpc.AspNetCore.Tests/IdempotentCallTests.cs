@@ -226,6 +226,19 @@ public sealed class IdempotentCallTests
         Assert.Equal(2, server.State.Executions);
     }
 
+    [Fact]
+    public async Task AddIdempotencyCalledTwice_InterceptsOnce_SoACallRunsAndReplays()
+    {
+        await using var server = await GrpcTestServer.StartAsync(services => services.AddGrpc().AddIdempotency());
+        var request = new DepositRequest { Account = "acc-13", Amount = 4 };
+
+        var first = await server.Client.DepositAsync(request, GrpcTestServer.Key("twice-1"));
+        var replay = await server.Client.DepositAsync(request, GrpcTestServer.Key("twice-1"));
+
+        Assert.Equal(first, replay);
+        Assert.Equal(1, server.State.Executions);
+    }
+
     internal static async Task<CallResult> CallAsync(GrpcTestServer server, DepositRequest request, string key)
     {
         using var call = server.Client.DepositAsync(request, GrpcTestServer.Key(key));
