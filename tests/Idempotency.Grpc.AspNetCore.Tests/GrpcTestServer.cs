@@ -16,13 +16,16 @@ internal sealed class GrpcTestServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private GrpcTestServer(WebApplication app, GrpcChannel channel)
+    private GrpcTestServer(WebApplication app, string address, GrpcChannel channel)
     {
         _app = app;
+        Address = address;
         Channel = channel;
         State = app.Services.GetRequiredService<LedgerState>();
         Client = new Ledger.LedgerClient(channel);
     }
+
+    public string Address { get; }
 
     public GrpcChannel Channel { get; }
 
@@ -62,7 +65,7 @@ internal sealed class GrpcTestServer : IAsyncDisposable
         }
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new GrpcTestServer(app, GrpcChannel.ForAddress(address));
+        return new GrpcTestServer(app, address, GrpcChannel.ForAddress(address));
     }
 
     public static Metadata Key(string key) => new() { { "idempotency-key", key } };
@@ -87,6 +90,12 @@ internal sealed class LedgerState
 
     public TaskCompletionSource Gate { get; set; } = Open();
 
+    /// <summary>Gets or sets how many of the next deposits fail with UNAVAILABLE (a fault the client's retries absorb).</summary>
+    public int FailuresLeft { get; set; }
+
+    /// <summary>Gets the idempotency key each deposit attempt carried, in order.</summary>
+    public System.Collections.Concurrent.ConcurrentQueue<string?> KeysSeen { get; } = new();
+
     public int Run() => Interlocked.Increment(ref _executions);
 
     private static TaskCompletionSource Open()
@@ -103,7 +112,14 @@ internal sealed class LedgerService(LedgerState state) : Ledger.LedgerBase
     public override async Task<DepositReply> Deposit(DepositRequest request, ServerCallContext context)
     {
         var execution = state.Run();
+        state.KeysSeen.Enqueue(context.RequestHeaders.GetValue("idempotency-key"));
         state.Entered.TrySetResult();
+        if (state.FailuresLeft > 0)
+        {
+            state.FailuresLeft--;
+            throw new RpcException(new Status(StatusCode.Unavailable, "injected fault"));
+        }
+
         await state.Gate.Task;
         await context.WriteResponseHeadersAsync(new Metadata { { "x-ledger-node", "node-a" }, { "x-trace-bin", [1, 2, (byte)execution] } });
         context.ResponseTrailers.Add("x-balance-version", execution.ToString(System.Globalization.CultureInfo.InvariantCulture));
