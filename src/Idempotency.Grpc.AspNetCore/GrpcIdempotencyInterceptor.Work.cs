@@ -1,0 +1,89 @@
+using System.Runtime.ExceptionServices;
+using Grpc.Core;
+
+namespace Idempotency.Grpc.AspNetCore;
+
+internal sealed partial class GrpcIdempotencyInterceptor
+{
+    /// <summary>
+    /// Whether a status is transient, so the key is released and a retry runs the call again: the gRPC equivalents of
+    /// the HTTP statuses the middleware releases (5xx, 408, 429), and CANCELLED. Every other status is final and stored.
+    /// </summary>
+    internal static bool IsTransient(StatusCode code) => code is StatusCode.Cancelled or StatusCode.Unknown or StatusCode.DeadlineExceeded
+        or StatusCode.ResourceExhausted or StatusCode.Aborted or StatusCode.Unimplemented or StatusCode.Internal or StatusCode.Unavailable
+        or StatusCode.DataLoss;
+
+    /// <summary>What the handler did: returned a response, or failed with a status.</summary>
+    private sealed class CallOutcome<TResponse>(TResponse? response, ExceptionDispatchInfo? failure)
+    {
+        public TResponse? Response { get; } = response;
+
+        public ExceptionDispatchInfo? Failure { get; } = failure;
+
+        /// <summary>Returns the response, or rethrows the handler's <see cref="RpcException"/> unchanged.</summary>
+        public TResponse Deliver()
+        {
+            Failure?.Throw();
+            return Response!;
+        }
+    }
+
+    /// <summary>
+    /// The handler as the engine's work. An <see cref="RpcException"/> is an outcome (a status the client receives), not a
+    /// failure of the work: it is caught so that a final status is stored and a transient one releases the key. Any other
+    /// exception propagates through the engine, which releases the key; the client then gets UNKNOWN, as without this.
+    /// </summary>
+    private sealed class CallWork<TRequest, TResponse>(
+        TRequest request, CapturingServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation, Marshaller<TResponse> responseMarshaller)
+        : IIdempotentWork<CallOutcome<TResponse>>
+        where TRequest : class
+        where TResponse : class
+    {
+        public async ValueTask<CallOutcome<TResponse>> RunAsync(CancellationToken cancellationToken)
+        {
+            try
+            {
+                return new(await continuation(request, context).ConfigureAwait(false), null);
+            }
+            catch (RpcException ex)
+            {
+                return new(null, ExceptionDispatchInfo.Capture(ex));
+            }
+        }
+
+        // Response headers alone carry no outcome: a handler that fails after sending them is released like any other.
+        public bool HasDeliveryStarted(out int startedStatus)
+        {
+            startedStatus = 0;
+            return false;
+        }
+
+        public IdempotencyRecordContent? CreateRecord(CallOutcome<TResponse> outcome)
+        {
+            var exception = (RpcException?)outcome.Failure?.SourceException;
+            var status = exception?.Status ?? context.Status;
+            if (IsTransient(status.StatusCode))
+            {
+                return null;
+            }
+
+            // The client receives the context's trailers and, after them, the exception's.
+            var trailers = new Metadata();
+            foreach (var entry in context.ResponseTrailers)
+            {
+                trailers.Add(entry);
+            }
+
+            if (exception is not null)
+            {
+                foreach (var entry in exception.Trailers)
+                {
+                    trailers.Add(entry);
+                }
+            }
+
+            var message = exception is null ? MessageCodec.Serialize(responseMarshaller, outcome.Response!) : null;
+            return GrpcResponseFormat.Content(new StoredGrpcResponse(status, message, context.WrittenHeaders ?? [], trailers));
+        }
+    }
+}
