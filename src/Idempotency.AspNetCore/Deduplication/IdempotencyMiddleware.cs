@@ -1,5 +1,6 @@
 using Idempotency.AspNetCore.Mirroring;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -11,6 +12,9 @@ namespace Idempotency.AspNetCore.Deduplication;
 /// </summary>
 internal sealed partial class IdempotencyMiddleware
 {
+    /// <summary>The tag that carries the outcome on the request's <c>http.server.request.duration</c> and activity.</summary>
+    internal const string OutcomeTagName = "idempotency.outcome";
+
     private readonly RequestDelegate _next;
     private readonly IdempotencyOptions _options;
     private readonly IIdempotencyStore _store;
@@ -142,9 +146,18 @@ internal sealed partial class IdempotencyMiddleware
             {
                 execution = await _engine.ExecuteAsync(request, work, context.RequestAborted);
             }
+            catch (Exception) when (TagThrownOutcome(context, work))
+            {
+                throw; // never reached: the filter only tags
+            }
             finally
             {
                 work.RestoreResponseBody();
+            }
+
+            if (execution.OutcomeRecorded)
+            {
+                TagRequest(context, execution.OutcomeTag);
             }
 
             await AnswerAsync(context, requirement, feature, work, execution);
@@ -232,8 +245,30 @@ internal sealed partial class IdempotencyMiddleware
     }
 
     /// <summary>Counts the request's outcome and writes its audit event (the engine's, with the route template and hashes).</summary>
-    private void Record(HttpContext context, IdempotencyFeature? feature, string outcome) =>
+    private void Record(HttpContext context, IdempotencyFeature? feature, string outcome)
+    {
         _engine.RecordOutcome(outcome, RouteTemplate(context.GetEndpoint()), feature?.Key, feature?.Scope, context.TraceIdentifier);
+        TagRequest(context, outcome);
+    }
+
+    /// <summary>
+    /// Puts the outcome on the request's own telemetry, so that any OpenTelemetry backend tells a replay from an
+    /// execution: the <c>idempotency.outcome</c> tag of ASP.NET Core's <c>http.server.request.duration</c> and of the
+    /// request's activity.
+    /// </summary>
+    private static void TagRequest(HttpContext context, string outcome)
+    {
+        context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(OutcomeTagName, outcome));
+        context.Features.Get<IHttpActivityFeature>()?.Activity.SetTag(OutcomeTagName, outcome);
+    }
+
+    // The handler threw through the engine, which released the key or, once the response had started, completed it as
+    // "outcome unknown" (a unit of work always releases). Never catches: only tags the request on the way out.
+    private static bool TagThrownOutcome(HttpContext context, HttpWork work)
+    {
+        TagRequest(context, !work.HoldsResponse && work.HasDeliveryStarted(out _) ? IdempotencyOutcome.OutcomeUnknown : IdempotencyOutcome.Released);
+        return false;
+    }
 
     // What logs name an endpoint by: its route pattern (never the raw path, which can hold ids).
     private static string RouteTemplate(Endpoint? endpoint) => endpoint is null ? string.Empty : RoutePattern(endpoint) ?? string.Empty;

@@ -32,6 +32,26 @@ public sealed class TelemetryTests
     }
 
     [Fact]
+    public async Task HttpServerRequestDuration_CarriesTheOutcome_SoAReplayIsToldApartFromAnExecution()
+    {
+        await using var app = await TestApp.StartAsync(e =>
+        {
+            e.MapPost("/pay", () => "ok").RequireIdempotency();
+            e.MapPost("/throws", (Func<string>)(() => throw new InvalidOperationException("boom"))).RequireIdempotency();
+        });
+        using var durations = new MetricCollector<double>(app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Microsoft.AspNetCore.Hosting", "http.server.request.duration");
+
+        await app.SendAsync(TestApp.Post("/pay", "k"));
+        await app.SendAsync(TestApp.Post("/pay", "k"));
+        await app.SendAsync(TestApp.Post("/pay", key: null));
+        await Assert.ThrowsAsync<InvalidOperationException>(() => app.SendAsync(TestApp.Post("/throws", "k2"))); // the test server rethrows
+        await durations.WaitForMeasurementsAsync(4, TimeSpan.FromSeconds(30)); // hosting records a request as it ends
+
+        var outcomes = durations.GetMeasurementSnapshot().Select(m => m.Tags.TryGetValue("idempotency.outcome", out var value) ? (string?)value : null).ToArray();
+        Assert.Equal(new string?[] { "executed", "replayed", "rejected", "released" }, outcomes);
+    }
+
+    [Fact]
     public async Task StoreDuration_IsRecordedPerOperation()
     {
         await using var app = await TestApp.StartAsync(e => e.MapPost("/pay", () => "ok").RequireIdempotency());
