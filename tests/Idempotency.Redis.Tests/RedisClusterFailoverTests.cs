@@ -34,28 +34,9 @@ public sealed class RedisClusterFailoverTests(RedisClusterFixture redis, ITestOu
         Assert.Equal(0, figures.ExecutedTwiceDuringLoad);
     }
 
-    [Fact]
-    public async Task ForcedFailover_LosesFarFewerAcknowledgedOperations_WithReplicaAcknowledgement()
-    {
-        // CLUSTER FAILOVER FORCE: the replica takes over without the primary's agreement; the old primary keeps taking
-        // writes until it hears of it, and those are lost when it rejoins as a replica. WAIT narrows that window but does
-        // not close it (Redis does not promise it does): runs lost 44 to 63 acknowledged operations without the option
-        // and 0 or 1 with it. So the test asserts the reduction, which held in every run, not a zero that did not.
-        static async Task ForceFailoverAsync(RedisCluster cluster, RedisServer primary)
-        {
-            var replica = await cluster.ReplicaOfAsync(primary);
-            await RedisCluster.CommandAsync(replica, "CLUSTER", "FAILOVER", "FORCE");
-            await RedisCluster.WaitUntilPrimaryAsync(replica);
-        }
-
-        var without = await RunAsync(0, async (cluster, primary, _) => await ForceFailoverAsync(cluster, primary));
-        var with = await RunAsync(1, async (cluster, primary, _) => await ForceFailoverAsync(cluster, primary));
-
-        Assert.True(without.AcknowledgedThenRerun > 0, $"Without the option a forced fail-over lost nothing this time ({without}); the comparison proves nothing.");
-        Assert.True(
-            with.AcknowledgedThenRerun * 10 <= without.AcknowledgedThenRerun,
-            $"With ReplicaAcknowledgements = 1 the forced fail-over lost {with.AcknowledgedThenRerun} acknowledged operations, against {without.AcknowledgedThenRerun} without: not a tenth.");
-    }
+    // No test of CLUSTER FAILOVER FORCE: what it loses depends on timing. Runs lost 0 to 63 acknowledged operations
+    // without ReplicaAcknowledgements and 0 or 1 with it (and once ran one operation twice with only successes
+    // answered), so neither "loses nothing" nor "loses less" held in every run; the figures are in docs/stores/redis.md.
 
     [Fact]
     public async Task KilledPrimary_LosesNoAcknowledgedOperation_WithReplicaAcknowledgement()
