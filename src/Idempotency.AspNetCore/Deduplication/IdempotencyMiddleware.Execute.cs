@@ -17,19 +17,17 @@ internal sealed partial class IdempotencyMiddleware
         private readonly IdempotencyMiddleware _middleware;
         private readonly HttpContext _context;
         private readonly IdempotencyFeature _feature;
-        private readonly IHttpResponseBodyFeature _originalBody;
-        private readonly ResponseCaptureStream _capture;
-        private readonly ResponseCaptureFeature _captureBody;
+        private readonly Endpoint _endpoint;
+        private IHttpResponseBodyFeature? _originalBody;
+        private ResponseCaptureStream? _capture;
 
-        public HttpWork(IdempotencyMiddleware middleware, HttpContext context, IdempotencyFeature feature, bool holdResponse)
+        public HttpWork(IdempotencyMiddleware middleware, HttpContext context, Endpoint endpoint, IdempotencyFeature feature, bool holdResponse)
         {
             _middleware = middleware;
             _context = context;
+            _endpoint = endpoint;
             _feature = feature;
             HoldsResponse = holdResponse;
-            _originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-            _capture = new ResponseCaptureStream(context.Response, holdResponse ? null : _originalBody.Stream, middleware._options.MaxStoredBodySize);
-            _captureBody = new ResponseCaptureFeature(_capture, holdResponse ? null : _originalBody);
         }
 
         /// <summary>Gets whether the response is held back until the unit of work commits.</summary>
@@ -38,16 +36,20 @@ internal sealed partial class IdempotencyMiddleware
         /// <summary>Gets whether a held response outgrew the limit, so it was released and can be neither sent nor stored.</summary>
         public bool HeldResponseTooLarge { get; private set; }
 
-        public long BytesWritten => _capture.BytesWritten;
+        public long BytesWritten => _capture?.BytesWritten ?? 0;
 
         public async ValueTask<bool> RunAsync(CancellationToken cancellationToken)
         {
-            _context.Features.Set<IHttpResponseBodyFeature>(_captureBody);
+            // Only a claimed request runs, so only it pays for the capture (a replay, a conflict or a mismatch does not).
+            _originalBody = _context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+            _capture = new ResponseCaptureStream(_context.Response, HoldsResponse ? null : _originalBody.Stream, _middleware._options.MaxStoredBodySize);
+            var captureBody = new ResponseCaptureFeature(_capture, HoldsResponse ? null : _originalBody);
+            _context.Features.Set<IHttpResponseBodyFeature>(captureBody);
             _context.Features.Set<IIdempotencyFeature>(_feature);
             try
             {
                 await _middleware._next(_context);
-                await _captureBody.FinishAsync(); // passes on what the handler left in Response.BodyWriter; copies the headers if nothing went out
+                await captureBody.FinishAsync(); // passes on what the handler left in Response.BodyWriter; copies the headers if nothing went out
                 return true;
             }
             finally
@@ -60,13 +62,14 @@ internal sealed partial class IdempotencyMiddleware
         public bool HasDeliveryStarted(out int startedStatus)
         {
             startedStatus = _context.Response.StatusCode;
-            return _capture.BytesWritten > 0 || _context.Response.HasStarted;
+            return BytesWritten > 0 || _context.Response.HasStarted;
         }
 
         public IdempotencyRecordContent? CreateRecord(bool outcome)
         {
             var options = _middleware._options;
-            if (HoldsResponse && _capture.Overflowed)
+            var capture = _capture!; // set by RunAsync, which returned
+            if (HoldsResponse && capture.Overflowed)
             {
                 HeldResponseTooLarge = true;
                 return null;
@@ -77,26 +80,39 @@ internal sealed partial class IdempotencyMiddleware
                 return null;
             }
 
-            if (_capture.Overflowed)
+            if (capture.Overflowed)
             {
-                LogResponseTooLargeToStore(_middleware._logger, _capture.BytesWritten, options.MaxStoredBodySize, _middleware._engine.HashKey(_feature.Key));
+                LogResponseTooLargeToStore(_middleware._logger, capture.BytesWritten, options.MaxStoredBodySize, _middleware._engine.HashKey(_feature.Key));
             }
 
-            return StoredResponseFormat.Content(CaptureResponse(_context.Response, _capture));
+            return StoredResponseFormat.Content(CaptureResponse(_context.Response, capture));
         }
 
-        public void RestoreResponseBody() => _context.Features.Set(_originalBody);
+        /// <summary>The version 1 fingerprint, for <see cref="IdempotencyExecutionRequest.PreviousFingerprint"/>.</summary>
+        public ValueTask<byte[]?> ComputePreviousFingerprintAsync(CancellationToken cancellationToken) => ComputeV1FingerprintAsync(_context, _endpoint);
+
+        public void RestoreResponseBody()
+        {
+            if (_originalBody is not null)
+            {
+                _context.Features.Set(_originalBody);
+            }
+        }
 
         public async Task SendHeldResponseAsync()
         {
-            var body = _capture.Captured;
+            if (_capture is not { Captured: var body })
+            {
+                return;
+            }
+
             if (HoldsResponse && body.Length > 0)
             {
                 await _context.Response.Body.WriteAsync(body, _context.RequestAborted);
             }
         }
 
-        public void Dispose() => _capture.Dispose();
+        public void Dispose() => _capture?.Dispose();
 
         // The headers as the handler left them, copied before anything reached the middleware outside: never the handler's
         // body with headers that outer middleware (response compression) changed for its own, transformed bytes. The status

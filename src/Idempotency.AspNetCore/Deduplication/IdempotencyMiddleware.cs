@@ -131,16 +131,16 @@ internal sealed partial class IdempotencyMiddleware
                 }
             }
 
+            using var work = new HttpWork(this, context, endpoint, feature, holdResponse: unitOfWork is not null);
             var request = new IdempotencyExecutionRequest(unitOfWork ?? _store, feature.Key, feature.Scope, feature.StorageKey, fingerprint)
             {
-                PreviousFingerprint = ct => ComputeV1FingerprintAsync(context, endpoint),
+                PreviousFingerprint = work.ComputePreviousFingerprintAsync,
                 LeaseDuration = _options.LeaseDuration,
                 Retention = _options.ResponseRetention,
                 InFlightWait = _options.InFlightDuplicates == InFlightDuplicateHandling.Wait ? _options.InFlightWaitTimeout : TimeSpan.Zero,
                 OperationName = RouteTemplate(endpoint),
                 TraceId = context.TraceIdentifier,
             };
-            using var work = new HttpWork(this, context, feature, holdResponse: unitOfWork is not null);
             IdempotencyExecution<bool> execution;
             try
             {
