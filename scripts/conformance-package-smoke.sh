@@ -7,72 +7,26 @@
 #   scripts/conformance-package-smoke.sh            # prints one line on success; the build logs on failure
 #   KEEP_SMOKE_DIR=1 scripts/conformance-package-smoke.sh   # keeps the temporary directory to look at
 #
-# Each run packs a version of its own (0.0.0-smoke.<time>.<pid>) and restores into a packages folder of its own,
-# reading every other package from the global packages folder, so a stale cached package is never used and the
-# global cache never fills with smoke versions.
+# How the packages are packed and restored: scripts/lib/package-feed.sh.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-# No build server or node may outlive the script: a caller that reads its output would wait for them.
-export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_DO_NOT_USE_MSBUILD_SERVER=1 UseSharedCompilation=false
-# A caller that is itself a dotnet process (a test host) must not hand its MSBuild over to these builds.
-unset MSBuildExtensionsPath MSBuildSDKsPath MSBUILD_EXE_PATH MSBuildLoadMicrosoftTargetsReadOnly 2>/dev/null || true
-
-work="$(mktemp -d "${TMPDIR:-/tmp}/conformance-smoke.XXXXXX")"
-if [ "${KEEP_SMOKE_DIR:-0}" = "1" ]; then
-  echo "conformance-package-smoke: working in $work"
-else
-  trap 'rm -rf "$work"' EXIT
-fi
-
-version="0.0.0-smoke.$(date +%s).$$"
-feed="$work/feed"
-mkdir -p "$feed" "$work/packages" "$work/logs" "$work/smoke"
-
-fail() {
-  echo "conformance-package-smoke: FAILED: $1" >&2
-  if [ -n "${2:-}" ] && [ -f "$2" ]; then
-    grep -E "error|Failed|failed|\[FAIL\]|Assert" "$2" | sort -u | head -n 60 >&2 || true
-    echo "--- last lines of $2 (KEEP_SMOKE_DIR=1 keeps it):" >&2
-    tail -n 40 "$2" >&2
-  fi
-  exit 1
-}
+source "$repo/scripts/lib/package-feed.sh"
+feed_init conformance-package-smoke
 
 # Versions of the test packages: the ones the repository's own test projects use.
-package_version() {
-  sed -n "s/.*<PackageVersion Include=\"$1\" Version=\"\([^\"]*\)\".*/\1/p" "$repo/Directory.Packages.props" | head -n 1
-}
-test_sdk="$(package_version Microsoft.NET.Test.Sdk)"
-xunit="$(package_version xunit)"
-xunit_runner="$(package_version xunit.runner.visualstudio)"
-fake_time="$(package_version Microsoft.Extensions.TimeProvider.Testing)"
+test_sdk="$(feed_package_version Microsoft.NET.Test.Sdk)"
+xunit="$(feed_package_version xunit)"
+xunit_runner="$(feed_package_version xunit.runner.visualstudio)"
+fake_time="$(feed_package_version Microsoft.Extensions.TimeProvider.Testing)"
 [ -n "$test_sdk" ] && [ -n "$xunit" ] && [ -n "$xunit_runner" ] && [ -n "$fake_time" ] \
   || fail "could not read the test package versions from Directory.Packages.props"
 
-# Build as the solution does (nothing to do when it is up to date), then pack those very assemblies under the smoke
-# version. Packing without building leaves the repository's bin/ and obj/ as they are; the nuspecs go to $work.
-dotnet build "$repo/src/Idempotency.Stores.Conformance/Idempotency.Stores.Conformance.csproj" -c Release --disable-build-servers \
-  >"$work/logs/build.log" 2>&1 \
-  || fail "dotnet build of Idempotency.Stores.Conformance did not succeed" "$work/logs/build.log"
-for project in Idempotency.Core Idempotency.Stores.Conformance; do
-  dotnet pack "$repo/src/$project/$project.csproj" -c Release --no-build -o "$feed" --disable-build-servers \
-    -p:Version="$version" -p:NuspecOutputPath="$work/nuspec/" -p:IncludeSymbols=false \
-    >"$work/logs/pack-$project.log" 2>&1 \
-    || fail "dotnet pack of $project did not succeed" "$work/logs/pack-$project.log"
-  [ -f "$feed/$project.$version.nupkg" ] || fail "dotnet pack did not produce $project.$version.nupkg" "$work/logs/pack-$project.log"
-done
+feed_pack Idempotency.Core Idempotency.Stores.Conformance
 
-# The throwaway project. Empty build files stop MSBuild from looking further up for others; global.json picks the
-# repository's SDK; NuGet.config is the repository's (the registry it uses) plus the local folder.
+# The throwaway project, which builds against the packed packages and nothing of the repository's.
+feed_isolate "$work/smoke"
 cd "$work/smoke"
-echo '<Project />' > Directory.Build.props
-echo '<Project />' > Directory.Build.targets
-echo '<Project />' > Directory.Packages.props
-cp "$repo/global.json" global.json
-cp "$repo/NuGet.config" NuGet.config
-dotnet nuget add source "$feed" --name conformance-smoke --configfile NuGet.config >/dev/null
 
 cat > Smoke.Tests.csproj <<EOF
 <Project Sdk="Microsoft.NET.Sdk">
@@ -83,7 +37,7 @@ cat > Smoke.Tests.csproj <<EOF
     <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
     <IsPackable>false</IsPackable>
     <!-- Read every package already on this machine from the global packages folder; write only our own. -->
-    <RestoreFallbackFolders>$(dotnet nuget locals global-packages --list | sed -n 's/^global-packages: //p')</RestoreFallbackFolders>
+    <RestoreFallbackFolders>$global_packages</RestoreFallbackFolders>
   </PropertyGroup>
   <ItemGroup>
     <PackageReference Include="Idempotency.Stores.Conformance" Version="$version" />

@@ -18,9 +18,7 @@
 #   KEEP_SMOKE_DIR=1 scripts/package-smoke.sh --redis ...   # keeps the temporary directory to look at
 #
 # The script starts no Redis: it needs the address of a running redis-server (tests/Idempotency.Packages.Tests starts
-# one on a free port and passes it). Each run packs a version of its own (0.0.0-smoke.<time>.<pid>) and restores
-# into a packages folder of its own, reading every other package from the global packages folder, so a stale cached
-# package is never used and the global cache never fills with smoke versions.
+# one on a free port and passes it). How the packages are packed and restored: scripts/lib/package-feed.sh.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 
@@ -33,69 +31,26 @@ while [ $# -gt 0 ]; do
 done
 [ -n "$redis" ] || { echo "usage: scripts/package-smoke.sh --redis <host:port> (the address of a running redis-server)" >&2; exit 2; }
 
-export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-# No build server or node may outlive the script: a caller that reads its output would wait for them.
-export MSBUILDDISABLENODEREUSE=1 DOTNET_CLI_DO_NOT_USE_MSBUILD_SERVER=1 UseSharedCompilation=false
-# A caller that is itself a dotnet process (a test host) must not hand its MSBuild over to these builds.
-unset MSBuildExtensionsPath MSBuildSDKsPath MSBUILD_EXE_PATH MSBuildLoadMicrosoftTargetsReadOnly 2>/dev/null || true
-# Nor its environment to the web app (ASPNETCORE_URLS and the like would override --urls).
+# The caller's environment must not reach the web app (ASPNETCORE_URLS and the like would override --urls).
 unset ASPNETCORE_URLS ASPNETCORE_HTTP_PORTS ASPNETCORE_HTTPS_PORTS DOTNET_URLS ASPNETCORE_ENVIRONMENT DOTNET_ENVIRONMENT 2>/dev/null || true
 
-work="$(mktemp -d "${TMPDIR:-/tmp}/package-smoke.XXXXXX")"
+source "$repo/scripts/lib/package-feed.sh"
 web_pid=""
-cleanup() {
+feed_on_exit() {
   if [ -n "$web_pid" ] && kill -0 "$web_pid" 2>/dev/null; then
     kill "$web_pid" 2>/dev/null || true
     wait "$web_pid" 2>/dev/null || true
   fi
-  if [ "${KEEP_SMOKE_DIR:-0}" != "1" ]; then
-    rm -rf "$work"
-  fi
 }
-trap cleanup EXIT
-[ "${KEEP_SMOKE_DIR:-0}" = "1" ] && echo "package-smoke: working in $work"
+feed_init package-smoke
+mkdir -p "$work/console" "$work/web"
+feed_pack Idempotency.Core Idempotency.Redis Idempotency.AspNetCore
 
-version="0.0.0-smoke.$(date +%s).$$"
-feed="$work/feed"
-mkdir -p "$feed" "$work/packages" "$work/logs" "$work/console" "$work/web"
-
-fail() {
-  echo "package-smoke: FAILED: $1" >&2
-  if [ -n "${2:-}" ] && [ -f "$2" ]; then
-    grep -E "error|Failed|failed|FAIL" "$2" | sort -u | head -n 60 >&2 || true
-    echo "--- last lines of $2 (KEEP_SMOKE_DIR=1 keeps it):" >&2
-    tail -n 40 "$2" >&2
-  fi
-  exit 1
-}
-
-# Build as the solution does (nothing to do when it is up to date), then pack those very assemblies under the smoke
-# version. Packing without building leaves the repository's bin/ and obj/ as they are; the nuspecs go to $work.
-for project in Idempotency.Redis Idempotency.AspNetCore; do
-  dotnet build "$repo/src/$project/$project.csproj" -c Release --disable-build-servers >"$work/logs/build-$project.log" 2>&1 \
-    || fail "dotnet build of $project did not succeed" "$work/logs/build-$project.log"
-done
-for project in Idempotency.Core Idempotency.Redis Idempotency.AspNetCore; do
-  dotnet pack "$repo/src/$project/$project.csproj" -c Release --no-build --no-restore -o "$feed" --disable-build-servers \
-    -p:Version="$version" -p:NuspecOutputPath="$work/nuspec/$project/" -p:IncludeSymbols=false \
-    >"$work/logs/pack-$project.log" 2>&1 \
-    || fail "dotnet pack of $project did not succeed" "$work/logs/pack-$project.log"
-  [ -f "$feed/$project.$version.nupkg" ] || fail "dotnet pack did not produce $project.$version.nupkg" "$work/logs/pack-$project.log"
-done
-
-# Both apps live under $work. Empty build files stop MSBuild from looking further up for others; global.json picks
-# the repository's SDK; NuGet.config is the repository's (the registry it uses) plus the local folder.
-cd "$work"
-echo '<Project />' > Directory.Build.props
-echo '<Project />' > Directory.Build.targets
-echo '<Project />' > Directory.Packages.props
-cp "$repo/global.json" global.json
-cp "$repo/NuGet.config" NuGet.config
-dotnet nuget add source "$feed" --name package-smoke --configfile NuGet.config >/dev/null
+# Both apps live under $work, which builds against the packed packages and nothing of the repository's.
+feed_isolate "$work"
 # The version of Microsoft.Extensions.* the packages are built against (Directory.Packages.props).
 di_version="$(sed -n 's/.*<MicrosoftExtensionsVersion>\([^<]*\)<.*/\1/p' "$repo/Directory.Packages.props" | head -n 1)"
 [ -n "$di_version" ] || fail "could not read MicrosoftExtensionsVersion from Directory.Packages.props"
-global_packages="$(dotnet nuget locals global-packages --list | sed -n 's/^global-packages: //p')"
 
 # The names of the packages and of the shared frameworks in a restored project's graph, one a line: "package <id>"
 # (every "<id>/<version>" entry of project.assets.json's targets and libraries) and "framework <name>" (the project's

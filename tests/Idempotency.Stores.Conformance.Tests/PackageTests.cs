@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Idempotency.Tests.Shared;
 
 namespace Idempotency.Stores.Conformance.Tests;
 
@@ -12,45 +12,8 @@ public sealed class PackageTests
     [Fact]
     public async Task PackedSuites_RunAndPass_InATestProjectOutsideTheSolution_ThatReferencesOnlyThePackages()
     {
-        var script = Path.Combine(RepositoryRoot(), "scripts", "conformance-package-smoke.sh");
-        var start = new ProcessStartInfo("bash")
-        {
-            ArgumentList = { script },
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var output = await RepositoryScript.RunAsync("conformance-package-smoke.sh", TimeSpan.FromMinutes(10));
 
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("bash did not start.");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        // A guard against a hung restore or build, not a measure: the script takes well under two minutes.
-        using var hung = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
-        {
-            await process.WaitForExitAsync(hung.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            Assert.Fail($"{script} did not finish within 10 minutes.\n{await output}\n{await errors}");
-        }
-
-        var report = $"{script} exited with {process.ExitCode}.\n{await output}\n{await errors}";
-        Assert.True(process.ExitCode == 0, report);
-        Assert.Contains("tests of the packed suites passed", await output, StringComparison.Ordinal);
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Idempotency.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Idempotency.sln above {AppContext.BaseDirectory}.");
+        Assert.Contains("tests of the packed suites passed", output, StringComparison.Ordinal);
     }
 }

@@ -1,4 +1,5 @@
 using Idempotency.AspNetCore.Deduplication;
+using Idempotency.Tests.Shared;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.Configuration;
@@ -150,7 +151,7 @@ public sealed class ConfigurationTests
     public void EveryProblemType_HasAnAnchorInTheErrorReference_WhereTheDefaultBaseUriPoints()
     {
         Assert.Equal("https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#", IdempotencyProblemTypes.DefaultBaseUri);
-        var errors = File.ReadAllText(Path.Combine(RepositoryRoot(), "docs", "errors.md"));
+        var errors = File.ReadAllText(Path.Combine(RepositoryScript.Root, "docs", "errors.md"));
         var names = new[] { typeof(IdempotencyProblemTypes), typeof(AspNetCore.Preconditions.PreconditionProblemTypes), typeof(AspNetCore.Mirroring.MirrorProblemTypes) }
             .SelectMany(t => t.GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static))
             .Where(f => f.IsLiteral && f.Name != nameof(IdempotencyProblemTypes.DefaultBaseUri))
@@ -159,19 +160,6 @@ public sealed class ConfigurationTests
 
         Assert.NotEmpty(names);
         Assert.All(names, name => Assert.Contains($"<a id=\"{name}\"></a>", errors, StringComparison.Ordinal));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-        {
-            if (File.Exists(Path.Combine(directory.FullName, "Idempotency.sln")))
-            {
-                return directory.FullName;
-            }
-        }
-
-        throw new InvalidOperationException($"No Idempotency.sln above {AppContext.BaseDirectory}.");
     }
 
     [Fact]
