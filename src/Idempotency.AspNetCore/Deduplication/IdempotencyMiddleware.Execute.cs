@@ -88,6 +88,9 @@ internal sealed partial class IdempotencyMiddleware
             return StoredResponseFormat.Content(CaptureResponse(_context.Response, capture));
         }
 
+        // The outcome the engine counted (executed, released, outcome unknown, ...) goes on the request's own telemetry too.
+        public void OnOutcomeRecorded(string outcome) => TagRequest(_context, outcome);
+
         /// <summary>The version 1 fingerprint, for <see cref="IdempotencyExecutionRequest.PreviousFingerprint"/>.</summary>
         public ValueTask<byte[]?> ComputePreviousFingerprintAsync(CancellationToken cancellationToken) => ComputeV1FingerprintAsync(_context, _endpoint);
 

@@ -146,18 +146,9 @@ internal sealed partial class IdempotencyMiddleware
             {
                 execution = await _engine.ExecuteAsync(request, work, context.RequestAborted);
             }
-            catch (Exception) when (TagThrownOutcome(context, work))
-            {
-                throw; // never reached: the filter only tags
-            }
             finally
             {
                 work.RestoreResponseBody();
-            }
-
-            if (execution.OutcomeRecorded)
-            {
-                TagRequest(context, execution.OutcomeTag);
             }
 
             await AnswerAsync(context, requirement, feature, work, execution);
@@ -260,14 +251,6 @@ internal sealed partial class IdempotencyMiddleware
     {
         context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(OutcomeTagName, outcome));
         context.Features.Get<IHttpActivityFeature>()?.Activity.SetTag(OutcomeTagName, outcome);
-    }
-
-    // The handler threw through the engine, which released the key or, once the response had started, completed it as
-    // "outcome unknown" (a unit of work always releases). Never catches: only tags the request on the way out.
-    private static bool TagThrownOutcome(HttpContext context, HttpWork work)
-    {
-        TagRequest(context, !work.HoldsResponse && work.HasDeliveryStarted(out _) ? IdempotencyOutcome.OutcomeUnknown : IdempotencyOutcome.Released);
-        return false;
     }
 
     // What logs name an endpoint by: its route pattern (never the raw path, which can hold ids).

@@ -29,4 +29,15 @@ public interface IIdempotentWork<TOutcome>
     /// <param name="outcome">What <see cref="RunAsync"/> returned.</param>
     /// <returns>The record's content, or <see langword="null"/> to release the key.</returns>
     IdempotencyRecordContent? CreateRecord(TOutcome outcome);
+
+    /// <summary>
+    /// Called each time the engine counts an outcome of this execution on <c>idempotency.requests</c> (one of the
+    /// <see cref="IdempotencyOutcome"/> values: executed, released, outcome-unknown, conflict, ...), including just before
+    /// it rethrows the work's exception, so that the adapter can put the same outcome on its transport's own telemetry
+    /// (the HTTP request's metric tags and activity). The engine decides the outcome; the adapter never derives it again.
+    /// </summary>
+    /// <param name="outcome">The outcome the engine counted.</param>
+    void OnOutcomeRecorded(string outcome)
+    {
+    }
 }

@@ -119,11 +119,11 @@ public sealed partial class IdempotencyEngine
 
             case ClaimStatus.InFlight:
                 LogInFlight(_logger, request.Key);
-                RecordOutcome(IdempotencyOutcome.Conflict, request);
+                RecordOutcome(IdempotencyOutcome.Conflict, request, work);
                 return new(IdempotencyExecutionStatus.InFlight, retryAfter: claim.LeaseRemaining);
             default:
                 LogFingerprintMismatch(_logger, request.Key);
-                RecordOutcome(IdempotencyOutcome.Mismatch, request);
+                RecordOutcome(IdempotencyOutcome.Mismatch, request, work);
                 return new(IdempotencyExecutionStatus.FingerprintMismatch);
         }
     }
@@ -165,6 +165,13 @@ public sealed partial class IdempotencyEngine
         RecordOutcome(outcome, request.OperationName, request.Key, request.Scope, request.TraceId);
     }
 
+    // Counts and audits an outcome of the execution, and tells the work (the adapter's telemetry).
+    private void RecordOutcome<TOutcome>(string outcome, IdempotencyExecutionRequest request, IIdempotentWork<TOutcome> work)
+    {
+        RecordOutcome(outcome, request);
+        work.OnOutcomeRecorded(outcome);
+    }
+
     /// <summary>
     /// The keyed hash of <paramref name="key"/> that log events above Debug carry instead of the key (the first 8 bytes
     /// of HMAC-SHA256 under <see cref="IdempotencyEngineOptions.AuditHashSecret"/>, in hex), for adapters' own events.
@@ -190,14 +197,14 @@ public sealed partial class IdempotencyEngine
                 // Part of the outcome may have reached the caller, so the effect must be presumed applied: a retry must
                 // never run it again. The key completes as "outcome unknown" and every retry is told so.
                 LogOutcomeUnknown(_logger, ex.GetType().Name, HashKey(request.Key));
-                RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request);
+                RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request, work);
                 await CompleteOutcomeUnknownAsync(request, ownerToken, startedStatus).ConfigureAwait(false);
             }
             else
             {
                 LogReleasedAfterException(_logger, ex.GetType().Name, request.Key);
                 await ReleaseAsync(request, ownerToken).ConfigureAwait(false);
-                RecordOutcome(IdempotencyOutcome.Released, request);
+                RecordOutcome(IdempotencyOutcome.Released, request, work);
             }
 
             throw;
@@ -220,13 +227,13 @@ public sealed partial class IdempotencyEngine
             {
                 // Nothing has been committed or delivered: roll back, and let the exception surface as the work's would.
                 await ReleaseAsync(request, ownerToken).ConfigureAwait(false);
-                RecordOutcome(IdempotencyOutcome.Released, request);
+                RecordOutcome(IdempotencyOutcome.Released, request, work);
                 throw;
             }
 
             // The work ran to completion and its outcome is on its way: never run it again under this key.
             work.HasDeliveryStarted(out var startedStatus);
-            RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request);
+            RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request, work);
             await CompleteOutcomeUnknownAsync(request, ownerToken, startedStatus).ConfigureAwait(false);
             return new(IdempotencyExecutionStatus.OutcomeUnknown, outcome);
         }
@@ -235,7 +242,7 @@ public sealed partial class IdempotencyEngine
         {
             LogReleasedAfterTransientOutcome(_logger, request.Key);
             await ReleaseAsync(request, ownerToken).ConfigureAwait(false);
-            RecordOutcome(IdempotencyOutcome.Released, request);
+            RecordOutcome(IdempotencyOutcome.Released, request, work);
             return new(IdempotencyExecutionStatus.Released, outcome);
         }
 
@@ -254,19 +261,19 @@ public sealed partial class IdempotencyEngine
         {
             LogStoreFaultDetail(_logger, ex, request.Key);
             LogCompleteFailed(_logger, HashKey(request.Key), StoreFaultDescription.Describe(ex, request.StorageKey), holdsOutcome ? NothingCommitted : RetriesWaitForTheLease);
-            RecordOutcome(IdempotencyOutcome.StoreUnavailable, request);
+            RecordOutcome(IdempotencyOutcome.StoreUnavailable, request, work);
             return new(IdempotencyExecutionStatus.CompletionFailed, outcome, fault: ex);
         }
 
         if (completion == CompletionStatus.ClaimLost)
         {
             LogClaimLost(_logger, HashKey(request.Key), request.LeaseDuration);
-            RecordOutcome(IdempotencyOutcome.ClaimLost, request);
+            RecordOutcome(IdempotencyOutcome.ClaimLost, request, work);
             return new(IdempotencyExecutionStatus.ClaimLost, outcome);
         }
 
         LogExecuted(_logger, request.Key);
-        RecordOutcome(IdempotencyOutcome.Executed, request);
+        RecordOutcome(IdempotencyOutcome.Executed, request, work);
         return new(IdempotencyExecutionStatus.Executed, outcome);
     }
 

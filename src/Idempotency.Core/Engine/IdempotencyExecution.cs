@@ -46,19 +46,4 @@ public readonly struct IdempotencyExecution<TOutcome>
     /// (the store's exception) and <see cref="IdempotencyExecutionStatus.RecordUnreadable"/> (an <see cref="InvalidDataException"/>).
     /// </summary>
     public Exception? Fault { get; }
-
-    /// <summary>Gets the value of the <c>outcome</c> tag (<see cref="IdempotencyOutcome"/>) that this status maps to.</summary>
-    public string OutcomeTag => Status switch
-    {
-        IdempotencyExecutionStatus.Executed => IdempotencyOutcome.Executed,
-        IdempotencyExecutionStatus.Released => IdempotencyOutcome.Released,
-        IdempotencyExecutionStatus.ClaimLost => IdempotencyOutcome.ClaimLost,
-        IdempotencyExecutionStatus.CompletionFailed => IdempotencyOutcome.StoreUnavailable,
-        IdempotencyExecutionStatus.OutcomeUnknown => IdempotencyOutcome.OutcomeUnknown,
-        IdempotencyExecutionStatus.Replayed => IdempotencyOutcome.Replayed,
-        IdempotencyExecutionStatus.InFlight => IdempotencyOutcome.Conflict,
-        IdempotencyExecutionStatus.FingerprintMismatch => IdempotencyOutcome.Mismatch,
-        IdempotencyExecutionStatus.ScopeQuotaExceeded => IdempotencyOutcome.Throttled,
-        _ => IdempotencyOutcome.StoreUnavailable,
-    };
 }

@@ -105,6 +105,11 @@ internal sealed class ScriptedWork : IIdempotentWork<string>
 
     public Func<CancellationToken, Task>? During { get; set; }
 
+    /// <summary>Gets the outcomes the engine told this work it counted, in order.</summary>
+    public List<string> OutcomesRecorded { get; } = [];
+
+    public void OnOutcomeRecorded(string outcome) => OutcomesRecorded.Add(outcome);
+
     public async ValueTask<string> RunAsync(CancellationToken cancellationToken)
     {
         Runs++;

@@ -146,7 +146,7 @@ public sealed class IdempotencyEngineTests
 
         Assert.Equal(IdempotencyExecutionStatus.ScopeQuotaExceeded, execution.Status);
         Assert.Equal(TimeSpan.FromSeconds(7), execution.RetryAfter);
-        Assert.Equal(IdempotencyOutcome.Throttled, execution.OutcomeTag);
+        Assert.False(execution.OutcomeRecorded); // the adapter counts it (as throttled), having answered it
     }
 
     [Fact]
@@ -249,5 +249,27 @@ public sealed class IdempotencyEngineTests
         Assert.Equal(
             ["custom/claim", "custom/complete", "inmemory/claim", "inmemory/complete", "inmemory/claim"],
             durations.GetMeasurementSnapshot().Select(m => $"{m.Tags["store"]}/{m.Tags["operation"]}"));
+    }
+
+    [Fact]
+    public async Task Execute_TellsTheWorkEveryOutcomeItCounts_IncludingBeforeRethrowingTheWorksException()
+    {
+        var executed = new ScriptedWork();
+        var mismatched = new ScriptedWork();
+        var failing = new ScriptedWork { Throw = new TimeoutException("downstream") };
+        var startedThenFailing = new ScriptedWork { Throw = new IOException("connection reset"), DeliveryStarted = true };
+        var transient = new ScriptedWork { Transient = true };
+
+        await _engine.ExecuteAsync(Request(_store, "k-1"), executed, CancellationToken.None);
+        await _engine.ExecuteAsync(Request(_store, "k-1", fingerprint: 9), mismatched, CancellationToken.None);
+        await Assert.ThrowsAsync<TimeoutException>(() => _engine.ExecuteAsync(Request(_store, "k-2"), failing, CancellationToken.None).AsTask());
+        await Assert.ThrowsAsync<IOException>(() => _engine.ExecuteAsync(Request(_store, "k-3"), startedThenFailing, CancellationToken.None).AsTask());
+        await _engine.ExecuteAsync(Request(_store, "k-4"), transient, CancellationToken.None);
+
+        Assert.Equal(["executed"], executed.OutcomesRecorded);
+        Assert.Equal(["mismatch"], mismatched.OutcomesRecorded);
+        Assert.Equal(["released"], failing.OutcomesRecorded);
+        Assert.Equal(["outcome_unknown"], startedThenFailing.OutcomesRecorded);
+        Assert.Equal(["released"], transient.OutcomesRecorded);
     }
 }
