@@ -51,10 +51,11 @@ internal sealed class GrpcSampleHost : IAsyncDisposable
 
     public IServiceProvider Services => _factory.Services;
 
-    public static GrpcSampleHost Start(Action<IServiceCollection>? configureServices = null)
+    /// <summary>Starts the sample, in memory mode unless <paramref name="settings"/> say otherwise.</summary>
+    public static GrpcSampleHost Start(Action<IServiceCollection>? configureServices = null, Dictionary<string, string?>? settings = null)
     {
         var certificate = CreateCertificate();
-        var factory = SampleApp.Create(new() { ["Idempotency:Store"] = "memory" }, configureServices);
+        var factory = SampleApp.Create(settings ?? new() { ["Idempotency:Store"] = "memory" }, configureServices);
         factory.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
         {
             listen.Protocols = HttpProtocols.Http1AndHttp2;
