@@ -1,5 +1,6 @@
 using BankLedger.Auth;
 using BankLedger.Endpoints;
+using BankLedger.Grpc;
 using BankLedger.Http;
 using BankLedger.Queue;
 using BankLedger.Storage;
@@ -35,6 +36,9 @@ public static class BankLedgerApp
         // In postgres mode: the transfer queue, and its worker when TransferQueue:Enabled is true (off by default).
         builder.Services.AddTransferQueue(builder.Configuration);
 
+        // Deposits and transfers over gRPC too, sharing the ledger and the idempotency records (Grpc/, README.md).
+        builder.Services.AddLedgerGrpc();
+
         // The OpenAPI document at /openapi/v1.json declares the Idempotency-Key header, If-Match, and the problem
         // responses (400, 409, 412, 422, 428) of every endpoint that has them.
         builder.Services.AddOpenApi(options => options.DescribeIdempotencyKeys().DescribePreconditions());
@@ -64,6 +68,7 @@ public static class BankLedgerApp
         // a real service would protect it like any operator endpoint (.RequireAuthorization(...)).
         app.MapMirrorSafetyReport("/mirror-safety");
         app.MapLedger();
+        app.MapLedgerGrpc();
         return app;
     }
 }

@@ -36,13 +36,19 @@ internal sealed class GrpcTestServer : IAsyncDisposable
     public static async Task<GrpcTestServer> StartAsync(
         Action<IServiceCollection>? configureServices = null,
         Action<WebApplication>? map = null,
-        Action<IdempotencyOptions>? configureOptions = null)
+        Action<IdempotencyOptions>? configureOptions = null,
+        bool grpcIdempotency = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(System.Net.IPAddress.Loopback, 0, listen => listen.Protocols = HttpProtocols.Http2));
         builder.Services.AddSingleton<LedgerState>();
-        builder.Services.AddGrpc(grpc => grpc.EnableDetailedErrors = true).AddIdempotency(configureOptions);
+        var grpc = builder.Services.AddGrpc(grpc => grpc.EnableDetailedErrors = true);
+        if (grpcIdempotency)
+        {
+            grpc.AddIdempotency(configureOptions);
+        }
+
         configureServices?.Invoke(builder.Services);
         var app = builder.Build();
         if (map is null)

@@ -1,5 +1,6 @@
 using Idempotency;
 using Idempotency.AspNetCore.Deduplication;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
@@ -42,6 +43,7 @@ public static class IdempotencyServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<IdempotencyProblemWriter>();
         services.TryAddSingleton<IdempotencyMarkerService>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, GrpcEndpointStartupFilter>());
         return builder;
     }
 
