@@ -17,18 +17,20 @@ internal sealed partial class IdempotencyMiddleware
         private readonly IdempotencyMiddleware _middleware;
         private readonly HttpContext _context;
         private readonly IdempotencyFeature _feature;
+        private readonly IdempotencyEndpointPolicy _policy;
         private readonly IHttpResponseBodyFeature _originalBody;
         private readonly ResponseCaptureStream _capture;
         private readonly ResponseCaptureFeature _captureBody;
 
-        public HttpWork(IdempotencyMiddleware middleware, HttpContext context, IdempotencyFeature feature, bool holdResponse)
+        public HttpWork(IdempotencyMiddleware middleware, HttpContext context, IdempotencyFeature feature, IdempotencyEndpointPolicy policy, bool holdResponse)
         {
             _middleware = middleware;
             _context = context;
             _feature = feature;
+            _policy = policy;
             HoldsResponse = holdResponse;
             _originalBody = context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-            _capture = new ResponseCaptureStream(context.Response, holdResponse ? null : _originalBody.Stream, middleware._options.MaxStoredBodySize);
+            _capture = new ResponseCaptureStream(context.Response, holdResponse ? null : _originalBody.Stream, policy.MaxStoredBodySize);
             _captureBody = new ResponseCaptureFeature(_capture, holdResponse ? null : _originalBody);
         }
 
@@ -39,6 +41,9 @@ internal sealed partial class IdempotencyMiddleware
         public bool HeldResponseTooLarge { get; private set; }
 
         public long BytesWritten => _capture.BytesWritten;
+
+        /// <summary>Gets the endpoint's limit on the stored response body.</summary>
+        public int MaxStoredBodySize => _policy.MaxStoredBodySize;
 
         public async ValueTask<bool> RunAsync(CancellationToken cancellationToken)
         {
@@ -65,21 +70,20 @@ internal sealed partial class IdempotencyMiddleware
 
         public IdempotencyRecordContent? CreateRecord(bool outcome)
         {
-            var options = _middleware._options;
             if (HoldsResponse && _capture.Overflowed)
             {
                 HeldResponseTooLarge = true;
                 return null;
             }
 
-            if (!_middleware._shouldStoreResponse(new IdempotencyOutcomeArguments(_context)))
+            if (!_policy.ShouldStoreResponse(new IdempotencyOutcomeArguments(_context)))
             {
                 return null;
             }
 
             if (_capture.Overflowed)
             {
-                LogResponseTooLargeToStore(_middleware._logger, _capture.BytesWritten, options.MaxStoredBodySize, _middleware._engine.HashKey(_feature.Key));
+                LogResponseTooLargeToStore(_middleware._logger, _capture.BytesWritten, _policy.MaxStoredBodySize, _middleware._engine.HashKey(_feature.Key));
             }
 
             return StoredResponseFormat.Content(CaptureResponse(_context.Response, _capture));

@@ -42,6 +42,7 @@ public static class IdempotencyServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<IdempotencyProblemWriter>();
         services.TryAddSingleton<IdempotencyMarkerService>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Hosting.IStartupFilter, IdempotencyPolicyStartupFilter>());
         return builder;
     }
 
