@@ -71,8 +71,10 @@ internal sealed class JsonMemberPaths
             writer.Flush();
             return true;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
         {
+            // Not JSON (JsonException), a string that is not valid UTF-8 (InvalidOperationException), or an escaped lone
+            // surrogate the writer refuses (ArgumentException): fingerprinted as sent.
             return false;
         }
     }
