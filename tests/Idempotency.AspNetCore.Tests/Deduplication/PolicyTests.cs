@@ -97,6 +97,28 @@ public sealed class PolicyTests
     }
 
     [Fact]
+    public async Task OptionalKeyEndpoints_NameAPolicy_ByConventionAndByAttribute()
+    {
+        var store = new RecordingStore();
+        await using var app = await TestApp.StartAsync(
+            e =>
+            {
+                e.MapPost("/convention", () => "ok").EnableIdempotency("quick");
+                e.MapPost("/attribute", [EnableIdempotency(PolicyName = "quick")] () => "ok");
+            },
+            o => o.AddPolicy("quick", p => p.LeaseDuration = TimeSpan.FromSeconds(7)),
+            s => s.AddSingleton<IIdempotencyStore>(store));
+
+        await app.SendAsync(TestApp.Post("/convention", "c"));
+        await app.SendAsync(TestApp.Post("/attribute", "a"));
+        var unkeyed = await app.SendAsync(TestApp.Post("/convention", key: null));
+
+        Assert.Equal(TimeSpan.FromSeconds(7), store.Leases["c"]);
+        Assert.Equal(TimeSpan.FromSeconds(7), store.Leases["a"]);
+        Assert.Equal(HttpStatusCode.OK, unkeyed.StatusCode);
+    }
+
+    [Fact]
     public async Task UnsetPolicyValues_FallBackToTheGlobalOptions()
     {
         var store = new RecordingStore();
