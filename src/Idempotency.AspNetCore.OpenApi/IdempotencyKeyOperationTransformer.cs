@@ -19,6 +19,12 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
         }
 
         var options = OpenApiOperationEditor.Options(context);
+
+        // The endpoint's named policy over the global options, as the middleware resolves them.
+        var policy = metadata.PolicyName is { } policyName && options.Policies.TryGetValue(policyName, out var named) ? named : null;
+        var retention = policy?.ResponseRetention ?? options.ResponseRetention;
+        var waits = (policy?.InFlightDuplicates ?? options.InFlightDuplicates) == InFlightDuplicateHandling.Wait;
+        var excluded = policy?.FingerprintExcludedJsonMembers.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray() ?? [];
         var required = metadata.Requirement == IdempotencyRequirement.Required;
         var header = options.HeaderName;
         var types = options.ProblemTypeBaseUri;
@@ -29,7 +35,8 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
             required,
             $"A unique key for this operation, such as a UUID, sent as a quoted string ({ExampleKey}); the bare form is accepted too. " +
             "Send the same key on every retry of the operation: the first request runs, and every retry receives its original response " +
-            $"with '{IdempotencyProtocol.ReplayedHeaderName}: true'. A new operation needs a new key. " +
+            $"with '{IdempotencyProtocol.ReplayedHeaderName}: true', for {OpenApiOperationEditor.Duration(retention)} after it completed (a retry after that runs again). " +
+            "A new operation needs a new key. " +
             (required ? "Required." : "Optional: a request without a key runs unprotected."),
             OpenApiOperationEditor.StringSchema(options.MaxKeyLength),
             System.Text.Json.Nodes.JsonValue.Create(ExampleKey));
@@ -45,7 +52,8 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
         OpenApiOperationEditor.AddProblemResponse(
             operation,
             409,
-            $"The original request with this '{header}' is still running ({types}{IdempotencyProblemTypes.RequestInFlight}). " +
+            $"The original request with this '{header}' is still running ({types}{IdempotencyProblemTypes.RequestInFlight})" +
+            (waits ? $", after this request waited {OpenApiOperationEditor.Duration(policy?.InFlightWaitTimeout ?? options.InFlightWaitTimeout)} for it. " : ". ") +
             "Retry with the same key after Retry-After to receive its result.",
             problem,
             new Dictionary<string, IOpenApiHeader>
@@ -56,6 +64,7 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
             operation,
             422,
             $"This '{header}' was already used for a different request: another body, path, endpoint, precondition or content type ({types}{IdempotencyProblemTypes.KeyReused}). " +
+            (excluded.Length == 0 ? string.Empty : $"The JSON body's members {string.Join(", ", excluded.Select(static m => $"'{m}'"))} are not compared: a retry may change them. ") +
             "A client bug: never retry it; use a new key for a new operation.",
             problem);
         OpenApiOperationEditor.AddProblemResponse(

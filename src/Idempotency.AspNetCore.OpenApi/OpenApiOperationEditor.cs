@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Mvc;
@@ -16,6 +17,20 @@ internal static class OpenApiOperationEditor
 
     public static IdempotencyOptions Options(OpenApiOperationTransformerContext context) =>
         context.ApplicationServices.GetService<IOptions<IdempotencyOptions>>()?.Value ?? new IdempotencyOptions();
+
+    /// <summary>A duration as a reader says it: <c>24 hours</c>, <c>30 seconds</c>; <c>d.hh:mm:ss</c> when it is no whole unit.</summary>
+    public static string Duration(TimeSpan duration)
+    {
+        static string Unit(long count, string unit) => string.Create(CultureInfo.InvariantCulture, $"{count} {unit}{(count == 1 ? string.Empty : "s")}");
+        return duration switch
+        {
+            { Ticks: >= 2 * TimeSpan.TicksPerDay } when duration.Ticks % TimeSpan.TicksPerDay == 0 => Unit(duration.Ticks / TimeSpan.TicksPerDay, "day"),
+            { Ticks: > 0 } when duration.Ticks % TimeSpan.TicksPerHour == 0 => Unit(duration.Ticks / TimeSpan.TicksPerHour, "hour"),
+            { Ticks: > 0 } when duration.Ticks % TimeSpan.TicksPerMinute == 0 => Unit(duration.Ticks / TimeSpan.TicksPerMinute, "minute"),
+            { Ticks: > 0 } when duration.Ticks % TimeSpan.TicksPerSecond == 0 => Unit(duration.Ticks / TimeSpan.TicksPerSecond, "second"),
+            _ => duration.ToString("c", CultureInfo.InvariantCulture),
+        };
+    }
 
     public static bool IsUnsafe(OpenApiOperationTransformerContext context) =>
         context.Description.HttpMethod is { } method

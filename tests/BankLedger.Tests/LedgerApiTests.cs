@@ -149,6 +149,26 @@ public abstract class LedgerApiTests(WebApplicationFactory<Program> factory)
     }
 
     [Fact]
+    public async Task Transfer_RetriedWithANewSentAt_IsReplayed_ByThePaymentsPolicy()
+    {
+        var alice = Client("alice-token");
+        var from = await OpenAccountAsync(alice);
+        var to = await OpenAccountAsync(alice);
+        await SendAsync(alice, HttpMethod.Post, $"/accounts/{from}/deposits", new { amount = 10_000 }, NewKey());
+        var key = NewKey();
+
+        var transfer = await SendAsync(alice, HttpMethod.Post, "/transfers", new { from, to, amount = 1_000, sentAt = "2026-01-01T00:00:00Z" }, key);
+        var retry = await SendAsync(alice, HttpMethod.Post, "/transfers", new { from, to, amount = 1_000, sentAt = "2026-01-01T00:00:07Z" }, key);
+        var otherAmount = await SendAsync(alice, HttpMethod.Post, "/transfers", new { from, to, amount = 2_000, sentAt = "2026-01-01T00:00:09Z" }, key);
+
+        Assert.Equal(HttpStatusCode.Created, transfer.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
+        Assert.True(retry.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, otherAmount.StatusCode);
+        Assert.Equal(9_000, (await alice.GetFromJsonAsync<JsonElement>($"/accounts/{from}")).GetProperty("balance").GetInt64());
+    }
+
+    [Fact]
     public async Task AUser_SeesOnlyTheirOwnAccounts()
     {
         var alice = Client("alice-token");

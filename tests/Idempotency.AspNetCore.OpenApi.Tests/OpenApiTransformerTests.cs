@@ -170,6 +170,38 @@ public sealed class OpenApiTransformerTests
     }
 
     [Fact]
+    public async Task TheEndpointsPolicy_IsWhatTheDocumentDescribes_AndAnEndpointWithoutOneTheGlobalOptions()
+    {
+        var document = await GetDocumentAsync(
+            e =>
+            {
+                e.MapPost("/payments", () => Results.Ok()).RequireIdempotency("payments");
+                e.MapPost("/exports", () => Results.Ok()).RequireIdempotency();
+            },
+            o =>
+            {
+                o.ResponseRetention = TimeSpan.FromHours(24);
+                o.AddPolicy("payments", p =>
+                {
+                    p.ResponseRetention = TimeSpan.FromHours(2);
+                    p.InFlightDuplicates = InFlightDuplicateHandling.Wait;
+                    p.InFlightWaitTimeout = TimeSpan.FromSeconds(30);
+                    p.FingerprintExcludedJsonMembers.Add("sentAt");
+                    p.FingerprintExcludedJsonMembers.Add("meta.attempt");
+                });
+            });
+
+        var payments = document.GetProperty("paths").GetProperty("/payments").GetProperty("post");
+        var exports = document.GetProperty("paths").GetProperty("/exports").GetProperty("post");
+        Assert.Contains("for 2 hours after it completed", HeaderParameter(payments, "Idempotency-Key").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.Contains("after this request waited 30 seconds for it", Description(payments, "409"), StringComparison.Ordinal);
+        Assert.Contains("The JSON body's members 'meta.attempt', 'sentAt' are not compared", Description(payments, "422"), StringComparison.Ordinal);
+        Assert.Contains("for 24 hours after it completed", HeaderParameter(exports, "Idempotency-Key").GetProperty("description").GetString(), StringComparison.Ordinal);
+        Assert.DoesNotContain("waited", Description(exports, "409"), StringComparison.Ordinal);
+        Assert.DoesNotContain("not compared", Description(exports, "422"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void TheExtensions_RefuseNullOptions()
     {
         Assert.Throws<ArgumentNullException>(() => IdempotencyOpenApiOptionsExtensions.DescribeIdempotencyKeys(null!));
@@ -206,6 +238,9 @@ public sealed class OpenApiTransformerTests
 
     private static JsonElement HeaderParameter(JsonElement operation, string name) =>
         Assert.Single(operation.GetProperty("parameters").EnumerateArray(), p => p.GetProperty("in").GetString() == "header" && p.GetProperty("name").GetString() == name);
+
+    private static string? Description(JsonElement operation, string status) =>
+        operation.GetProperty("responses").GetProperty(status).GetProperty("description").GetString();
 
     // OpenAPI writes "required" only when true.
     private static bool IsRequired(JsonElement parameter) =>

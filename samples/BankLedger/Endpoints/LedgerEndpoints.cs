@@ -54,12 +54,12 @@ public static partial class LedgerEndpoints
         api.MapPost("/accounts/{id:long}/entries", AppendEntryAsync).RequirePrecondition().EnableIdempotency().WithLedgerTransaction(storage)
             .Produces<PostingView>(StatusCodes.Status201Created).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapPost("/accounts/{id:long}/deposits", DepositAsync).RequireIdempotency().WithLedgerTransaction(storage)
+        api.MapPost("/accounts/{id:long}/deposits", DepositAsync).RequireIdempotency(LedgerPolicies.Payments).WithLedgerTransaction(storage)
             .Produces<PostingView>(StatusCodes.Status201Created).ProducesValidationProblem().ProducesProblem(StatusCodes.Status404NotFound);
-        api.MapPost("/accounts/{id:long}/withdrawals", WithdrawAsync).RequireIdempotency().WithLedgerTransaction(storage)
+        api.MapPost("/accounts/{id:long}/withdrawals", WithdrawAsync).RequireIdempotency(LedgerPolicies.Payments).WithLedgerTransaction(storage)
             .Produces<PostingView>(StatusCodes.Status201Created).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
-        api.MapPost("/transfers", TransferAsync).RequireIdempotency().WithLedgerTransaction(storage)
+        api.MapPost("/transfers", TransferAsync).RequireIdempotency(LedgerPolicies.Payments).WithLedgerTransaction(storage)
             .Produces<TransferView>(StatusCodes.Status201Created).ProducesValidationProblem()
             .ProducesProblem(StatusCodes.Status404NotFound).ProducesProblem(StatusCodes.Status409Conflict);
         return app;

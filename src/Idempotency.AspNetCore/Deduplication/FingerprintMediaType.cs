@@ -37,6 +37,16 @@ internal static class FingerprintMediaType
         return written + charset.ToLowerInvariant(destination[written..]);
     }
 
+    /// <summary>Whether <paramref name="contentType"/> is a JSON media type: <c>application/json</c> or a <c>+json</c> suffix.</summary>
+    public static bool IsJson(string? contentType)
+    {
+        var value = contentType.AsSpan();
+        var semicolon = value.IndexOf(';');
+        var mediaType = (semicolon < 0 ? value : value[..semicolon]).Trim(" \t");
+        return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || (mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase) && mediaType.IndexOf('/') > 0);
+    }
+
     // The first charset parameter's value, unquoted. Quoted values of other parameters may hold ';' and '='.
     private static bool TryFindCharset(ReadOnlySpan<char> parameters, out ReadOnlySpan<char> charset)
     {

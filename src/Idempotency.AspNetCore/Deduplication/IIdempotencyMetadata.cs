@@ -8,4 +8,11 @@ public interface IIdempotencyMetadata
 {
     /// <summary>Gets how the endpoint treats the <c>Idempotency-Key</c> header.</summary>
     IdempotencyRequirement Requirement { get; }
+
+    /// <summary>
+    /// Gets the name of the <see cref="IdempotencyPolicy"/> the endpoint runs with (<see cref="IdempotencyOptions.Policies"/>),
+    /// or <see langword="null"/> for the global <see cref="IdempotencyOptions"/>. Like the requirement, it comes from the
+    /// nearest metadata: an endpoint's own <c>.RequireIdempotency()</c> without a name overrides its group's policy.
+    /// </summary>
+    string? PolicyName => null;
 }

@@ -18,15 +18,17 @@ internal sealed partial class IdempotencyMiddleware
         private readonly HttpContext _context;
         private readonly IdempotencyFeature _feature;
         private readonly Endpoint _endpoint;
+        private readonly IdempotencyEndpointPolicy _policy;
         private IHttpResponseBodyFeature? _originalBody;
         private ResponseCaptureStream? _capture;
 
-        public HttpWork(IdempotencyMiddleware middleware, HttpContext context, Endpoint endpoint, IdempotencyFeature feature, bool holdResponse)
+        public HttpWork(IdempotencyMiddleware middleware, HttpContext context, Endpoint endpoint, IdempotencyFeature feature, IdempotencyEndpointPolicy policy, bool holdResponse)
         {
             _middleware = middleware;
             _context = context;
             _endpoint = endpoint;
             _feature = feature;
+            _policy = policy;
             HoldsResponse = holdResponse;
         }
 
@@ -38,11 +40,14 @@ internal sealed partial class IdempotencyMiddleware
 
         public long BytesWritten => _capture?.BytesWritten ?? 0;
 
+        /// <summary>Gets the endpoint's limit on the stored response body.</summary>
+        public int MaxStoredBodySize => _policy.MaxStoredBodySize;
+
         public async ValueTask<bool> RunAsync(CancellationToken cancellationToken)
         {
             // Only a claimed request runs, so only it pays for the capture (a replay, a conflict or a mismatch does not).
             _originalBody = _context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
-            _capture = new ResponseCaptureStream(_context.Response, HoldsResponse ? null : _originalBody.Stream, _middleware._options.MaxStoredBodySize);
+            _capture = new ResponseCaptureStream(_context.Response, HoldsResponse ? null : _originalBody.Stream, _policy.MaxStoredBodySize);
             var captureBody = new ResponseCaptureFeature(_capture, HoldsResponse ? null : _originalBody);
             _context.Features.Set<IHttpResponseBodyFeature>(captureBody);
             _context.Features.Set<IIdempotencyFeature>(_feature);
@@ -67,7 +72,6 @@ internal sealed partial class IdempotencyMiddleware
 
         public IdempotencyRecordContent? CreateRecord(bool outcome)
         {
-            var options = _middleware._options;
             var capture = _capture!; // set by RunAsync, which returned
             if (HoldsResponse && capture.Overflowed)
             {
@@ -75,14 +79,14 @@ internal sealed partial class IdempotencyMiddleware
                 return null;
             }
 
-            if (!_middleware._shouldStoreResponse(new IdempotencyOutcomeArguments(_context)))
+            if (!_policy.ShouldStoreResponse(new IdempotencyOutcomeArguments(_context)))
             {
                 return null;
             }
 
             if (capture.Overflowed)
             {
-                LogResponseTooLargeToStore(_middleware._logger, capture.BytesWritten, options.MaxStoredBodySize, _middleware._engine.HashKey(_feature.Key));
+                LogResponseTooLargeToStore(_middleware._logger, capture.BytesWritten, _policy.MaxStoredBodySize, _middleware._engine.HashKey(_feature.Key));
             }
 
             return StoredResponseFormat.Content(CaptureResponse(_context.Response, capture));

@@ -24,32 +24,34 @@ internal sealed partial class IdempotencyMiddleware
     // Longer Content-Type values are normalised into a pooled buffer instead of the stack.
     private const int StackMediaTypeLimit = 256;
 
-    private string[]? _fingerprintHeaders;
-
-    // IdempotencyOptions.FingerprintHeaders, lowercased, deduplicated and sorted, so neither the case nor the order
-    // of the names changes a fingerprint. Computed on first use: the options are fixed by then, and a race only
-    // computes the same array twice.
-    private string[] FingerprintHeaders => _fingerprintHeaders ??= [.. _options.FingerprintHeaders
-        .Select(static name => name.ToLowerInvariant())
-        .Distinct(StringComparer.Ordinal)
-        .Order(StringComparer.Ordinal)];
+    // Hashed before a body filtered by IdempotencyPolicy.FingerprintExcludedJsonMembers, with the excluded paths as its
+    // value: not a valid header name, so no request header can produce it, and a filtered body never hashes like one
+    // sent as is.
+    private const string ExcludedJsonMembersField = ":excluded-json-members";
 
     /// <summary>
     /// The request's version 2 fingerprint: SHA-256 over a version tag, the method, the endpoint's route pattern, the
     /// path base, the path, the query, the media type of <c>Content-Type</c>, the precondition headers, the headers
-    /// named by <see cref="IdempotencyOptions.FingerprintHeaders"/>, and the body. The body is hashed as it is read
-    /// into the buffer the handler will then read from: one pooled array for small bodies, ASP.NET Core's request
-    /// buffer for large ones. It is never held twice.
+    /// named by <see cref="IdempotencyOptions.FingerprintHeaders"/> and the endpoint's policy, and the body. The body
+    /// is hashed as it is read into the buffer the handler will then read from: one pooled array for small bodies,
+    /// ASP.NET Core's request buffer for large ones. It is never held twice. A JSON body under a policy that excludes
+    /// members is read whole into a pooled array, then hashed re-written without them.
     /// </summary>
-    private async ValueTask<byte[]> ComputeFingerprintAsync(HttpContext context, Endpoint endpoint)
+    private static async ValueTask<byte[]> ComputeFingerprintAsync(HttpContext context, Endpoint endpoint, IdempotencyEndpointPolicy policy)
     {
         var request = context.Request;
         using var fingerprint = RequestFingerprintBuilder.ForHttpRequest(
             request.Method, RoutePattern(endpoint), request.PathBase.Value, request.Path.Value, request.QueryString.Value);
-        AppendHeaders(fingerprint, request.Headers);
+        AppendHeaders(fingerprint, request.Headers, policy.FingerprintHeaders);
 
         if (!HasBody(context))
         {
+            return fingerprint.Finish();
+        }
+
+        if (policy.ExcludedJsonMembers is { } excluded && FingerprintMediaType.IsJson(request.ContentType))
+        {
+            await BufferJsonBodyAsync(context, fingerprint, excluded);
             return fingerprint.Finish();
         }
 
@@ -115,7 +117,7 @@ internal sealed partial class IdempotencyMiddleware
 
     // Headers the request does not carry add nothing (and allocate nothing): a present empty header still differs
     // from an absent one, and naming one more header in the options leaves requests without it matching.
-    private void AppendHeaders(RequestFingerprintBuilder fingerprint, IHeaderDictionary headers)
+    private static void AppendHeaders(RequestFingerprintBuilder fingerprint, IHeaderDictionary headers, string[] fingerprintHeaders)
     {
         var contentType = headers.ContentType;
         if (contentType.Count > 0)
@@ -127,7 +129,7 @@ internal sealed partial class IdempotencyMiddleware
         AppendHeader(fingerprint, IfNoneMatchField, headers.IfNoneMatch);
         AppendHeader(fingerprint, IfModifiedSinceField, headers.IfModifiedSince);
         AppendHeader(fingerprint, IfUnmodifiedSinceField, headers.IfUnmodifiedSince);
-        foreach (var name in FingerprintHeaders)
+        foreach (var name in fingerprintHeaders)
         {
             AppendHeader(fingerprint, name, headers[name]);
         }
@@ -191,6 +193,47 @@ internal sealed partial class IdempotencyMiddleware
         fingerprint.AppendBody(buffer.AsSpan(0, read));
         request.Body = new MemoryStream(buffer, 0, read, writable: false);
         context.Response.RegisterForDispose(new PooledArray(buffer));
+    }
+
+    private static async ValueTask BufferJsonBodyAsync(HttpContext context, RequestFingerprintBuilder fingerprint, JsonMemberPaths excluded)
+    {
+        var request = context.Request;
+        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is long length and > 0 and <= PooledBodyLimit ? (int)length : BodyChunkSize);
+        var read = 0;
+        try
+        {
+            int count;
+            while ((count = await request.Body.ReadAsync(buffer.AsMemory(read), context.RequestAborted)) > 0)
+            {
+                read += count;
+                if (read == buffer.Length)
+                {
+                    var larger = ArrayPool<byte>.Shared.Rent(checked(buffer.Length * 2));
+                    buffer.AsSpan(0, read).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
+                }
+            }
+        }
+        catch
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+            throw;
+        }
+
+        request.Body = new MemoryStream(buffer, 0, read, writable: false);
+        context.Response.RegisterForDispose(new PooledArray(buffer));
+        var body = buffer.AsSpan(0, read);
+        var filtered = new ArrayBufferWriter<byte>(Math.Max(read, 1));
+        if (excluded.TryFilter(body, filtered))
+        {
+            fingerprint.AppendHeader(ExcludedJsonMembersField, excluded.Description);
+            fingerprint.AppendBody(filtered.WrittenSpan);
+        }
+        else
+        {
+            fingerprint.AppendBody(body);
+        }
     }
 
     private static async ValueTask BufferLargeBodyAsync(HttpContext context, RequestFingerprintBuilder fingerprint)

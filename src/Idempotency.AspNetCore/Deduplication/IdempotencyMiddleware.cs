@@ -21,7 +21,6 @@ internal sealed partial class IdempotencyMiddleware
     private readonly IdempotencyEngine _engine;
     private readonly IdempotencyProblemWriter _problems;
     private readonly ILogger _logger;
-    private readonly Func<IdempotencyOutcomeArguments, bool> _shouldStoreResponse;
 
     public IdempotencyMiddleware(
         RequestDelegate next,
@@ -37,7 +36,7 @@ internal sealed partial class IdempotencyMiddleware
         _engine = engine;
         _problems = problems;
         _logger = loggerFactory.CreateLogger<IdempotencyMiddleware>();
-        _shouldStoreResponse = _options.ShouldStoreResponse ?? (static args => !IdempotencyOptions.IsTransientStatus(args.StatusCode));
+        (_defaultPolicy, _policies) = BuildPolicies(_options);
     }
 
     public Task InvokeAsync(HttpContext context)
@@ -50,10 +49,10 @@ internal sealed partial class IdempotencyMiddleware
             return _next(context);
         }
 
-        return InvokeCoreAsync(context, endpoint!, metadata.Requirement);
+        return InvokeCoreAsync(context, endpoint!, metadata.Requirement, PolicyFor(endpoint!, metadata.PolicyName));
     }
 
-    private async Task InvokeCoreAsync(HttpContext context, Endpoint endpoint, IdempotencyRequirement requirement)
+    private async Task InvokeCoreAsync(HttpContext context, Endpoint endpoint, IdempotencyRequirement requirement, IdempotencyEndpointPolicy policy)
     {
         var headerValues = context.Request.Headers[_options.HeaderName];
         if (headerValues.Count == 0)
@@ -98,7 +97,7 @@ internal sealed partial class IdempotencyMiddleware
         byte[] fingerprint;
         try
         {
-            fingerprint = await ComputeFingerprintAsync(context, endpoint);
+            fingerprint = await ComputeFingerprintAsync(context, endpoint, policy);
         }
         catch (Exception ex) when (ex is BadHttpRequestException or IOException)
         {
@@ -131,13 +130,13 @@ internal sealed partial class IdempotencyMiddleware
                 }
             }
 
-            using var work = new HttpWork(this, context, endpoint, feature, holdResponse: unitOfWork is not null);
+            using var work = new HttpWork(this, context, endpoint, feature, policy, holdResponse: unitOfWork is not null);
             var request = new IdempotencyExecutionRequest(unitOfWork ?? _store, feature.Key, feature.Scope, feature.StorageKey, fingerprint)
             {
                 PreviousFingerprint = work.ComputePreviousFingerprintAsync,
-                LeaseDuration = _options.LeaseDuration,
-                Retention = _options.ResponseRetention,
-                InFlightWait = _options.InFlightDuplicates == InFlightDuplicateHandling.Wait ? _options.InFlightWaitTimeout : TimeSpan.Zero,
+                LeaseDuration = policy.LeaseDuration,
+                Retention = policy.Retention,
+                InFlightWait = policy.InFlightWait,
                 OperationName = RouteTemplate(endpoint),
                 TraceId = context.TraceIdentifier,
             };
@@ -172,9 +171,9 @@ internal sealed partial class IdempotencyMiddleware
                 break;
             case IdempotencyExecutionStatus.Released when work.HeldResponseTooLarge:
                 // The held response was not kept past the limit, so it could neither be sent nor stored: rolled back.
-                LogHeldResponseTooLarge(_logger, work.BytesWritten, _options.MaxStoredBodySize, _engine.HashKey(feature.Key));
+                LogHeldResponseTooLarge(_logger, work.BytesWritten, work.MaxStoredBodySize, _engine.HashKey(feature.Key));
                 context.Response.Clear();
-                await _problems.ResponseTooLargeToCommitAsync(context, _options.MaxStoredBodySize);
+                await _problems.ResponseTooLargeToCommitAsync(context, work.MaxStoredBodySize);
                 break;
             case IdempotencyExecutionStatus.Released:
                 await work.SendHeldResponseAsync();

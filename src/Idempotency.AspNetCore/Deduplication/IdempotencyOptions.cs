@@ -148,6 +148,36 @@ public sealed class IdempotencyOptions
     [AbsoluteUri]
     public string ProblemTypeBaseUri { get; set; } = IdempotencyProblemTypes.DefaultBaseUri;
 
+    /// <summary>
+    /// Gets the named policies, by name (case-insensitive): settings for the endpoints that name one
+    /// (<c>.RequireIdempotency("payments")</c>, <c>[RequireIdempotency(PolicyName = "payments")]</c>). They bind from
+    /// configuration too (<c>Idempotency:Policies:payments:LeaseDuration</c>). An endpoint that names a policy not
+    /// registered here fails the host at start-up.
+    /// </summary>
+    /// <value>The default is empty.</value>
+    public IDictionary<string, IdempotencyPolicy> Policies { get; } = new Dictionary<string, IdempotencyPolicy>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// Adds the policy <paramref name="name"/>, or configures it further if it exists (bound from configuration, say):
+    /// <c>options.AddPolicy("payments", p => p.LeaseDuration = TimeSpan.FromSeconds(30))</c>.
+    /// </summary>
+    /// <param name="name">The policy's name, as endpoints name it (case-insensitive).</param>
+    /// <param name="configure">Sets the policy's values; those left unset fall back to these options.</param>
+    /// <returns>These options.</returns>
+    public IdempotencyOptions AddPolicy(string name, Action<IdempotencyPolicy> configure)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        ArgumentNullException.ThrowIfNull(configure);
+        if (!Policies.TryGetValue(name, out var policy))
+        {
+            policy = new IdempotencyPolicy();
+            Policies[name] = policy;
+        }
+
+        configure(policy);
+        return this;
+    }
+
     // 425 Too Early (RFC 8470) has no StatusCodes constant.
     private const int TooEarlyStatusCode = 425;
 

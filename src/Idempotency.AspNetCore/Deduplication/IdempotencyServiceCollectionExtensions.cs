@@ -44,6 +44,7 @@ public static class IdempotencyServiceCollectionExtensions
         services.TryAddSingleton<IdempotencyProblemWriter>();
         services.TryAddSingleton<IdempotencyMarkerService>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, GrpcEndpointStartupFilter>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IStartupFilter, IdempotencyPolicyStartupFilter>());
         return builder;
     }
 

@@ -7,6 +7,14 @@ namespace Idempotency.AspNetCore.Deduplication;
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false, Inherited = true)]
 public sealed class RequireIdempotencyAttribute : Attribute, IIdempotencyMetadata
 {
+    /// <summary>
+    /// Gets or sets the name of the <see cref="IdempotencyPolicy"/> the endpoint runs with, registered with
+    /// <see cref="IdempotencyOptions.AddPolicy"/>; <see langword="null"/> for the global options. The same as
+    /// <c>.RequireIdempotency("name")</c>. A name that is not registered fails the host at start-up.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>.</value>
+    public string? PolicyName { get; set; }
+
     /// <inheritdoc />
     public IdempotencyRequirement Requirement => IdempotencyRequirement.Required;
 }

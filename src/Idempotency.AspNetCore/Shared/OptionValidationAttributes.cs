@@ -11,6 +11,12 @@ namespace Idempotency.AspNetCore;
 /// </summary>
 internal abstract class OptionValueAttribute(string errorMessage) : ValidationAttribute(errorMessage)
 {
+    /// <summary>
+    /// Gets or sets whether <see langword="null"/> passes: a policy's unset value, which falls back to the global option
+    /// that the same rule validates.
+    /// </summary>
+    public bool AllowNull { get; set; }
+
     /// <summary>Whether <paramref name="value"/> satisfies the rule.</summary>
     protected abstract bool IsValidValue(object? value);
 
@@ -19,7 +25,7 @@ internal abstract class OptionValueAttribute(string errorMessage) : ValidationAt
 
     /// <inheritdoc/>
     protected override ValidationResult? IsValid(object? value, ValidationContext validationContext) =>
-        IsValidValue(value)
+        (value is null && AllowNull) || IsValidValue(value)
             ? ValidationResult.Success
             : new ValidationResult(string.Format(CultureInfo.InvariantCulture, ErrorMessageString, MessageArguments(validationContext.DisplayName, value)));
 }
