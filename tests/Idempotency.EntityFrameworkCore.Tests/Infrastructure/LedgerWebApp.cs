@@ -1,0 +1,98 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Idempotency.EntityFrameworkCore.Tests.Infrastructure;
+
+/// <summary>
+/// A ledger service on a real Kestrel (127.0.0.1, a free port) whose deposit endpoint runs in an EF Core idempotency
+/// transaction: <c>POST /deposits/{account}</c> adds a ledger entry through the request's <see cref="LedgerDbContext"/>
+/// and answers 201 with its id. <c>X-Fail: throw</c> makes the handler throw after saving its entry.
+/// </summary>
+internal sealed class LedgerWebApp : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly Counter _runs;
+
+    private LedgerWebApp(WebApplication app, Counter runs, HttpClient client)
+    {
+        _app = app;
+        _runs = runs;
+        Client = client;
+    }
+
+    public HttpClient Client { get; }
+
+    public int HandlerRuns => Volatile.Read(ref _runs.Value);
+
+    public static async Task<LedgerWebApp> StartAsync(string connectionString, bool retryOnFailure = false, params IInterceptor[] interceptors)
+    {
+        var port = FreePort();
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+        builder.Logging.ClearProviders();
+        builder.Services.AddDbContext<LedgerDbContext>(options => EfCoreFixture.Configure(options, connectionString, retryOnFailure, interceptors));
+        builder.Services.AddIdempotency().UseEntityFrameworkCore<LedgerDbContext>();
+
+        var runs = new Counter();
+        var app = builder.Build();
+        app.UseRouting();
+        app.UseIdempotency();
+        app.MapPost("/deposits/{account}", async (string account, HttpContext context, LedgerDbContext db) =>
+        {
+            Interlocked.Increment(ref runs.Value);
+            var entry = new LedgerEntry { Account = account, Amount = 100 };
+            db.Entries.Add(entry);
+            await db.SaveChangesAsync(context.RequestAborted);
+            if (context.Request.Headers["X-Fail"] == "throw")
+            {
+                throw new InvalidOperationException("The handler failed after saving its entry.");
+            }
+
+            return Results.Created($"/deposits/{entry.Id}", new { id = entry.Id, account });
+        }).RequireIdempotency().WithEntityFrameworkCoreTransaction();
+
+        await app.StartAsync();
+        var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        return new LedgerWebApp(app, runs, client);
+    }
+
+    public static HttpRequestMessage Deposit(string account, string key, string? fail = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, $"/deposits/{account}")
+        {
+            Content = new StringContent("{\"amount\":100}", MediaTypeHeaderValue.Parse("application/json")),
+        };
+        request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+        if (fail is not null)
+        {
+            request.Headers.Add("X-Fail", fail);
+        }
+
+        return request;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Client.Dispose();
+        await _app.DisposeAsync();
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    private sealed class Counter
+    {
+        public int Value;
+    }
+}
