@@ -86,15 +86,19 @@ public sealed class EntityFrameworkCoreTransactionEndpointTests(EfCoreFixture fi
     }
 
     [Fact]
-    public async Task RetryingStrategy_IsRefused_AndNothingRuns()
+    public async Task RetryingStrategy_IsRefused_NothingRuns_AndTheLogSaysWhatToChange()
     {
         var db = await fixture.CreateLedgerDatabaseAsync();
-        await using var app = await LedgerWebApp.StartAsync(db, retryOnFailure: true);
+        using var logs = new CapturingLoggerProvider();
+        await using var app = await LedgerWebApp.StartAsync(db, retryOnFailure: true, logs);
 
         using var response = await app.Client.SendAsync(LedgerWebApp.Deposit("alice", "retrying-1"));
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
         Assert.Equal(0, app.HandlerRuns);
         Assert.Equal(0, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries"));
+        var logged = Assert.Single(logs.Lines, line => line.EventName == "StoreUnavailable").Message;
+        Assert.Contains("retries on failure", logged, StringComparison.Ordinal);
+        Assert.Contains("EnableRetryOnFailure", logged, StringComparison.Ordinal);
     }
 }

@@ -31,12 +31,19 @@ internal sealed class LedgerWebApp : IAsyncDisposable
 
     public int HandlerRuns => Volatile.Read(ref _runs.Value);
 
-    public static async Task<LedgerWebApp> StartAsync(string connectionString, bool retryOnFailure = false, params IInterceptor[] interceptors)
+    public static Task<LedgerWebApp> StartAsync(string connectionString, bool retryOnFailure = false, params IInterceptor[] interceptors) =>
+        StartAsync(connectionString, retryOnFailure, logs: null, interceptors);
+
+    public static async Task<LedgerWebApp> StartAsync(string connectionString, bool retryOnFailure, ILoggerProvider? logs, params IInterceptor[] interceptors)
     {
         var port = FreePort();
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Logging.ClearProviders();
+        if (logs is not null)
+        {
+            builder.Logging.AddProvider(logs);
+        }
         builder.Services.AddDbContext<LedgerDbContext>(options => EfCoreFixture.Configure(options, connectionString, retryOnFailure, interceptors));
         builder.Services.AddIdempotency().UseEntityFrameworkCore<LedgerDbContext>();
 
