@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.EntityFrameworkCore.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Idempotency.EntityFrameworkCore.Tests.Infrastructure;
@@ -17,6 +18,9 @@ namespace Idempotency.EntityFrameworkCore.Tests.Infrastructure;
 /// </summary>
 internal sealed class LedgerWebApp : IAsyncDisposable
 {
+    public const string InHandlerLine = "EF-LEDGER-IN-HANDLER";
+    public const string ListeningLine = "EF-LEDGER-LISTENING";
+
     private readonly WebApplication _app;
     private readonly Counter _runs;
 
@@ -57,6 +61,12 @@ internal sealed class LedgerWebApp : IAsyncDisposable
             var entry = new LedgerEntry { Account = account, Amount = 100 };
             db.Entries.Add(entry);
             await db.SaveChangesAsync(context.RequestAborted);
+            if (context.Request.Headers["X-Hold"] == "forever")
+            {
+                Console.WriteLine(InHandlerLine);
+                await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+
             if (context.Request.Headers["X-Fail"] == "throw")
             {
                 throw new InvalidOperationException("The handler failed after saving its entry.");
@@ -70,7 +80,15 @@ internal sealed class LedgerWebApp : IAsyncDisposable
         return new LedgerWebApp(app, runs, client);
     }
 
-    public static HttpRequestMessage Deposit(string account, string key, string? fail = null)
+    /// <summary>Serves the app until the process ends (the child process of the kill test), printing <see cref="ListeningLine"/> and its port.</summary>
+    public static async Task RunUntilKilledAsync(string connectionString)
+    {
+        await using var app = await StartAsync(connectionString);
+        Console.WriteLine($"{ListeningLine} {app.Client.BaseAddress}");
+        await app._app.WaitForShutdownAsync();
+    }
+
+    public static HttpRequestMessage Deposit(string account, string key, string? fail = null, string? hold = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, $"/deposits/{account}")
         {
@@ -80,6 +98,11 @@ internal sealed class LedgerWebApp : IAsyncDisposable
         if (fail is not null)
         {
             request.Headers.Add("X-Fail", fail);
+        }
+
+        if (hold is not null)
+        {
+            request.Headers.Add("X-Hold", hold);
         }
 
         return request;
