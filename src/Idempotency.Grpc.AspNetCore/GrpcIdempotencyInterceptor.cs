@@ -13,7 +13,9 @@ namespace Idempotency.Grpc.AspNetCore;
 /// <summary>
 /// The gRPC adapter of <see cref="IdempotencyEngine"/>: runs each keyed unary call to a method marked
 /// <see cref="RequireIdempotentCallAttribute"/> once, stores its outcome (<see cref="GrpcResponseFormat"/>), and
-/// replays it to every retry with the same key. Other calls pass straight through.
+/// replays it to every retry with the same key. Other calls pass straight through. A method whose endpoint carries an
+/// <see cref="IIdempotencyRequestStoreProvider"/> (<c>.WithPostgreSqlTransaction()</c>) runs with the store it creates
+/// for the call, as the HTTP middleware does: the record commits with the handler's own changes before the reply goes out.
 /// </summary>
 internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
 {
@@ -64,52 +66,88 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
             fingerprint = builder.Finish();
         }
 
-        var executionRequest = new IdempotencyExecutionRequest(_store, key, scope, IdempotencyStorageKey.Create(scope, key), fingerprint)
+        // A store bound to the call's unit of work (the PostgreSQL transactional mode's endpoint metadata, as for HTTP)
+        // commits the record with the handler's own changes, so the reply goes out only once both have committed.
+        var storageKey = IdempotencyStorageKey.Create(scope, key);
+        IIdempotencyUnitOfWorkStore? unitOfWork = null;
+        if (httpContext.GetEndpoint()?.Metadata.GetMetadata<IIdempotencyRequestStoreProvider>() is { } storeProvider)
         {
-            LeaseDuration = _options.LeaseDuration,
-            Retention = _options.ResponseRetention,
-            InFlightWait = _options.InFlightDuplicates == InFlightDuplicateHandling.Wait ? _options.InFlightWaitTimeout : TimeSpan.Zero,
-            OperationName = method.FullName,
-            TraceId = httpContext.TraceIdentifier,
-        };
-        var work = new CallWork<TRequest, TResponse>(request, new CapturingServerCallContext(context, httpContext), continuation, method.ResponseMarshaller);
-        var execution = await _engine.ExecuteAsync(executionRequest, work, context.CancellationToken).ConfigureAwait(false);
-        switch (execution.Status)
-        {
-            case IdempotencyExecutionStatus.Executed or IdempotencyExecutionStatus.Released or IdempotencyExecutionStatus.ClaimLost
-                or IdempotencyExecutionStatus.CompletionFailed or IdempotencyExecutionStatus.OutcomeUnknown:
-                // The handler ran: its own outcome goes out, as it would without this interceptor.
-                return execution.Outcome!.Deliver();
-            case IdempotencyExecutionStatus.Replayed:
-                return await ReplayAsync(context, method, executionRequest, execution.Record).ConfigureAwait(false);
-            case IdempotencyExecutionStatus.RecordUnreadable:
-                throw RefuseUnreadable(executionRequest, execution.Fault!);
-            case IdempotencyExecutionStatus.InFlight:
-                var retryAfter = TimeSpan.FromTicks(Math.Min(execution.RetryAfter.Ticks, IdempotencyDefaults.InFlightRetryAfter.Ticks));
-                throw new RpcException(
-                    new Status(StatusCode.Aborted, "A call with the same idempotency key is still in progress; retry later."),
-                    RetryTrailers(retryAfter));
-            case IdempotencyExecutionStatus.FingerprintMismatch:
-                throw new RpcException(new Status(
-                    StatusCode.FailedPrecondition,
-                    "The idempotency key was already used with a different request message or method; use a new key for a new request."));
-            case IdempotencyExecutionStatus.ScopeQuotaExceeded:
-                var quotaRetryAfter = execution.RetryAfter;
-                LogScopeQuotaExceeded(_logger, _engine.HashKey(key), quotaRetryAfter);
-                _engine.RecordOutcome(IdempotencyOutcome.Throttled, executionRequest);
-                throw new RpcException(
-                    new Status(StatusCode.ResourceExhausted, "The caller holds its whole share of the idempotency store; retry later."),
-                    RetryTrailers(quotaRetryAfter));
-            default:
-                var fault = execution.Fault!;
-                LogStoreUnavailable(_logger, _engine.HashKey(key), StoreFaultDescription.Describe(fault, executionRequest.StorageKey));
-                _engine.RecordOutcome(IdempotencyOutcome.StoreUnavailable, executionRequest);
-                throw new RpcException(new Status(
-                    StatusCode.Unavailable,
-                    fault is IdempotencyStoreCapacityExceededException
-                        ? "The idempotency store is full; the call did not run. Retry later."
-                        : "The idempotency store is unavailable; the call did not run. Retry later."));
+            try
+            {
+                unitOfWork = await storeProvider.CreateStoreAsync(httpContext, context.CancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (!context.CancellationToken.IsCancellationRequested)
+            {
+                throw RefuseStoreUnavailable(method.FullName, key, scope, storageKey, httpContext.TraceIdentifier, ex);
+            }
         }
+
+        try
+        {
+            var executionRequest = new IdempotencyExecutionRequest(unitOfWork ?? _store, key, scope, storageKey, fingerprint)
+            {
+                LeaseDuration = _options.LeaseDuration,
+                Retention = _options.ResponseRetention,
+                InFlightWait = _options.InFlightDuplicates == InFlightDuplicateHandling.Wait ? _options.InFlightWaitTimeout : TimeSpan.Zero,
+                OperationName = method.FullName,
+                TraceId = httpContext.TraceIdentifier,
+            };
+            var work = new CallWork<TRequest, TResponse>(request, new CapturingServerCallContext(context, httpContext), continuation, method.ResponseMarshaller);
+            var execution = await _engine.ExecuteAsync(executionRequest, work, context.CancellationToken).ConfigureAwait(false);
+            switch (execution.Status)
+            {
+                case IdempotencyExecutionStatus.ClaimLost or IdempotencyExecutionStatus.CompletionFailed when unitOfWork is not null:
+                    // Nothing was committed, the handler's work included: its outcome must not reach the client, which retries.
+                    context.ResponseTrailers.Clear();
+                    throw new RpcException(new Status(
+                        StatusCode.Unavailable,
+                        "The call's changes and its idempotency record could not be committed; nothing was applied. Retry the call."));
+                case IdempotencyExecutionStatus.Executed or IdempotencyExecutionStatus.Released or IdempotencyExecutionStatus.ClaimLost
+                    or IdempotencyExecutionStatus.CompletionFailed or IdempotencyExecutionStatus.OutcomeUnknown:
+                    // The handler ran: its own outcome goes out, as it would without this interceptor.
+                    return execution.Outcome!.Deliver();
+                case IdempotencyExecutionStatus.Replayed:
+                    return await ReplayAsync(context, method, executionRequest, execution.Record).ConfigureAwait(false);
+                case IdempotencyExecutionStatus.RecordUnreadable:
+                    throw RefuseUnreadable(executionRequest, execution.Fault!);
+                case IdempotencyExecutionStatus.InFlight:
+                    var retryAfter = TimeSpan.FromTicks(Math.Min(execution.RetryAfter.Ticks, IdempotencyDefaults.InFlightRetryAfter.Ticks));
+                    throw new RpcException(
+                        new Status(StatusCode.Aborted, "A call with the same idempotency key is still in progress; retry later."),
+                        RetryTrailers(retryAfter));
+                case IdempotencyExecutionStatus.FingerprintMismatch:
+                    throw new RpcException(new Status(
+                        StatusCode.FailedPrecondition,
+                        "The idempotency key was already used with a different request message or method; use a new key for a new request."));
+                case IdempotencyExecutionStatus.ScopeQuotaExceeded:
+                    var quotaRetryAfter = execution.RetryAfter;
+                    LogScopeQuotaExceeded(_logger, _engine.HashKey(key), quotaRetryAfter);
+                    _engine.RecordOutcome(IdempotencyOutcome.Throttled, executionRequest);
+                    throw new RpcException(
+                        new Status(StatusCode.ResourceExhausted, "The caller holds its whole share of the idempotency store; retry later."),
+                        RetryTrailers(quotaRetryAfter));
+                default:
+                    throw RefuseStoreUnavailable(method.FullName, key, scope, storageKey, httpContext.TraceIdentifier, execution.Fault!);
+            }
+        }
+        finally
+        {
+            if (unitOfWork is not null)
+            {
+                await unitOfWork.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private RpcException RefuseStoreUnavailable(string methodName, string key, string scope, string storageKey, string traceId, Exception fault)
+    {
+        LogStoreUnavailable(_logger, _engine.HashKey(key), StoreFaultDescription.Describe(fault, storageKey));
+        _engine.RecordOutcome(IdempotencyOutcome.StoreUnavailable, methodName, key, scope, traceId);
+        return new RpcException(new Status(
+            StatusCode.Unavailable,
+            fault is IdempotencyStoreCapacityExceededException
+                ? "The idempotency store is full; the call did not run. Retry later."
+                : "The idempotency store is unavailable; the call did not run. Retry later."));
     }
 
     private async Task<TResponse> ReplayAsync<TRequest, TResponse>(

@@ -1,3 +1,5 @@
+using BankLedger.Storage;
+
 namespace BankLedger.Grpc;
 
 /// <summary>Wires the ledger's gRPC service next to its JSON API.</summary>
@@ -17,11 +19,14 @@ public static class LedgerGrpcExtensions
     /// Maps <see cref="LedgerGrpcService"/> (<c>/bankledger.v1.LedgerService/Deposit</c> and <c>/Transfer</c>). gRPC needs
     /// HTTP/2: over TLS, Kestrel's default protocols (<c>Http1AndHttp2</c>) let ALPN choose per connection, so JSON over
     /// HTTP/1.1 and gRPC share one port; over cleartext Kestrel answers HTTP/1.1 on such an endpoint, and gRPC needs an
-    /// endpoint of its own with <c>Protocols = Http2</c> (see README.md).
+    /// endpoint of its own with <c>Protocols = Http2</c> (see README.md). With <c>Idempotency:Store=postgres</c> its
+    /// calls run in the transactional mode, as the JSON API's writes do: the ledger write, the key and the stored reply
+    /// commit together, or none of them does.
     /// </summary>
     public static IEndpointRouteBuilder MapLedgerGrpc(this IEndpointRouteBuilder app)
     {
-        app.MapGrpcService<LedgerGrpcService>();
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapGrpcService<LedgerGrpcService>().WithLedgerTransaction(app.ServiceProvider.GetRequiredService<LedgerStorage>());
         return app;
     }
 }

@@ -9,7 +9,10 @@ namespace Idempotency.AspNetCore.Deduplication;
 /// </summary>
 public interface IIdempotencyRequestStoreProvider
 {
-    /// <summary>Creates the store that serves one request. The middleware disposes it when the request ends.</summary>
+    /// <summary>
+    /// Creates the store that serves one request. The middleware (or the gRPC interceptor, for a gRPC call) disposes it
+    /// when the request ends.
+    /// </summary>
     /// <param name="context">The request.</param>
     /// <param name="cancellationToken">Cancels creating the store.</param>
     /// <returns>The request's store, bound to the request's unit of work.</returns>

@@ -10,8 +10,9 @@ namespace Idempotency.PostgreSql;
 /// the stored response commit in one transaction, or none of them does. The same as <c>.WithPostgreSqlTransaction()</c>.
 /// </summary>
 /// <remarks>
-/// Use it together with <see cref="RequireIdempotencyAttribute"/> and the PostgreSQL store
-/// (<c>AddIdempotency().AddPostgreSqlStore(...)</c>); the business tables must live in the store's database.
+/// Use it together with <see cref="RequireIdempotencyAttribute"/> (or, on a gRPC service, <c>[RequireIdempotentCall]</c>
+/// of Idempotency.Grpc.AspNetCore) and the PostgreSQL store (<c>AddIdempotency().AddPostgreSqlStore(...)</c>); the
+/// business tables must live in the store's database.
 /// </remarks>
 [AttributeUsage(AttributeTargets.Class | AttributeTargets.Method, AllowMultiple = false, Inherited = true)]
 public sealed class PostgreSqlTransactionAttribute : Attribute, IIdempotencyRequestStoreProvider

@@ -10,7 +10,8 @@ public static class PostgreSqlTransactionEndpointConventionBuilderExtensions
     /// Runs keyed requests to the endpoint in one PostgreSQL transaction with their idempotency record: the claim, the
     /// handler's changes (through <see cref="PostgreSqlIdempotentTransaction"/>) and the stored response commit
     /// together, or none of them does. The same as <see cref="PostgreSqlTransactionAttribute"/>. Use it with
-    /// <c>.RequireIdempotency()</c>.
+    /// <c>.RequireIdempotency()</c>, or on a gRPC service (<c>MapGrpcService&lt;T&gt;()</c>) whose methods carry
+    /// <c>[RequireIdempotentCall]</c>.
     /// </summary>
     /// <typeparam name="TBuilder">The endpoint convention builder type.</typeparam>
     /// <param name="builder">The endpoint or group.</param>
