@@ -3,8 +3,9 @@
 # and the chaos soak share. Debian/Ubuntu packages through apt-get (with sudo when not root); the system services the
 # packages start are stopped again, since the tests start their own servers on free loopback ports.
 #
-#   scripts/install-test-servers.sh                          # redis-server, postgresql, nginx: what the tests need
+#   scripts/install-test-servers.sh                          # redis-server, postgresql, nginx, native-aot: what the tests need
 #   scripts/install-test-servers.sh redis-server postgresql wrk   # only these (wrk: the end-to-end benchmarks)
+#   (native-aot is not a server: clang, zlib1g-dev and curl, for scripts/aot-smoke.sh's PublishAot build and requests)
 #
 # The same environment variables as the tests (tests/Shared/TestServerBinaries.cs) say where a server is; when one is
 # set, nothing is installed for that server, and the script fails if the path it names does not exist:
@@ -14,7 +15,7 @@
 set -euo pipefail
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(redis-server postgresql nginx)
+[ ${#wanted[@]} -gt 0 ] || wanted=(redis-server postgresql nginx native-aot)
 
 packages=()
 services=()
@@ -35,8 +36,13 @@ for server in "${wanted[@]}"; do
       [ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || { packages+=(nginx); services+=(nginx); } ;;
     wrk)
       command -v wrk >/dev/null 2>&1 || packages+=(wrk) ;;
+    native-aot)
+      # The AOT compiler links with clang, or with a versioned clang-NN when there is no plain clang.
+      command -v clang >/dev/null 2>&1 || compgen -c clang- | grep -qE '^clang-[0-9]+$' || packages+=(clang)
+      [ -e /usr/include/zlib.h ] || packages+=(zlib1g-dev)
+      command -v curl >/dev/null 2>&1 || packages+=(curl) ;;
     *)
-      echo "install-test-servers: unknown server '$server' (redis-server, postgresql, nginx or wrk)" >&2; exit 2 ;;
+      echo "install-test-servers: unknown server '$server' (redis-server, postgresql, nginx, native-aot or wrk)" >&2; exit 2 ;;
   esac
 done
 [ ${#packages[@]} -gt 0 ] || exit 0

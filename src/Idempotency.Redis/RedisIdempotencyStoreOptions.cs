@@ -80,7 +80,7 @@ public sealed class RedisIdempotencyStoreOptions
     /// run again by the next retry. After the grace period the record expires and a late completion reports
     /// <see cref="CompletionStatus.ClaimLost"/>. The grace only costs memory for claims whose owner died.
     /// </remarks>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan LeaseGracePeriod { get; set; } = RedisStoreDefaults.LeaseGracePeriod;
 
     /// <summary>
@@ -114,6 +114,6 @@ public sealed class RedisIdempotencyStoreOptions
     /// among all callers: a replica that does not answer holds every call to that primary up to this long. It must
     /// be shorter than the connection's <c>asyncTimeout</c>, between 1 millisecond and 1 minute.
     /// </remarks>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    [TimeSpanRange("00:00:00.001", "00:01:00")]
     public TimeSpan ReplicaAcknowledgementTimeout { get; set; } = RedisStoreDefaults.ReplicaAcknowledgementTimeout;
 }

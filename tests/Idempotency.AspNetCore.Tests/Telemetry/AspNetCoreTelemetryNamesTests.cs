@@ -1,4 +1,7 @@
+using System.Diagnostics.Metrics;
 using Idempotency.AspNetCore.Mirroring;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Idempotency.AspNetCore.Tests.Telemetry;
 
@@ -14,9 +17,9 @@ public sealed class AspNetCoreTelemetryNamesTests
     [Fact]
     public void MirroringInstruments_AreOnTheIdempotencyAspNetCoreMeter()
     {
-        using var services = new Microsoft.Extensions.DependencyInjection.ServiceCollection().AddMetrics().BuildServiceProvider();
-        var meters = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(services);
-        using var copies = new Microsoft.Extensions.Diagnostics.Metrics.Testing.MetricCollector<long>(meters, "Idempotency.AspNetCore", MirrorMetrics.CopiesInstrument);
+        using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
+        var meters = services.GetRequiredService<IMeterFactory>();
+        using var copies = new MetricCollector<long>(meters, "Idempotency.AspNetCore", MirrorMetrics.CopiesInstrument);
 
         new MirrorMetrics(meters).Copy(MirrorSafetyClass.Unsafe, MirrorGuardAction.Suppressed);
 
