@@ -65,7 +65,10 @@ public sealed class RedisIdempotencyStoreOptions
     /// The policy is read with <c>CONFIG GET maxmemory-policy</c>, or from <c>INFO memory</c> where <c>CONFIG</c> is
     /// disabled (as on most managed Redis services). When neither answers, or Redis is unreachable at start-up, a
     /// warning says the policy could not be checked, whatever this option says (except
-    /// <see cref="RedisEvictionPolicyCheck.Ignore"/>). The check runs once, in a hosted service when the host starts.
+    /// <see cref="RedisEvictionPolicyCheck.Ignore"/>). On Microsoft Garnet, which has no such policy, the check reads
+    /// from <c>INFO store</c> whether Garnet was started with <c>--storage-tier</c>; without it Garnet drops its oldest
+    /// records once its memory fills, which counts as a policy that evicts. The check runs once, in a hosted service
+    /// when the host starts.
     /// </remarks>
     [EnumDataType(typeof(RedisEvictionPolicyCheck), ErrorMessage = "RedisIdempotencyStoreOptions.EvictionPolicyCheck must be Warn, Fail or Ignore.")]
     public RedisEvictionPolicyCheck EvictionPolicyCheck { get; set; } = RedisStoreDefaults.EvictionPolicyCheck;
