@@ -87,7 +87,7 @@ public sealed class PostgreSqlIdempotencyStoreOptions
     /// lease ended more than this long ago. The same option, with the same meaning and default, as the Redis store's.
     /// It plays no part in transactional mode, which holds the key for exactly as long as the request's transaction.
     /// </remarks>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan LeaseGracePeriod { get; set; } = PostgreSqlStoreDefaults.LeaseGracePeriod;
 
     /// <summary>Gets or sets whether a background service deletes expired records.</summary>
@@ -102,7 +102,7 @@ public sealed class PostgreSqlIdempotencyStoreOptions
 
     /// <summary>Gets or sets how often the cleanup service deletes expired records.</summary>
     /// <value>The default is 1 minute.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "1.00:00:00")]
+    [TimeSpanRange("00:00:01", "1.00:00:00")]
     public TimeSpan CleanupInterval { get; set; } = PostgreSqlStoreDefaults.CleanupInterval;
 
     /// <summary>Gets or sets how many expired records one cleanup statement deletes; each run repeats it until none are left.</summary>

@@ -47,7 +47,12 @@ internal sealed partial class RedisIdempotencyStore : IHealthCheck
                     data["maxmemory-policy " + endPoint] = policy;
                 }
 
-                if (policy is not null && !string.Equals(policy, RedisStoreDefaults.SafeEvictionPolicy, StringComparison.OrdinalIgnoreCase))
+                if (policy == RedisStoreDefaults.GarnetMemoryOnlyPolicy)
+                {
+                    return HealthCheckResult.Degraded($"Garnet at {endPoint} runs without --storage-tier. " + RedisStoreDefaults.GarnetMemoryOnlyAdvice, data: data);
+                }
+
+                if (policy is not null && !RedisStoreDefaults.IsSafeEvictionPolicy(policy))
                 {
                     return HealthCheckResult.Degraded(
                         $"Redis at {endPoint} has maxmemory-policy '{policy}': under memory pressure it may evict an idempotency record, " +

@@ -65,7 +65,10 @@ public sealed class RedisIdempotencyStoreOptions
     /// The policy is read with <c>CONFIG GET maxmemory-policy</c>, or from <c>INFO memory</c> where <c>CONFIG</c> is
     /// disabled (as on most managed Redis services). When neither answers, or Redis is unreachable at start-up, a
     /// warning says the policy could not be checked, whatever this option says (except
-    /// <see cref="RedisEvictionPolicyCheck.Ignore"/>). The check runs once, in a hosted service when the host starts.
+    /// <see cref="RedisEvictionPolicyCheck.Ignore"/>). On Microsoft Garnet, which has no such policy, the check reads
+    /// from <c>INFO store</c> whether Garnet was started with <c>--storage-tier</c>; without it Garnet drops its oldest
+    /// records once its memory fills, which counts as a policy that evicts. The check runs once, in a hosted service
+    /// when the host starts.
     /// </remarks>
     [EnumDataType(typeof(RedisEvictionPolicyCheck), ErrorMessage = "RedisIdempotencyStoreOptions.EvictionPolicyCheck must be Warn, Fail or Ignore.")]
     public RedisEvictionPolicyCheck EvictionPolicyCheck { get; set; } = RedisStoreDefaults.EvictionPolicyCheck;
@@ -80,7 +83,7 @@ public sealed class RedisIdempotencyStoreOptions
     /// run again by the next retry. After the grace period the record expires and a late completion reports
     /// <see cref="CompletionStatus.ClaimLost"/>. The grace only costs memory for claims whose owner died.
     /// </remarks>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan LeaseGracePeriod { get; set; } = RedisStoreDefaults.LeaseGracePeriod;
 
     /// <summary>
@@ -114,6 +117,6 @@ public sealed class RedisIdempotencyStoreOptions
     /// among all callers: a replica that does not answer holds every call to that primary up to this long. It must
     /// be shorter than the connection's <c>asyncTimeout</c>, between 1 millisecond and 1 minute.
     /// </remarks>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    [TimeSpanRange("00:00:00.001", "00:01:00")]
     public TimeSpan ReplicaAcknowledgementTimeout { get; set; } = RedisStoreDefaults.ReplicaAcknowledgementTimeout;
 }

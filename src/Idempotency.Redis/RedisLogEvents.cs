@@ -14,4 +14,6 @@ internal static class RedisLogEvents
     public const int ReplicaAcknowledgementMissing = 3150;
     public const int ReplicaAcknowledgementFailed = 3151;
     public const int TooFewReplicas = 3152;
+    public const int GarnetMemoryOnly = 3160;
+    public const int GarnetStorageTier = 3161;
 }

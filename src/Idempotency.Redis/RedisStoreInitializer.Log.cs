@@ -32,4 +32,12 @@ internal sealed partial class RedisStoreInitializer
         Message = "Redis at {EndPoint} has {Replicas} replica(s) connected, but RedisIdempotencyStoreOptions.ReplicaAcknowledgements requires " +
                   "{Required}: until enough replicas are connected, every claim of a key on this primary is refused.")]
     private partial void LogTooFewReplicas(string endPoint, int replicas, int required);
+
+    [LoggerMessage(EventId = RedisLogEvents.GarnetMemoryOnly, EventName = "RedisGarnetMemoryOnly", Level = LogLevel.Warning,
+        Message = "The idempotency store's server at {EndPoint} is Garnet, started without --storage-tier. " + RedisStoreDefaults.GarnetMemoryOnlyAdvice)]
+    private partial void LogGarnetMemoryOnly(string endPoint);
+
+    [LoggerMessage(EventId = RedisLogEvents.GarnetStorageTier, EventName = "RedisGarnetStorageTier", Level = LogLevel.Debug,
+        Message = "The idempotency store's server at {EndPoint} is Garnet with --storage-tier: records that leave memory spill to disk.")]
+    private partial void LogGarnetStorageTier(string endPoint);
 }

@@ -90,9 +90,24 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         {
             LogEvictionPolicyNotChecked(endPoint, refusal);
         }
-        else if (string.Equals(policy, RedisStoreDefaults.SafeEvictionPolicy, StringComparison.OrdinalIgnoreCase))
+        else if (policy == RedisStoreDefaults.GarnetStorageTierPolicy)
+        {
+            LogGarnetStorageTier(endPoint);
+        }
+        else if (RedisStoreDefaults.IsSafeEvictionPolicy(policy))
         {
             LogEvictionPolicySafe(endPoint);
+        }
+        else if (policy == RedisStoreDefaults.GarnetMemoryOnlyPolicy)
+        {
+            if (_options.EvictionPolicyCheck == RedisEvictionPolicyCheck.Fail)
+            {
+                throw new InvalidOperationException(
+                    $"Garnet at {endPoint} runs without --storage-tier (RedisIdempotencyStoreOptions.EvictionPolicyCheck is Fail). " +
+                    RedisStoreDefaults.GarnetMemoryOnlyAdvice);
+            }
+
+            LogGarnetMemoryOnly(endPoint);
         }
         else if (_options.EvictionPolicyCheck == RedisEvictionPolicyCheck.Fail)
         {
@@ -153,6 +168,29 @@ internal sealed partial class RedisStoreInitializer : IHostedService
         }
     }
 
+    // Garnet (INFO server names it) reports no policy; whether it can drop records depends on --storage-tier, which
+    // INFO store shows as a non-empty LogDir. Null for any other server.
+    private static async Task<string?> ReadGarnetPolicyAsync(IServer server, CancellationToken cancellationToken)
+    {
+        var about = (string?)await server.ExecuteAsync("INFO", "server").WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (about is null || !about.Contains("garnet_version:", StringComparison.Ordinal))
+        {
+            return null;
+        }
+
+        var store = (string?)await server.ExecuteAsync("INFO", "store").WaitAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var line in (store ?? string.Empty).Split('\n'))
+        {
+            const string Field = "LogDir:";
+            if (line.StartsWith(Field, StringComparison.Ordinal) && line.AsSpan(Field.Length).Trim().Length > 0)
+            {
+                return RedisStoreDefaults.GarnetStorageTierPolicy;
+            }
+        }
+
+        return RedisStoreDefaults.GarnetMemoryOnlyPolicy;
+    }
+
     // CONFIG GET first; managed services usually disable CONFIG but still report the policy in INFO memory. A command
     // the server refuses (RedisServerException) or the client's command map disables (RedisCommandException) falls through.
     // Also read by the store's health check.
@@ -186,7 +224,9 @@ internal sealed partial class RedisStoreInitializer : IHostedService
                 }
             }
 
-            return (null, $"{configRefusal}; INFO memory has no maxmemory_policy");
+            return await ReadGarnetPolicyAsync(server, cancellationToken).ConfigureAwait(false) is { } garnet
+                ? (garnet, null)
+                : (null, $"{configRefusal}; INFO memory has no maxmemory_policy");
         }
         catch (Exception ex) when (ex is RedisServerException or RedisCommandException)
         {

@@ -20,6 +20,9 @@ internal static class TestServerBinaries
     /// <summary>The <c>nginx</c> binary; default <see cref="DefaultNginx"/>, else <c>nginx</c> on PATH.</summary>
     public const string NginxVariable = "IDEMPOTENCY_NGINX";
 
+    /// <summary>Microsoft Garnet's <c>garnet-server</c> (the dotnet tool); default on PATH, else in <c>~/.dotnet/tools</c>.</summary>
+    public const string GarnetServerVariable = "IDEMPOTENCY_GARNET_SERVER";
+
     public const string DefaultPostgresBin = "/usr/lib/postgresql/15/bin";
     public const string DefaultNginx = "/usr/sbin/nginx";
     public const string InstallCommand = "scripts/install-test-servers.sh";
@@ -35,6 +38,17 @@ internal static class TestServerBinaries
 
     /// <summary>The <c>nginx</c> binary, checked to exist.</summary>
     public static string Nginx() => Nginx(Environment.GetEnvironmentVariable);
+
+    /// <summary>The <c>garnet-server</c> binary, checked to exist.</summary>
+    public static string GarnetServer() => GarnetServer(Environment.GetEnvironmentVariable);
+
+    internal static string GarnetServer(Func<string, string?> environment) =>
+        Configured(GarnetServerVariable, "garnet-server", environment)
+        ?? OnPath("garnet-server", environment)
+        ?? (environment("HOME") is { Length: > 0 } home && File.Exists(Path.Combine(home, ".dotnet", "tools", "garnet-server"))
+            ? Path.Combine(home, ".dotnet", "tools", "garnet-server")
+            : null)
+        ?? throw Missing("garnet-server", "PATH or ~/.dotnet/tools", GarnetServerVariable, "the garnet-server binary (dotnet tool install --global garnet-server)", environment);
 
     internal static string PostgresProgram(string name, Func<string, string?> environment)
     {

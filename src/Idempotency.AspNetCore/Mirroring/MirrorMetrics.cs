@@ -2,7 +2,7 @@ using System.Diagnostics.Metrics;
 
 namespace Idempotency.AspNetCore.Mirroring;
 
-/// <summary>The mirroring instruments, created from <see cref="IMeterFactory"/> on the <see cref="IdempotencyTelemetry.MeterName"/> meter.</summary>
+/// <summary>The mirroring instruments, created from <see cref="IMeterFactory"/> on this package's meter (<see cref="IdempotencyAspNetCoreTelemetry.MeterName"/>).</summary>
 internal sealed class MirrorMetrics
 {
     public const string CopiesInstrument = "idempotency.mirror.copies";
@@ -15,7 +15,7 @@ internal sealed class MirrorMetrics
 
     public MirrorMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(IdempotencyTelemetry.MeterName);
+        var meter = meterFactory.Create(IdempotencyAspNetCoreTelemetry.MeterName);
         _copies = meter.CreateCounter<long>(
             CopiesInstrument,
             unit: "{request}",

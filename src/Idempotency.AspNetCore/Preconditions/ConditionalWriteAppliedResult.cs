@@ -1,4 +1,7 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
 namespace Idempotency.AspNetCore.Preconditions;
@@ -20,6 +23,14 @@ internal sealed class ConditionalWriteAppliedResult(EntityTag newETag, string? l
             response.Headers[HeaderNames.Location] = location;
         }
 
-        return value is null ? Task.CompletedTask : Results.Json(value, statusCode: status).ExecuteAsync(httpContext);
+        if (value is null)
+        {
+            return Task.CompletedTask;
+        }
+
+        // The application's JSON options, as Results.Json uses; asking them for the type's metadata instead of letting
+        // the serializer reflect keeps this path trimming- and AOT-safe (a Native AOT app lists the type in its context).
+        var options = httpContext.RequestServices.GetRequiredService<IOptions<JsonOptions>>().Value.SerializerOptions;
+        return Results.Json(value, options.GetTypeInfo(value.GetType()), statusCode: status).ExecuteAsync(httpContext);
     }
 }

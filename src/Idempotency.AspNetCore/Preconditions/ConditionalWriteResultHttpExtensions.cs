@@ -14,7 +14,11 @@ public static class ConditionalWriteResultHttpExtensions
     /// </summary>
     /// <param name="result">The outcome of the store write.</param>
     /// <param name="location">The URI of the created resource or entry, for a write that creates one.</param>
-    /// <param name="value">The body of a successful response; <see langword="null"/> for none.</param>
+    /// <param name="value">
+    /// The body of a successful response; <see langword="null"/> for none. Serialized by its run-time type with the
+    /// application's <see cref="Json.JsonOptions"/> (<c>ConfigureHttpJsonOptions</c>), as <c>Results.Json</c> does; under
+    /// Native AOT, add a <c>JsonSerializerContext</c> that lists the type to its <c>TypeInfoResolverChain</c>.
+    /// </param>
     /// <returns>The response to return from the endpoint.</returns>
     /// <exception cref="ArgumentException"><paramref name="result"/> is <see langword="default"/>, which no store returns.</exception>
     public static IResult ToHttpResult(this ConditionalWriteResult result, string? location = null, object? value = null) => result.Status switch

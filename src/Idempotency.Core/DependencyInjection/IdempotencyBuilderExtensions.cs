@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -29,7 +30,7 @@ public static class IdempotencyBuilderExtensions
     /// <typeparam name="TStore">The store implementation, registered as a singleton.</typeparam>
     /// <param name="builder">The idempotency builder.</param>
     /// <returns>The same builder.</returns>
-    public static IIdempotencyBuilder UseStore<TStore>(this IIdempotencyBuilder builder)
+    public static IIdempotencyBuilder UseStore<[DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicConstructors)] TStore>(this IIdempotencyBuilder builder)
         where TStore : class, IIdempotencyStore
     {
         ArgumentNullException.ThrowIfNull(builder);

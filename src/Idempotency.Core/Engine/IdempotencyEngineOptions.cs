@@ -26,6 +26,6 @@ public sealed class IdempotencyEngineOptions
     /// when that is set, otherwise a random secret per process: hashes then correlate one instance's events but cannot be
     /// recomputed from a key. When set, at least 16 characters.
     /// </value>
-    [MinLength(IdempotencyDefaults.MinAuditHashSecretLength)]
+    [MinStringLength(IdempotencyDefaults.MinAuditHashSecretLength)]
     public string? AuditHashSecret { get; set; }
 }

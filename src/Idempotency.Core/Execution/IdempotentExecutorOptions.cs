@@ -1,5 +1,3 @@
-using System.ComponentModel.DataAnnotations;
-
 namespace Idempotency;
 
 /// <summary>Options of <see cref="IdempotentExecutor"/>.</summary>
@@ -10,11 +8,11 @@ public sealed class IdempotentExecutorOptions
     /// can be started again by another delivery of the same key.
     /// </summary>
     /// <value>The default is 1 minute.</value>
-    [Range(typeof(TimeSpan), "00:00:00.001", "1.00:00:00")]
+    [TimeSpanRange("00:00:00.001", "1.00:00:00")]
     public TimeSpan LeaseDuration { get; set; } = IdempotencyDefaults.LeaseDuration;
 
     /// <summary>Gets or sets how long a completed result is kept and replayed.</summary>
     /// <value>The default is 24 hours.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "365.00:00:00")]
+    [TimeSpanRange("00:00:01", "365.00:00:00")]
     public TimeSpan Retention { get; set; } = IdempotencyDefaults.Retention;
 }

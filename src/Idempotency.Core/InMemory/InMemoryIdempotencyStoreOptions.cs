@@ -74,7 +74,7 @@ public sealed class InMemoryIdempotencyStoreOptions
     /// <see cref="CompletionStatus.ClaimLost"/>. The record counts against the store's limits (and is never evicted)
     /// until then; the grace only costs room for claims whose owner died.
     /// </remarks>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan LeaseGracePeriod { get; set; } = IdempotencyDefaults.InMemoryLeaseGracePeriod;
 
     /// <summary>

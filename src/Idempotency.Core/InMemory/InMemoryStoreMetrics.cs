@@ -2,12 +2,9 @@ using System.Diagnostics.Metrics;
 
 namespace Idempotency;
 
-/// <summary>The in-memory store's instruments, on the library's meter, created from <see cref="IMeterFactory"/>.</summary>
+/// <summary>The in-memory store's instruments, on this package's meter (<see cref="IdempotencyTelemetry.MeterName"/>), created from <see cref="IMeterFactory"/>.</summary>
 internal sealed class InMemoryStoreMetrics
 {
-    /// <summary>The library's meter, shared with the ASP.NET Core middleware (<c>IdempotencyTelemetry.MeterName</c>).</summary>
-    public const string MeterName = "Idempotency";
-
     public const string EvictionsInstrument = "idempotency.store.evictions";
 
     private static readonly KeyValuePair<string, object?> s_store = new("store", InMemoryIdempotencyStore.StoreName);
@@ -18,7 +15,7 @@ internal sealed class InMemoryStoreMetrics
 
     public InMemoryStoreMetrics(IMeterFactory meterFactory)
     {
-        var meter = meterFactory.Create(MeterName);
+        var meter = meterFactory.Create(IdempotencyTelemetry.MeterName);
         _evictions = meter.CreateCounter<long>(
             EvictionsInstrument,
             unit: "{record}",

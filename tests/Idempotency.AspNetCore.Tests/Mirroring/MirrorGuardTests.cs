@@ -428,7 +428,7 @@ public sealed class MirrorGuardTests
     }
 
     internal static MetricCollector<long> Collect(MirrorTestApp app, string instrument) =>
-        new(app.Services.GetRequiredService<IMeterFactory>(), IdempotencyTelemetry.MeterName, instrument);
+        new(app.Services.GetRequiredService<IMeterFactory>(), IdempotencyAspNetCoreTelemetry.MeterName, instrument);
 
     private static (string Class, string Action)[] Tags(MetricCollector<long> copies) =>
         [.. copies.GetMeasurementSnapshot().Select(m => ((string)m.Tags["class"]!, (string)m.Tags["action"]!))];

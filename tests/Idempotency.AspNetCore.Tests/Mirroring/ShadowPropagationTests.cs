@@ -172,7 +172,7 @@ public sealed class ShadowPropagationTests
             }));
 
     private static MetricCollector<long> Collect(MirrorTestApp app) =>
-        new(app.Services.GetRequiredService<IMeterFactory>(), IdempotencyTelemetry.MeterName, MirrorMetrics.OutboundCallsInstrument);
+        new(app.Services.GetRequiredService<IMeterFactory>(), IdempotencyAspNetCoreTelemetry.MeterName, MirrorMetrics.OutboundCallsInstrument);
 
     private sealed class RecordingHandler : HttpMessageHandler
     {

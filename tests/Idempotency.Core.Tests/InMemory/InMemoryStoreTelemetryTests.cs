@@ -19,7 +19,7 @@ public sealed class InMemoryStoreTelemetryTests : IDisposable
     public async Task Evictions_AreCounted_WithTheStoreAndWhyTheRecordWasChosen()
     {
         var meterFactory = _services.GetRequiredService<IMeterFactory>();
-        using var evictions = new MetricCollector<long>(meterFactory, "Idempotency", "idempotency.store.evictions");
+        using var evictions = new MetricCollector<long>(meterFactory, IdempotencyTelemetry.MeterName, "idempotency.store.evictions");
         var store = _driver.Create(new() { MaxEntries = 4, MaxScopeShare = 0.5 }, meterFactory: meterFactory); // 2 records a scope
         await ClaimAndCompleteAsync(store, "a", Key("a", 0));
         await ClaimAndCompleteAsync(store, "a", Key("a", 1));
@@ -41,7 +41,7 @@ public sealed class InMemoryStoreTelemetryTests : IDisposable
     public async Task EvictionsOfAStoreUsedByOneScope_AreCountedAsFull()
     {
         var meterFactory = _services.GetRequiredService<IMeterFactory>();
-        using var evictions = new MetricCollector<long>(meterFactory, "Idempotency", "idempotency.store.evictions");
+        using var evictions = new MetricCollector<long>(meterFactory, IdempotencyTelemetry.MeterName, "idempotency.store.evictions");
         var store = _driver.Create(new() { MaxEntries = 10 }, meterFactory: meterFactory); // the default share: 1 record
 
         for (var i = 0; i < 15; i++)
@@ -111,7 +111,7 @@ public sealed class InMemoryStoreTelemetryTests : IDisposable
             o.MaxScopeShare = 1;
         });
         using var provider = services.BuildServiceProvider();
-        using var evictions = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.store.evictions");
+        using var evictions = new MetricCollector<long>(provider.GetRequiredService<IMeterFactory>(), IdempotencyTelemetry.MeterName, "idempotency.store.evictions");
         var executor = provider.GetRequiredService<IdempotentExecutor>();
 
         await executor.ExecuteAsync(new IdempotentOperation("first", "a"u8.ToArray()), _ => ValueTask.FromResult(new Execution.Receipt("r-1", 1)), Execution.ReceiptJsonContext.Default.Receipt);

@@ -29,7 +29,7 @@ public sealed class TransactionalIsolationTests(PostgreSqlFixture fixture)
         var database = await LedgerDatabase.CreateAsync(fixture.ConnectionString);
         var gate = new LedgerGate();
         await using var app = await LedgerApp.StartTestServerAsync(database, gate, isolationLevel, waitForInFlightDuplicates: true);
-        using var storeCalls = new MetricCollector<double>(app.Services.GetRequiredService<IMeterFactory>(), "Idempotency", "idempotency.store.duration");
+        using var storeCalls = new MetricCollector<double>(app.Services.GetRequiredService<IMeterFactory>(), IdempotencyTelemetry.MeterName, "idempotency.store.duration");
 
         var original = app.Client!.SendAsync(LedgerApp.Deposit("alice", "k1", hold: "gate"));
         await gate.Entered.WaitAsync(s_hangGuard); // the original holds the key, its entry inserted, its transaction open

@@ -30,7 +30,7 @@ public sealed class NginxMirroringEndToEndTests
         var data = new Effects();
         await using var primary = await StartInstanceAsync(MirrorRole.Primary, MirrorDataMode.Shared, data);
         await using var canary = await StartInstanceAsync(MirrorRole.Canary, MirrorDataMode.Shared, data);
-        using var copies = new MetricCollector<long>(canary.App.Services.GetRequiredService<IMeterFactory>(), IdempotencyTelemetry.MeterName, MirrorMetrics.CopiesInstrument);
+        using var copies = new MetricCollector<long>(canary.App.Services.GetRequiredService<IMeterFactory>(), IdempotencyAspNetCoreTelemetry.MeterName, MirrorMetrics.CopiesInstrument);
         await using var nginx = await NginxProcess.StartAsync(port => MirrorEverything(port, primary.App.Port, canary.App.Port));
         using var client = new HttpClient { BaseAddress = nginx.Address };
 
@@ -84,7 +84,7 @@ public sealed class NginxMirroringEndToEndTests
         var canaryData = new Effects();
         await using var primary = await StartInstanceAsync(MirrorRole.Primary, MirrorDataMode.Isolated, primaryData, store, rendezvous);
         await using var canary = await StartInstanceAsync(MirrorRole.Canary, MirrorDataMode.Isolated, canaryData, store, rendezvous);
-        using var copies = new MetricCollector<long>(canary.App.Services.GetRequiredService<IMeterFactory>(), IdempotencyTelemetry.MeterName, MirrorMetrics.CopiesInstrument);
+        using var copies = new MetricCollector<long>(canary.App.Services.GetRequiredService<IMeterFactory>(), IdempotencyAspNetCoreTelemetry.MeterName, MirrorMetrics.CopiesInstrument);
         await using var nginx = await NginxProcess.StartAsync(port => MirrorEverything(port, primary.App.Port, canary.App.Port));
         using var client = new HttpClient { BaseAddress = nginx.Address };
 
