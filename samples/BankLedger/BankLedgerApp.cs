@@ -25,7 +25,7 @@ public static class BankLedgerApp
 
         // Keys are scoped to the authenticated user: alice's key can never replay bob's response.
         // The Idempotency section holds IdempotencyOptions (docs/configuration.md). Idempotency:Store, the sample's own key,
-        // picks where keys and the ledger live: memory (default), redis or postgres (see README.md).
+        // picks where keys and the ledger live: memory (default), redis, postgres or efcore (see README.md).
         builder.Services.AddIdempotency(builder.Configuration.GetSection("Idempotency"), LedgerPolicies.Add) // the "payments" policy
             .AddLedgerStore(builder.Configuration);
 

@@ -1,4 +1,5 @@
 using BankLedger.Ledger;
+using BankLedger.Ledger.EfCore;
 using Idempotency;
 using Npgsql;
 
@@ -12,7 +13,8 @@ public static class LedgerStorageExtensions
     /// <summary>
     /// <c>memory</c> (the default): keys and ledger in memory. <c>redis</c>: keys in Redis at
     /// <c>ConnectionStrings:Redis</c>, ledger in memory. <c>postgres</c>: keys and ledger in PostgreSQL at
-    /// <c>ConnectionStrings:Postgres</c>, tables created at start-up. A missing connection string or an unknown mode
+    /// <c>ConnectionStrings:Postgres</c>, tables created at start-up. <c>efcore</c>: the same, with the ledger on EF Core
+    /// (<c>LedgerDbContext</c>) and keyed writes in the EF Core transactional mode. A missing connection string or an unknown mode
     /// stops the service at start-up with a message that says what to set.
     /// </summary>
     public static IIdempotencyBuilder AddLedgerStore(this IIdempotencyBuilder idempotency, IConfiguration configuration)
@@ -27,7 +29,7 @@ public static class LedgerStorageExtensions
                 services.AddSingleton<ILedger, InMemoryLedger>();
                 break;
 
-            case LedgerStoreMode.Postgres:
+            case LedgerStoreMode.Postgres or LedgerStoreMode.EfCore:
                 var connectionString = ConnectionString(configuration, "Postgres", "Host=localhost;Username=postgres;Password=...;Database=bankledger");
 
                 // One data source for the key store, the conditional writes and the ledger: the transactional mode's
@@ -37,6 +39,11 @@ public static class LedgerStorageExtensions
                 services.AddPostgreSqlConditionalWrites(options => options.CreateSchemaOnStartup = true);
                 services.AddHostedService<PostgreSqlLedgerSchema>();
                 services.AddScoped<ILedger, PostgreSqlLedger>();
+                if (mode == LedgerStoreMode.EfCore)
+                {
+                    idempotency.AddEfCoreLedger(); // the same tables, through LedgerDbContext; replaces the ledger above
+                }
+
                 break;
 
             default:
@@ -48,14 +55,19 @@ public static class LedgerStorageExtensions
     }
 
     /// <summary>
-    /// Runs the endpoint's keyed requests in the PostgreSQL transactional mode when the ledger lives in PostgreSQL:
+    /// Runs the endpoint's keyed requests in the PostgreSQL (or, in efcore mode, the EF Core) transactional mode when the ledger lives in PostgreSQL:
     /// the ledger write, the key and the stored response then commit together, or none of them does.
     /// </summary>
     public static TBuilder WithLedgerTransaction<TBuilder>(this TBuilder builder, LedgerStorage storage)
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentNullException.ThrowIfNull(storage);
-        return storage.Transactional ? builder.WithPostgreSqlTransaction() : builder;
+        return storage.Mode switch
+        {
+            LedgerStoreMode.Postgres => builder.WithPostgreSqlTransaction(),
+            LedgerStoreMode.EfCore => builder.WithEntityFrameworkCoreTransaction(),
+            _ => builder,
+        };
     }
 
     internal static LedgerStoreMode ReadMode(string? value) => value?.Trim() switch
@@ -64,13 +76,14 @@ public static class LedgerStorageExtensions
         var v when v.Equals("memory", StringComparison.OrdinalIgnoreCase) => LedgerStoreMode.Memory,
         var v when v.Equals("redis", StringComparison.OrdinalIgnoreCase) => LedgerStoreMode.Redis,
         var v when v.Equals("postgres", StringComparison.OrdinalIgnoreCase) || v.Equals("postgresql", StringComparison.OrdinalIgnoreCase) => LedgerStoreMode.Postgres,
-        _ => throw new InvalidOperationException($"{StoreKey} is '{value}'; use memory (the default), redis or postgres."),
+        var v when v.Equals("efcore", StringComparison.OrdinalIgnoreCase) => LedgerStoreMode.EfCore,
+        _ => throw new InvalidOperationException($"{StoreKey} is '{value}'; use memory (the default), redis, postgres or efcore."),
     };
 
     private static string ConnectionString(IConfiguration configuration, string name, string example) =>
         configuration.GetConnectionString(name) is { Length: > 0 } connectionString
             ? connectionString
             : throw new InvalidOperationException(
-                $"{StoreKey} is {name.ToLowerInvariant()}, but ConnectionStrings:{name} is not set. Set it, for example with the environment variable " +
+                $"{StoreKey} is {configuration[StoreKey]?.Trim().ToLowerInvariant()}, but ConnectionStrings:{name} is not set. Set it, for example with the environment variable " +
                 $"ConnectionStrings__{name}=\"{example}\".");
 }

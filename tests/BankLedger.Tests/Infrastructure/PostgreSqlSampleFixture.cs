@@ -11,16 +11,21 @@ public sealed class PostgreSqlSampleFixture : IAsyncLifetime
 {
     private PostgreSqlServer? _server;
     private WebApplicationFactory<Program>? _factory;
+    private WebApplicationFactory<Program>? _efCoreFactory;
 
     public PostgreSqlServer Server => _server ?? throw new InvalidOperationException("The fixture has not started.");
 
     /// <summary>Gets the sample in postgres mode, for suites that only need one instance.</summary>
     public WebApplicationFactory<Program> Factory => _factory ?? throw new InvalidOperationException("The fixture has not started.");
 
+    /// <summary>Gets the sample in efcore mode (the ledger on EF Core) over a database of its own, for suites that only need one instance.</summary>
+    public WebApplicationFactory<Program> EfCoreFactory => _efCoreFactory ?? throw new InvalidOperationException("The fixture has not started.");
+
     public async Task InitializeAsync()
     {
         _server = await PostgreSqlServer.CreateAsync();
         _factory = SampleApp.Postgres(await NewDatabaseAsync());
+        _efCoreFactory = SampleApp.EfCore(await NewDatabaseAsync());
     }
 
     public async Task DisposeAsync()
@@ -28,6 +33,11 @@ public sealed class PostgreSqlSampleFixture : IAsyncLifetime
         if (_factory is not null)
         {
             await _factory.DisposeAsync();
+        }
+
+        if (_efCoreFactory is not null)
+        {
+            await _efCoreFactory.DisposeAsync();
         }
 
         if (_server is not null)

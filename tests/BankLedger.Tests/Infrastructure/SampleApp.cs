@@ -12,6 +12,10 @@ internal static class SampleApp
     public static WebApplicationFactory<Program> Postgres(string connectionString, Action<IServiceCollection>? configureServices = null) =>
         Create(new() { ["Idempotency:Store"] = "postgres", ["ConnectionStrings:Postgres"] = connectionString }, configureServices);
 
+    /// <summary>The sample with <c>Idempotency:Store=efcore</c> (the ledger on EF Core) over <paramref name="connectionString"/>.</summary>
+    public static WebApplicationFactory<Program> EfCore(string connectionString, Action<IServiceCollection>? configureServices = null) =>
+        Create(new() { ["Idempotency:Store"] = "efcore", ["ConnectionStrings:Postgres"] = connectionString }, configureServices);
+
     /// <summary>The sample with <c>Idempotency:Store=redis</c> over <paramref name="connectionString"/>.</summary>
     public static WebApplicationFactory<Program> Redis(string connectionString) =>
         Create(new() { ["Idempotency:Store"] = "redis", ["ConnectionStrings:Redis"] = connectionString });

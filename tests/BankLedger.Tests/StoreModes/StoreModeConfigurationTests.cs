@@ -18,6 +18,7 @@ public sealed class StoreModeConfigurationTests(WebApplicationFactory<Program> f
 
     [Theory]
     [InlineData("postgres", "Postgres")]
+    [InlineData("efcore", "Postgres")]
     [InlineData("redis", "Redis")]
     public void AStoreWithoutItsConnectionString_StopsTheServiceAtStartUp_SayingWhatToSet(string store, string name)
     {
@@ -36,6 +37,6 @@ public sealed class StoreModeConfigurationTests(WebApplicationFactory<Program> f
 
         var exception = Assert.Throws<InvalidOperationException>(() => app.CreateClient());
 
-        Assert.Equal("Idempotency:Store is 'mongo'; use memory (the default), redis or postgres.", exception.Message);
+        Assert.Equal("Idempotency:Store is 'mongo'; use memory (the default), redis, postgres or efcore.", exception.Message);
     }
 }
