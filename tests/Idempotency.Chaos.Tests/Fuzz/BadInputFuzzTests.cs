@@ -260,7 +260,7 @@ public sealed class BadInputFuzzTests(ITestOutputHelper output)
             Assert.True(violations.Count == 0, $"{violations.Count} violation(s):{Environment.NewLine}{string.Join(Environment.NewLine, violations.Take(20))}");
             Assert.True(refusedBeforeTheStore > 0, "No request was refused: the fuzz run did not reach the checks it is for.");
             Assert.True(retries.GetValueOrDefault("replayed") > 0, "No same-key retry was replayed: the stuck-key check proved nothing.");
-            Assert.All(perEndpoint, p => Assert.True(p.Value.Handled > 0, $"{p.Key.Name}: none of its {p.Value.Requests} requests reached its handler."));
+            Assert.All(perEndpoint.Where(p => !p.Key.IsGrpc), p => Assert.True(p.Value.Handled > 0, $"{p.Key.Name}: none of its {p.Value.Requests} requests reached its handler."));
             Assert.Equal(0, leftInFlight);
             Assert.True(healthyAtTheEnd, "The service does not answer /healthz after the run.");
             Assert.Equal(201, depositAtTheEnd);

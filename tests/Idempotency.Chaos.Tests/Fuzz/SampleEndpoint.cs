@@ -8,7 +8,12 @@ namespace Idempotency.Chaos.Tests.Fuzz;
 /// <param name="Pattern">The route pattern, such as <c>/accounts/{id:long}/entries</c>.</param>
 /// <param name="Methods">The methods it accepts (from <see cref="IHttpMethodMetadata"/>); empty when it accepts any.</param>
 /// <param name="BodyType">The type its JSON body binds to (from <see cref="IAcceptsMetadata"/>), or <see langword="null"/> when it reads none.</param>
-internal sealed record SampleEndpoint(RoutePattern Pattern, IReadOnlyList<string> Methods, Type? BodyType)
+/// <param name="IsGrpc">
+/// Whether it is one of the gRPC service's endpoints (a method, or Grpc.AspNetCore's "unimplemented" catch-alls). The
+/// fuzzer's HTTP/1.1 requests are never gRPC calls, so none reaches such a handler; they are still sent, and must still
+/// never get a 5xx nor leave a key behind.
+/// </param>
+internal sealed record SampleEndpoint(RoutePattern Pattern, IReadOnlyList<string> Methods, Type? BodyType, bool IsGrpc)
 {
     /// <summary>Gets the endpoint's name in reports: its methods and pattern.</summary>
     public string Name => $"{(Methods.Count == 0 ? "*" : string.Join("|", Methods))} {Pattern.RawText}";
@@ -24,10 +29,16 @@ internal sealed record SampleEndpoint(RoutePattern Pattern, IReadOnlyList<string
             .Select(e => new SampleEndpoint(
                 e.RoutePattern,
                 e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods.ToArray() ?? [],
-                e.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType))
+                e.Metadata.GetMetadata<IAcceptsMetadata>()?.RequestType,
+                IsGrpcEndpoint(e)))
             .OrderBy(e => e.Pattern.RawText, StringComparer.Ordinal)
             .ThenBy(e => e.Name, StringComparer.Ordinal),
     ];
+
+    // A gRPC method carries Grpc.AspNetCore's metadata; the catch-alls that answer UNIMPLEMENTED carry its route constraint.
+    private static bool IsGrpcEndpoint(RouteEndpoint endpoint) =>
+        endpoint.Metadata.GetMetadata<global::Grpc.AspNetCore.Server.GrpcMethodMetadata>() is not null
+        || endpoint.RoutePattern.Parameters.Any(p => p.ParameterPolicies.Any(policy => policy.Content == "grpcunimplemented"));
 
     /// <summary>
     /// Writes a path for the pattern, each parameter filled by <paramref name="value"/> (given the parameter's name and
