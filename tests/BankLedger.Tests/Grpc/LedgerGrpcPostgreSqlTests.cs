@@ -8,17 +8,19 @@ using Npgsql;
 namespace BankLedger.Tests.Grpc;
 
 /// <summary>
-/// The gRPC API in postgres mode: two instances of the sample over one database share the books and the keys, and each
+/// The gRPC API in postgres mode and in efcore mode (the same tables, the ledger on EF Core): two instances of the sample over one database share the books and the keys, and each
 /// keyed call runs in the transactional mode, its ledger write committing with its idempotency record or not at all.
 /// </summary>
 [Collection(PostgreSqlSampleCollection.Name)]
 public sealed class LedgerGrpcPostgreSqlTests(PostgreSqlSampleFixture fixture)
 {
-    [Fact]
-    public async Task ConcurrentDuplicateDepositsOverTwoInstances_ExecuteOnce_AndEveryCallGetsTheSameReply()
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("efcore")]
+    public async Task ConcurrentDuplicateDepositsOverTwoInstances_ExecuteOnce_AndEveryCallGetsTheSameReply(string mode)
     {
         var database = await fixture.NewDatabaseAsync();
-        var settings = Postgres(database);
+        var settings = Postgres(database, mode);
         await using var first = GrpcSampleHost.Start(settings: settings);
         await using var second = GrpcSampleHost.Start(settings: settings);
         var account = await first.OpenAccountAsync();
@@ -36,11 +38,13 @@ public sealed class LedgerGrpcPostgreSqlTests(PostgreSqlSampleFixture fixture)
         Assert.Equal((1_250, 1), await second.AccountAsync(account));
     }
 
-    [Fact]
-    public async Task DepositWhoseHandlerThrowsAfterItsLedgerWrite_CommitsNothing_AndItsRetryRunsOnce()
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("efcore")]
+    public async Task DepositWhoseHandlerThrowsAfterItsLedgerWrite_CommitsNothing_AndItsRetryRunsOnce(string mode)
     {
         var failure = new FailAfterWrite();
-        await using var host = GrpcSampleHost.Start(failure.Decorate, Postgres(await fixture.NewDatabaseAsync()));
+        await using var host = GrpcSampleHost.Start(services => failure.Decorate(services, mode), Postgres(await fixture.NewDatabaseAsync(), mode));
         var account = await host.OpenAccountAsync();
         var key = GrpcSampleHost.NewKey();
         failure.Armed = true;
@@ -57,11 +61,13 @@ public sealed class LedgerGrpcPostgreSqlTests(PostgreSqlSampleFixture fixture)
         Assert.Equal((1_250, 1), await host.AccountAsync(account));
     }
 
-    [Fact]
-    public async Task DepositWhoseRecordFailsToCommit_AnswersUnavailable_CommitsNothing_AndItsRetryRunsOnce()
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("efcore")]
+    public async Task DepositWhoseRecordFailsToCommit_AnswersUnavailable_CommitsNothing_AndItsRetryRunsOnce(string mode)
     {
         var database = await fixture.NewDatabaseAsync();
-        await using var host = GrpcSampleHost.Start(settings: Postgres(database));
+        await using var host = GrpcSampleHost.Start(settings: Postgres(database, mode));
         var account = await host.OpenAccountAsync();
         var key = GrpcSampleHost.NewKey();
 
@@ -86,8 +92,8 @@ public sealed class LedgerGrpcPostgreSqlTests(PostgreSqlSampleFixture fixture)
         Assert.Equal((1_250, 1), await host.AccountAsync(account));
     }
 
-    private static Dictionary<string, string?> Postgres(string database) =>
-        new() { ["Idempotency:Store"] = "postgres", ["ConnectionStrings:Postgres"] = database };
+    private static Dictionary<string, string?> Postgres(string database, string mode) =>
+        new() { ["Idempotency:Store"] = mode, ["ConnectionStrings:Postgres"] = database };
 
     private static async Task ExecuteAsync(string database, string sql)
     {
@@ -106,8 +112,11 @@ public sealed class LedgerGrpcPostgreSqlTests(PostgreSqlSampleFixture fixture)
 
         public int Failures => _failures;
 
-        public void Decorate(IServiceCollection services) =>
-            services.AddScoped<ILedger>(provider => new Ledger(ActivatorUtilities.CreateInstance<PostgreSqlLedger>(provider), this));
+        // Wraps the mode's own ledger: its write is the one that must roll back with the key.
+        public void Decorate(IServiceCollection services, string mode) =>
+            services.AddScoped<ILedger>(provider => new Ledger(
+                mode == "efcore" ? ActivatorUtilities.CreateInstance<BankLedger.Ledger.EfCore.EfCoreLedger>(provider) : ActivatorUtilities.CreateInstance<PostgreSqlLedger>(provider),
+                this));
 
         private sealed class Ledger(ILedger inner, FailAfterWrite failure) : ILedger
         {
