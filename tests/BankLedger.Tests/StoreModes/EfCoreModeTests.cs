@@ -14,6 +14,8 @@ namespace BankLedger.Tests.StoreModes;
 /// <summary>
 /// The sample in efcore mode against a real cluster: the ledger is an EF Core context over the postgres mode's tables,
 /// and keyed writes run in the EF Core transactional mode, so instances sharing the database never apply a key twice.
+/// What both transactional modes must hold (duplicates over two instances, a handler failing after its write, opposite
+/// transfers) runs in both, in <see cref="PostgreSqlModeTests"/>; what is EF Core's own is here.
 /// </summary>
 [Collection(PostgreSqlSampleCollection.Name)]
 public sealed class EfCoreModeTests(PostgreSqlSampleFixture fixture)
@@ -63,58 +65,6 @@ public sealed class EfCoreModeTests(PostgreSqlSampleFixture fixture)
         Assert.Equal((100L, 1L), (account.GetProperty("balance").GetInt64(), account.GetProperty("lastEntry").GetInt64()));
     }
 
-    [Fact]
-    public async Task HandlerFailureAfterTheLedgerWrite_RollsTheEntityChangesBackWithTheKey_AndTheRetryIsAppliedOnce()
-    {
-        var connectionString = await fixture.NewDatabaseAsync();
-        await using var healthy = SampleApp.EfCore(connectionString);
-        await using var failing = SampleApp.EfCore(connectionString, services =>
-            services.AddScoped<ILedger>(provider => new FailingAfterDepositLedger(ActivatorUtilities.CreateInstance<EfCoreLedger>(provider))));
-        var alice = healthy.Client("alice-token");
-        var id = await OpenAccountAsync(alice);
-        var key = NewKey();
-
-        var failed = await SendAsync(failing.Client("alice-token"), $"/accounts/{id}/deposits", new { amount = 7_000 }, key);
-        var afterFailure = await alice.GetFromJsonAsync<JsonElement>($"/accounts/{id}");
-        var retry = await SendAsync(alice, $"/accounts/{id}/deposits", new { amount = 7_000 }, key);
-        var replay = await SendAsync(alice, $"/accounts/{id}/deposits", new { amount = 7_000 }, key);
-        var afterRetry = await alice.GetFromJsonAsync<JsonElement>($"/accounts/{id}");
-
-        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
-        Assert.Equal((0L, 0L), (afterFailure.GetProperty("balance").GetInt64(), afterFailure.GetProperty("lastEntry").GetInt64()));
-        Assert.Equal(HttpStatusCode.Created, retry.StatusCode);
-        Assert.False(retry.Headers.Contains("Idempotent-Replayed"));
-        Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
-        Assert.Equal((7_000L, 1L), (afterRetry.GetProperty("balance").GetInt64(), afterRetry.GetProperty("lastEntry").GetInt64()));
-    }
-
-    [Fact]
-    public async Task Transfers_InOppositeDirectionsAtOnceOverTwoInstances_AllComplete_AndMoneyIsConserved()
-    {
-        const int Transfers = 12;
-        var connectionString = await fixture.NewDatabaseAsync();
-        await using var first = SampleApp.EfCore(connectionString);
-        await using var second = SampleApp.EfCore(connectionString);
-        var alice = first.Client("alice-token");
-        var aliceElsewhere = second.Client("alice-token");
-        var a = await OpenAccountAsync(alice);
-        var b = await OpenAccountAsync(alice);
-        await SendAsync(alice, $"/accounts/{a}/deposits", new { amount = 100_000 }, NewKey());
-        await SendAsync(alice, $"/accounts/{b}/deposits", new { amount = 100_000 }, NewKey());
-
-        var responses = await Task.WhenAll(Enumerable.Range(0, Transfers).Select(n => n % 2 == 0
-            ? SendAsync(alice, "/transfers", new { from = a, to = b, amount = 1_000 + n }, NewKey())
-            : SendAsync(aliceElsewhere, "/transfers", new { from = b, to = a, amount = 1_000 + n }, NewKey())));
-        var balanceA = (await alice.GetFromJsonAsync<JsonElement>($"/accounts/{a}")).GetProperty("balance").GetInt64();
-        var balanceB = (await alice.GetFromJsonAsync<JsonElement>($"/accounts/{b}")).GetProperty("balance").GetInt64();
-        var toB = Enumerable.Range(0, Transfers).Where(n => n % 2 == 0).Sum(n => 1_000L + n);
-        var toA = Enumerable.Range(0, Transfers).Where(n => n % 2 == 1).Sum(n => 1_000L + n);
-
-        Assert.All(responses, r => Assert.Equal(HttpStatusCode.Created, r.StatusCode));
-        Assert.Equal(100_000 - toB + toA, balanceA);
-        Assert.Equal(100_000 + toB - toA, balanceB);
-    }
-
     private static async Task<(HttpStatusCode Status, bool Replayed, string Body)> DepositAsync(HttpClient client, long id, string key)
     {
         var response = await SendAsync(client, $"/accounts/{id}/deposits", new { amount = 100 }, key);
@@ -136,27 +86,4 @@ public sealed class EfCoreModeTests(PostgreSqlSampleFixture fixture)
     }
 
     private static string NewKey() => $"\"{Guid.NewGuid()}\"";
-
-    /// <summary>The EF Core ledger, whose deposits fail after their entry is saved in the request's transaction: a handler that crashes mid-way.</summary>
-    private sealed class FailingAfterDepositLedger(ILedger inner) : ILedger
-    {
-        public Task<AccountView> OpenAccountAsync(string userId, string owner, CancellationToken cancellationToken) => inner.OpenAccountAsync(userId, owner, cancellationToken);
-
-        public Task<AccountView?> GetAccountAsync(string userId, long accountId, CancellationToken cancellationToken) => inner.GetAccountAsync(userId, accountId, cancellationToken);
-
-        public Task<IReadOnlyList<EntryView>?> GetEntriesAsync(string userId, long accountId, CancellationToken cancellationToken) => inner.GetEntriesAsync(userId, accountId, cancellationToken);
-
-        public async Task<LedgerResult<PostingView>> PostAsync(string userId, long accountId, long amount, CancellationToken cancellationToken)
-        {
-            var posted = await inner.PostAsync(userId, accountId, amount, cancellationToken);
-            Assert.Equal(LedgerError.None, posted.Error); // the entry is saved, in the request's transaction
-            throw new InvalidOperationException("The handler failed after its ledger write.");
-        }
-
-        public Task<EntryAppendResult> AppendIfAsync(string userId, long accountId, Func<long, bool> lastEntryMatches, long amount, string? memo, CancellationToken cancellationToken) =>
-            inner.AppendIfAsync(userId, accountId, lastEntryMatches, amount, memo, cancellationToken);
-
-        public Task<LedgerResult<TransferView>> TransferAsync(string userId, long from, long to, long amount, CancellationToken cancellationToken) =>
-            inner.TransferAsync(userId, from, to, amount, cancellationToken);
-    }
 }

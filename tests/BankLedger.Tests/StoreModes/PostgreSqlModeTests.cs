@@ -2,9 +2,11 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using BankLedger.Ledger;
+using BankLedger.Ledger.EfCore;
 using BankLedger.Storage;
 using BankLedger.Tests.Infrastructure;
 using Dapper;
+using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Npgsql;
 
@@ -12,7 +14,8 @@ namespace BankLedger.Tests.StoreModes;
 
 /// <summary>
 /// The sample in postgres mode against a real cluster: the ledger lives in PostgreSQL, and keyed writes commit
-/// together with their key and stored response, so instances sharing the database never apply a key twice.
+/// together with their key and stored response, so instances sharing the database never apply a key twice. The
+/// theories run in efcore mode too (the same tables through an EF Core context, the EF Core transactional mode).
 /// </summary>
 [Collection(PostgreSqlSampleCollection.Name)]
 public sealed class PostgreSqlModeTests(PostgreSqlSampleFixture fixture)
@@ -37,14 +40,16 @@ public sealed class PostgreSqlModeTests(PostgreSqlSampleFixture fixture)
         Assert.Equal(2, await connection.QuerySingleAsync<int>("SELECT count(*)::int FROM idempotency_records WHERE state = 2")); // the account and the deposit
     }
 
-    [Fact]
-    public async Task TwoInstancesOverOneDatabase_ApplyEachKeyOnce_WhenTheSameKeyedDepositsReachBothConcurrently()
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("efcore")]
+    public async Task TwoInstancesOverOneDatabase_ApplyEachKeyOnce_WhenTheSameKeyedDepositsReachBothConcurrently(string mode)
     {
         const int Keys = 16;
         const int CopiesPerInstance = 2;
         var connectionString = await fixture.NewDatabaseAsync();
-        await using var first = SampleApp.Postgres(connectionString);
-        await using var second = SampleApp.Postgres(connectionString);
+        await using var first = App(mode, connectionString);
+        await using var second = App(mode, connectionString);
         HttpClient[] instances = [first.Client("alice-token"), second.Client("alice-token")];
         var id = await OpenAccountAsync(instances[0]);
         var keys = Enumerable.Range(0, Keys).Select(_ => NewKey()).ToArray();
@@ -80,13 +85,15 @@ public sealed class PostgreSqlModeTests(PostgreSqlSampleFixture fixture)
         Assert.Equal(Enumerable.Range(1, Keys).Select(n => n * 100L), entries!.Select(e => e.GetProperty("balance").GetInt64()));
     }
 
-    [Fact]
-    public async Task TwoInstancesOverOneDatabase_AppendOneEntry_WhenManyRequestsNameTheSameLastEntryWithoutAKey()
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("efcore")]
+    public async Task TwoInstancesOverOneDatabase_AppendOneEntry_WhenManyRequestsNameTheSameLastEntryWithoutAKey(string mode)
     {
         const int Requests = 16;
         var connectionString = await fixture.NewDatabaseAsync();
-        await using var first = SampleApp.Postgres(connectionString);
-        await using var second = SampleApp.Postgres(connectionString);
+        await using var first = App(mode, connectionString);
+        await using var second = App(mode, connectionString);
         HttpClient[] instances = [first.Client("alice-token"), second.Client("alice-token")];
         var id = await OpenAccountAsync(instances[0]);
         await SendAsync(instances[0], $"/accounts/{id}/deposits", new { amount = 10_000 }, NewKey());
@@ -107,13 +114,15 @@ public sealed class PostgreSqlModeTests(PostgreSqlSampleFixture fixture)
         Assert.Equal(2, account.GetProperty("lastEntry").GetInt64());
     }
 
-    [Fact]
-    public async Task HandlerFailureAfterTheLedgerWrite_RollsTheWriteBackWithTheKey_AndTheRetryIsAppliedOnce()
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("efcore")]
+    public async Task HandlerFailureAfterTheLedgerWrite_RollsTheWriteBackWithTheKey_AndTheRetryIsAppliedOnce(string mode)
     {
         var connectionString = await fixture.NewDatabaseAsync();
-        await using var healthy = SampleApp.Postgres(connectionString);
-        await using var failing = SampleApp.Postgres(connectionString, services =>
-            services.AddScoped<ILedger>(provider => new FailingAfterPostingLedger(ActivatorUtilities.CreateInstance<PostgreSqlLedger>(provider))));
+        await using var healthy = App(mode, connectionString);
+        await using var failing = App(mode, connectionString, services =>
+            services.AddScoped<ILedger>(provider => new FailingAfterPostingLedger(ModeLedger(mode, provider))));
         var alice = healthy.Client("alice-token");
         var id = await OpenAccountAsync(alice);
         var key = NewKey();
@@ -132,13 +141,15 @@ public sealed class PostgreSqlModeTests(PostgreSqlSampleFixture fixture)
         Assert.Equal((7_000L, 1L), (afterRetry.GetProperty("balance").GetInt64(), afterRetry.GetProperty("lastEntry").GetInt64()));
     }
 
-    [Fact]
-    public async Task Transfers_InOppositeDirectionsAtOnce_AllComplete_AndMoneyIsConserved()
+    [Theory]
+    [InlineData("postgres")]
+    [InlineData("efcore")]
+    public async Task Transfers_InOppositeDirectionsAtOnce_AllComplete_AndMoneyIsConserved(string mode)
     {
         const int Transfers = 12;
         var connectionString = await fixture.NewDatabaseAsync();
-        await using var first = SampleApp.Postgres(connectionString);
-        await using var second = SampleApp.Postgres(connectionString);
+        await using var first = App(mode, connectionString);
+        await using var second = App(mode, connectionString);
         var alice = first.Client("alice-token");
         var aliceElsewhere = second.Client("alice-token");
         var a = await OpenAccountAsync(alice);
@@ -180,6 +191,13 @@ public sealed class PostgreSqlModeTests(PostgreSqlSampleFixture fixture)
     }
 
     private static string NewKey() => $"\"{Guid.NewGuid()}\"";
+
+    private static WebApplicationFactory<Program> App(string mode, string connectionString, Action<IServiceCollection>? configureServices = null) =>
+        mode == "efcore" ? SampleApp.EfCore(connectionString, configureServices) : SampleApp.Postgres(connectionString, configureServices);
+
+    // The mode's own ledger, whose writes must roll back with the key.
+    private static ILedger ModeLedger(string mode, IServiceProvider provider) =>
+        mode == "efcore" ? ActivatorUtilities.CreateInstance<EfCoreLedger>(provider) : ActivatorUtilities.CreateInstance<PostgreSqlLedger>(provider);
 
     /// <summary>The real ledger, whose deposits and withdrawals fail after they have written their entry: a handler that crashes mid-way.</summary>
     private sealed class FailingAfterPostingLedger(ILedger inner) : ILedger
