@@ -157,24 +157,7 @@ public sealed class GarnetServer : IAsyncDisposable
         }
     }
 
-    private async Task<bool> AnswersPingAsync()
-    {
-        try
-        {
-            using var client = new TcpClient();
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await client.ConnectAsync(IPAddress.Loopback, Port, timeout.Token);
-            var stream = client.GetStream();
-            await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token);
-            var buffer = new byte[16];
-            var read = await stream.ReadAsync(buffer, timeout.Token);
-            return read >= 5 && buffer.AsSpan(0, 5).SequenceEqual("+PONG"u8);
-        }
-        catch (Exception ex) when (ex is SocketException or IOException or OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    private Task<bool> AnswersPingAsync() => Infrastructure.RedisServer.AnswersPingAsync(Port);
 }
 
 /// <summary>One Garnet shared by the Garnet test collection.</summary>

@@ -212,13 +212,16 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    private async Task<bool> AnswersPingAsync()
+    private Task<bool> AnswersPingAsync() => AnswersPingAsync(Port);
+
+    /// <summary>Whether a RESP server (redis-server, Garnet) on the loopback <paramref name="port"/> answers PING.</summary>
+    internal static async Task<bool> AnswersPingAsync(int port)
     {
         try
         {
             using var client = new TcpClient();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await client.ConnectAsync(IPAddress.Loopback, Port, timeout.Token);
+            await client.ConnectAsync(IPAddress.Loopback, port, timeout.Token);
             var stream = client.GetStream();
             await stream.WriteAsync("PING\r\n"u8.ToArray(), timeout.Token);
             var buffer = new byte[64];
