@@ -5,7 +5,8 @@
 # free loopback port). Each time it sends a keyed POST and its retry with curl and checks that the retry is the replay:
 # the same status and byte-identical body, with the Idempotent-Replayed header, and the handler ran once. A third
 # request with the same key and another body must be refused with 422. On PostgreSQL the same checks run on an endpoint
-# in transactional mode (Idempotency.PostgreSql.AspNetCore) too. Any trimming or AOT warning in the publish fails it.
+# in transactional mode (Idempotency.PostgreSql.AspNetCore) too, and the conditional writes (versioned records, streams)
+# run once each and must answer as expected. Any trimming or AOT warning in the publish fails it.
 # Takes one to three minutes, mostly the native compilation. tests/Idempotency.Packages.Tests runs it (AotSmokeTests),
 # so its result counts in ./test.sh.
 #
@@ -92,6 +93,7 @@ check_app() { # store, address, label, path...
   for path in "$@"; do
     check_orders "$url" "$path" "$label${path%/orders}" "$work/app-$store.log"
   done
+  [ "$store" != postgresql ] || check_conditional_writes "$url" "$work/app-$store.log"
   kill "$app_pid" 2>/dev/null || true
   wait "$app_pid" 2>/dev/null || true
 }
@@ -121,6 +123,14 @@ check_orders() { # app url, orders path, label, app log
   [ "$reuse_status" = 422 ] || fail "the key reused for another body answered $reuse_status, not 422 ($label)" "$reuse.headers"
   [ "$executions" = 1 ] || fail "the handler ran $executions times, not once ($label)"
   echo "aot smoke: $label: the keyed POST ran once, its retry was replayed byte for byte, the reused key got 422"
+}
+
+check_conditional_writes() { # app url, app log: every conditional write once (create, update, append, read) on PostgreSQL
+  local expected="Applied/1 VersionConflict/1 Applied/2 VersionConflict/2 NotFound/0 2:c Applied/1 Applied/2 VersionConflict/2 2 1:x,2:y"
+  local summary
+  summary="$(curl -sS -X POST "$1/conditional-writes")" || fail "POST /conditional-writes failed" "$2"
+  [ "$summary" = "$expected" ] || fail "the conditional writes answered '$summary', not '$expected'" "$2"
+  echo "aot smoke: postgresql: the conditional writes (create, compare-and-set update, append, read) answered as expected"
 }
 
 # 3. Redis on a free loopback port, nothing persisted.
@@ -153,4 +163,4 @@ done
 check_app postgresql "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Timeout=5;Command Timeout=30" \
   "postgresql" /orders /transactional/orders
 
-echo "aot smoke: the native binary (${file_size} MB) ran the keyed POST once, replayed its retry byte for byte with Idempotent-Replayed, and refused the reused key with 422, on Redis and on PostgreSQL (plain and transactional)"
+echo "aot smoke: the native binary (${file_size} MB) ran the keyed POST once, replayed its retry byte for byte with Idempotent-Replayed, and refused the reused key with 422, on Redis and on PostgreSQL (plain and transactional), and ran the conditional writes"

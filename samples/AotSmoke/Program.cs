@@ -1,6 +1,9 @@
+using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using AotSmoke;
+using Idempotency;
 using Idempotency.PostgreSql;
 using Npgsql;
 
@@ -18,8 +21,9 @@ builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInf
 var idempotency = builder.Services.AddIdempotency();
 if (postgreSql)
 {
-    // The schema initializer creates the table at start-up, and the cleanup service deletes expired records.
-    idempotency.AddPostgreSqlStore(args[1]);
+    // The schema initializers create the tables at start-up; the cleanup service deletes expired records.
+    idempotency.AddPostgreSqlStore(args[1], store => store.CreateSchemaOnStartup = true);
+    builder.Services.AddPostgreSqlConditionalWrites(args[1], writes => writes.CreateSchemaOnStartup = true);
 }
 else
 {
@@ -55,6 +59,31 @@ if (postgreSql)
         return TypedResults.Created($"/orders/{Guid.NewGuid():N}", new OrderCreated(Guid.NewGuid(), order.Item, order.Quantity, run));
     }).RequireIdempotency().WithPostgreSqlTransaction();
     app.MapGet("/transactional/executions", () => Volatile.Read(ref transactionalExecutions));
+
+    // Every conditional write once, on a fresh record and stream; the script compares the summary with the expected one.
+    app.MapPost("/conditional-writes", async (IVersionedRecordStore records, IAppendOnlyStreamStore streams, CancellationToken cancellationToken) =>
+    {
+        var id = Guid.NewGuid().ToString("N");
+        var results = new List<string>
+        {
+            Describe(await records.CreateAsync(id, "a"u8.ToArray(), cancellationToken)),
+            Describe(await records.CreateAsync(id, "b"u8.ToArray(), cancellationToken)),
+            Describe(await records.UpdateIfVersionAsync(id, 1, "c"u8.ToArray(), cancellationToken)),
+            Describe(await records.UpdateIfVersionAsync(id, 1, "d"u8.ToArray(), cancellationToken)),
+            Describe(await records.UpdateIfVersionAsync(id + "-missing", 1, "e"u8.ToArray(), cancellationToken)),
+        };
+        var record = await records.GetAsync(id, cancellationToken);
+        results.Add(record is null ? "none" : $"{record.Version}:{Encoding.UTF8.GetString(record.Value.Span)}");
+        results.Add(Describe(await streams.AppendIfLastAsync(id, 0, "x"u8.ToArray(), cancellationToken)));
+        results.Add(Describe(await streams.AppendIfLastAsync(id, 1, "y"u8.ToArray(), cancellationToken)));
+        results.Add(Describe(await streams.AppendIfLastAsync(id, 1, "z"u8.ToArray(), cancellationToken)));
+        results.Add((await streams.GetLastSequenceAsync(id, cancellationToken)).ToString(CultureInfo.InvariantCulture));
+        var entries = await streams.ReadAsync(id, 1, 10, cancellationToken);
+        results.Add(string.Join(',', entries.Select(entry => $"{entry.Sequence}:{Encoding.UTF8.GetString(entry.Payload.Span)}")));
+        return string.Join(' ', results);
+
+        static string Describe(ConditionalWriteResult result) => $"{result.Status}/{result.Version}";
+    });
 }
 
 app.Lifetime.ApplicationStarted.Register(() => Console.WriteLine($"listening on {app.Urls.First()}"));
