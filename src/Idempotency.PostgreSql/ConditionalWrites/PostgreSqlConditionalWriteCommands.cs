@@ -1,6 +1,6 @@
-using System.Runtime.InteropServices;
-using Dapper;
+using System.Data;
 using Npgsql;
+using NpgsqlTypes;
 
 namespace Idempotency.PostgreSql;
 
@@ -9,6 +9,11 @@ namespace Idempotency.PostgreSql;
 /// which open a pooled connection per operation, and by their views bound to a caller's transaction. Arguments are
 /// checked by the callers (<see cref="ConditionalWriteArguments"/>) before any connection is opened.
 /// </summary>
+/// <remarks>
+/// Plain Npgsql commands with typed parameters and reader getters (no reflection, so the package is trimming- and
+/// Native AOT-safe). A row is read the way the statements were read before (Dapper's <c>QuerySingle</c> and
+/// <c>QuerySingleOrDefault</c>): more than one row, or none where one is required, is an <see cref="InvalidOperationException"/>.
+/// </remarks>
 internal static class PostgreSqlConditionalWriteCommands
 {
     public static async Task<VersionedRecord?> GetRecordAsync(
@@ -16,9 +21,11 @@ internal static class PostgreSqlConditionalWriteCommands
     {
         try
         {
-            var row = await connection.QuerySingleOrDefaultAsync<RecordRow>(new CommandDefinition(
-                sql.GetRecord, new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            return row is null ? null : new VersionedRecord(row.Version, row.Value);
+            var command = Command(connection, transaction, sql.GetRecord, Text("Id", id));
+            await using var commandDisposal = command.ConfigureAwait(false);
+            var (found, record) = await QuerySingleOrDefaultAsync(
+                command, static reader => new VersionedRecord(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)), cancellationToken).ConfigureAwait(false);
+            return found ? record : null;
         }
         catch (PostgresException ex) when (PostgreSqlConditionalWriteErrors.IsSchemaProblem(ex))
         {
@@ -31,9 +38,10 @@ internal static class PostgreSqlConditionalWriteCommands
     {
         try
         {
-            var row = await connection.QuerySingleOrDefaultAsync<StatusRow>(new CommandDefinition(
-                sql.CreateRecord, new { Id = id, Value = AsArray(value) }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            if (row is not null)
+            var command = Command(connection, transaction, sql.CreateRecord, Text("Id", id), Bytes("Value", value));
+            await using var commandDisposal = command.ConfigureAwait(false);
+            var (found, row) = await QuerySingleOrDefaultAsync(command, ReadStatus, cancellationToken).ConfigureAwait(false);
+            if (found)
             {
                 return row.Status == PostgreSqlConditionalWriteSql.AppliedStatus
                     ? ConditionalWriteResult.Applied(row.Version)
@@ -42,8 +50,7 @@ internal static class PostgreSqlConditionalWriteCommands
 
             // Another writer created the record after this statement's snapshot and committed while the insert waited
             // for it: a new statement (a new snapshot, under Read Committed) sees it.
-            var version = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-                sql.GetRecordVersion, new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var version = await GetRecordVersionAsync(connection, transaction, sql, id, cancellationToken).ConfigureAwait(false);
             return version is { } current
                 ? ConditionalWriteResult.VersionConflict(current)
                 : throw PostgreSqlConditionalWriteErrors.Vanished(sql.RecordsTable, "record", id);
@@ -62,19 +69,19 @@ internal static class PostgreSqlConditionalWriteCommands
             if (CannotBeFollowed(expectedVersion))
             {
                 // No record can be at a version that has no successor, so this is a conflict (or no record at all).
-                var current = await connection.QuerySingleOrDefaultAsync<long?>(new CommandDefinition(
-                    sql.GetRecordVersion, new { Id = id }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+                var current = await GetRecordVersionAsync(connection, transaction, sql, id, cancellationToken).ConfigureAwait(false);
                 return current is { } version ? ConditionalWriteResult.VersionConflict(version) : ConditionalWriteResult.NotFound();
             }
 
-            var row = await connection.QuerySingleOrDefaultAsync<StatusRow>(new CommandDefinition(
-                sql.UpdateRecord, new { Id = id, Expected = expectedVersion, Value = AsArray(value) }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            return row switch
-            {
-                null => ConditionalWriteResult.NotFound(),
-                { Status: PostgreSqlConditionalWriteSql.AppliedStatus } => ConditionalWriteResult.Applied(row.Version),
-                _ => ConditionalWriteResult.VersionConflict(row.Version),
-            };
+            var command = Command(
+                connection, transaction, sql.UpdateRecord, Text("Id", id), Int64("Expected", expectedVersion), Bytes("Value", value));
+            await using var commandDisposal = command.ConfigureAwait(false);
+            var (found, row) = await QuerySingleOrDefaultAsync(command, ReadStatus, cancellationToken).ConfigureAwait(false);
+            return !found
+                ? ConditionalWriteResult.NotFound()
+                : row.Status == PostgreSqlConditionalWriteSql.AppliedStatus
+                    ? ConditionalWriteResult.Applied(row.Version)
+                    : ConditionalWriteResult.VersionConflict(row.Version);
         }
         catch (PostgresException ex) when (PostgreSqlConditionalWriteErrors.IsSchemaProblem(ex))
         {
@@ -89,12 +96,16 @@ internal static class PostgreSqlConditionalWriteCommands
         {
             if (CannotBeFollowed(expectedLastSequence))
             {
-                return ConditionalWriteResult.VersionConflict(await connection.QuerySingleAsync<long>(new CommandDefinition(
-                    sql.GetLastSequence, new { Stream = stream }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false));
+                return ConditionalWriteResult.VersionConflict(
+                    await QueryLastSequenceAsync(connection, transaction, sql, stream, cancellationToken).ConfigureAwait(false));
             }
 
-            var row = await connection.QuerySingleAsync<AppendRow>(new CommandDefinition(
-                sql.Append, new { Stream = stream, Expected = expectedLastSequence, Payload = AsArray(payload) }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var command = Command(
+                connection, transaction, sql.Append, Text("Stream", stream), Int64("Expected", expectedLastSequence), Bytes("Payload", payload));
+            await using var commandDisposal = command.ConfigureAwait(false);
+            var row = await QuerySingleAsync(
+                command, static reader => (Appended: reader.IsDBNull(0) ? (long?)null : reader.GetInt64(0), Last: reader.GetInt64(1)), cancellationToken)
+                .ConfigureAwait(false);
             if (row.Appended is { } appended)
             {
                 return ConditionalWriteResult.Applied(appended);
@@ -107,8 +118,7 @@ internal static class PostgreSqlConditionalWriteCommands
 
             // The snapshot said "append", the unique index said "taken": another writer inserted entry N + 1 and
             // committed while this insert waited for it. A new statement (a new snapshot) sees how far the stream got.
-            var last = await connection.QuerySingleAsync<long>(new CommandDefinition(
-                sql.GetLastSequence, new { Stream = stream }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var last = await QueryLastSequenceAsync(connection, transaction, sql, stream, cancellationToken).ConfigureAwait(false);
             return last > expectedLastSequence
                 ? ConditionalWriteResult.VersionConflict(last)
                 : throw PostgreSqlConditionalWriteErrors.Vanished(sql.StreamEntriesTable, "stream", stream);
@@ -124,8 +134,7 @@ internal static class PostgreSqlConditionalWriteCommands
     {
         try
         {
-            return await connection.QuerySingleAsync<long>(new CommandDefinition(
-                sql.GetLastSequence, new { Stream = stream }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+            return await QueryLastSequenceAsync(connection, transaction, sql, stream, cancellationToken).ConfigureAwait(false);
         }
         catch (PostgresException ex) when (PostgreSqlConditionalWriteErrors.IsSchemaProblem(ex))
         {
@@ -138,9 +147,18 @@ internal static class PostgreSqlConditionalWriteCommands
     {
         try
         {
-            var rows = await connection.QueryAsync<EntryRow>(new CommandDefinition(
-                sql.Read, new { Stream = stream, FromSequence = fromSequence, MaxCount = maxCount }, transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
-            return rows.Select(row => new StreamEntry(row.Sequence, row.Payload)).ToArray();
+            var command = Command(
+                connection, transaction, sql.Read, Text("Stream", stream), Int64("FromSequence", fromSequence), Int32("MaxCount", maxCount));
+            await using var commandDisposal = command.ConfigureAwait(false);
+            var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess | CommandBehavior.SingleResult, cancellationToken).ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
+            var entries = new List<StreamEntry>();
+            while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+            {
+                entries.Add(new StreamEntry(reader.GetInt64(0), reader.GetFieldValue<byte[]>(1)));
+            }
+
+            return entries.ToArray();
         }
         catch (PostgresException ex) when (PostgreSqlConditionalWriteErrors.IsSchemaProblem(ex))
         {
@@ -164,38 +182,68 @@ internal static class PostgreSqlConditionalWriteCommands
         transaction.Connection ?? throw new InvalidOperationException(
             "The transaction given to WithTransaction(...) has no connection any more; bind the store to a transaction that is running.");
 
-    // Dapper binds byte[] as bytea; avoid a copy when the memory already is a whole array (the usual case).
-    private static byte[] AsArray(ReadOnlyMemory<byte> memory) =>
-        MemoryMarshal.TryGetArray(memory, out var segment) && segment.Offset == 0 && segment.Count == segment.Array!.Length
-            ? segment.Array
-            : memory.ToArray();
-
-    /// <summary>Rows the statements return; Dapper maps their columns by name.</summary>
-    private sealed class RecordRow
+    private static async Task<long?> GetRecordVersionAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, PostgreSqlConditionalWriteSql sql, string id, CancellationToken cancellationToken)
     {
-        public long Version { get; set; }
-
-        public byte[] Value { get; set; } = [];
+        var command = Command(connection, transaction, sql.GetRecordVersion, Text("Id", id));
+        await using var commandDisposal = command.ConfigureAwait(false);
+        var (_, version) = await QuerySingleOrDefaultAsync(
+            command, static reader => reader.IsDBNull(0) ? (long?)null : reader.GetInt64(0), cancellationToken).ConfigureAwait(false);
+        return version;
     }
 
-    private sealed class StatusRow
+    private static async Task<long> QueryLastSequenceAsync(
+        NpgsqlConnection connection, NpgsqlTransaction? transaction, PostgreSqlConditionalWriteSql sql, string stream, CancellationToken cancellationToken)
     {
-        public int Status { get; set; }
-
-        public long Version { get; set; }
+        var command = Command(connection, transaction, sql.GetLastSequence, Text("Stream", stream));
+        await using var commandDisposal = command.ConfigureAwait(false);
+        return await QuerySingleAsync(command, static reader => reader.GetInt64(0), cancellationToken).ConfigureAwait(false);
     }
 
-    private sealed class AppendRow
-    {
-        public long? Appended { get; set; }
+    private static (int Status, long Version) ReadStatus(NpgsqlDataReader reader) => (reader.GetInt32(0), reader.GetInt64(1));
 
-        public long Last { get; set; }
+    /// <summary>The only row of the result, mapped; none or more than one is an <see cref="InvalidOperationException"/>.</summary>
+    private static async Task<T> QuerySingleAsync<T>(NpgsqlCommand command, Func<NpgsqlDataReader, T> map, CancellationToken cancellationToken)
+    {
+        var (found, value) = await QuerySingleOrDefaultAsync(command, map, cancellationToken).ConfigureAwait(false);
+        return found ? value : throw new InvalidOperationException("Sequence contains no elements");
     }
 
-    private sealed class EntryRow
+    /// <summary>Whether the result has a row, and that row mapped; more than one row is an <see cref="InvalidOperationException"/>.</summary>
+    private static async Task<(bool Found, T Value)> QuerySingleOrDefaultAsync<T>(
+        NpgsqlCommand command, Func<NpgsqlDataReader, T> map, CancellationToken cancellationToken)
     {
-        public long Sequence { get; set; }
+        var reader = await command.ExecuteReaderAsync(CommandBehavior.SequentialAccess | CommandBehavior.SingleResult, cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        if (!await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            return (false, default!);
+        }
 
-        public byte[] Payload { get; set; } = [];
+        var value = map(reader);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false)
+            ? throw new InvalidOperationException("Sequence contains more than one element")
+            : (true, value);
     }
+
+    private static NpgsqlCommand Command(NpgsqlConnection connection, NpgsqlTransaction? transaction, string sql, params ReadOnlySpan<NpgsqlParameter> parameters)
+    {
+        var command = new NpgsqlCommand(sql, connection, transaction);
+        foreach (var parameter in parameters)
+        {
+            command.Parameters.Add(parameter);
+        }
+
+        return command;
+    }
+
+    private static NpgsqlParameter<string> Text(string name, string value) => new(name, value);
+
+    private static NpgsqlParameter<long> Int64(string name, long value) => new(name, value);
+
+    private static NpgsqlParameter<int> Int32(string name, int value) => new(name, value);
+
+    // Bound as bytea straight from the memory, without copying it into an array first.
+    private static NpgsqlParameter<ReadOnlyMemory<byte>> Bytes(string name, ReadOnlyMemory<byte> value) =>
+        new(name, value) { NpgsqlDbType = NpgsqlDbType.Bytea };
 }

@@ -1,4 +1,3 @@
-using Dapper;
 using Npgsql;
 
 namespace Idempotency.PostgreSql;
@@ -40,12 +39,21 @@ internal abstract class PostgreSqlDatabase : IAsyncDisposable, IDisposable
         await using var connectionDisposal = connection.ConfigureAwait(false);
         var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
         await using var transactionDisposal = transaction.ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(
-            "SELECT pg_advisory_xact_lock(@LockKey)",
-            new { LockKey = PostgreSqlAdvisoryLocks.For(lockPurpose, lockName) },
-            transaction,
-            cancellationToken: cancellationToken)).ConfigureAwait(false);
-        await connection.ExecuteAsync(new CommandDefinition(script, transaction: transaction, cancellationToken: cancellationToken)).ConfigureAwait(false);
+        var lockCommand = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@LockKey)", connection, transaction)
+        {
+            Parameters = { new NpgsqlParameter<long>("LockKey", PostgreSqlAdvisoryLocks.For(lockPurpose, lockName)) },
+        };
+        await using (lockCommand.ConfigureAwait(false))
+        {
+            await lockCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        var scriptCommand = new NpgsqlCommand(script, connection, transaction);
+        await using (scriptCommand.ConfigureAwait(false))
+        {
+            await scriptCommand.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
     }
 

@@ -1,4 +1,3 @@
-using Dapper;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -70,10 +69,12 @@ internal sealed class PostgreSqlIdempotencyDatabase(NpgsqlDataSource dataSource,
         {
             var connection = await DataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
             await using var connectionDisposal = connection.ConfigureAwait(false);
-            return await connection.ExecuteAsync(new CommandDefinition(
-                Sql.DeleteExpiredBatch,
-                new { BatchSize = Options.CleanupBatchSize },
-                cancellationToken: cancellationToken)).ConfigureAwait(false);
+            var command = new NpgsqlCommand(Sql.DeleteExpiredBatch, connection)
+            {
+                Parameters = { new NpgsqlParameter<int>("BatchSize", Options.CleanupBatchSize) },
+            };
+            await using var commandDisposal = command.ConfigureAwait(false);
+            return await command.ExecuteNonQueryAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {
