@@ -6,6 +6,7 @@
 #
 #   scripts/benchmark-e2e.sh                 # default: 3 rounds of 5 s pairs after a 5 s warm-up of every side, wrk -t2 -c32
 #   ROUNDS=5 DURATION=10s scripts/benchmark-e2e.sh
+#   SCENARIOS_MATCHING=Redis scripts/benchmark-e2e.sh   # only the scenarios whose label matches the (grep -E) pattern
 #
 # Besides req/s, the app's CPU time per request (user + system from /proc/<pid>/stat, the app's process only: wrk,
 # Redis and PostgreSQL are not in it) and wrk's p99 latency. Ratios are medians of the per-pair ratios: req/s ours
@@ -122,6 +123,13 @@ SCENARIOS=(
   "POST, PostgreSQL store, replay|$bare/bare|post.lua|$postgres/keyed|replay.lua|"
   "ledger insert: hand-written tx vs transactional mode|$postgres/ledger/manual|post.lua|$postgres/ledger/transactional|new-key.lua|pg"
 )
+
+if [ -n "${SCENARIOS_MATCHING:-}" ]; then
+  KEPT=()
+  for s in "${SCENARIOS[@]}"; do grep -Eq -- "$SCENARIOS_MATCHING" <<<"${s%%|*}" && KEPT+=("$s"); done
+  [ ${#KEPT[@]} -gt 0 ] || { echo "no scenario's label matches '$SCENARIOS_MATCHING'" >&2; exit 2; }
+  SCENARIOS=("${KEPT[@]}")
+fi
 
 echo "$ROUNDS rounds of pairs (bare, then ours), wrk -t$THREADS -c$CONNECTIONS -d$DURATION each, after a $WARMUP warm-up of every side; $(nproc) cores, $(dotnet --version) SDK"
 echo "warming every side of every scenario..."
