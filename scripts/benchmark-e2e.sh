@@ -19,8 +19,6 @@ cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-5s}
-THREADS=${THREADS:-2}
-CONNECTIONS=${CONNECTIONS:-32}
 
 scripts/install-test-servers.sh redis-server postgresql wrk
 REDIS_SERVER=${IDEMPOTENCY_REDIS_SERVER:-redis-server}
@@ -37,44 +35,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-
-wait_for() { # url
-  for _ in $(seq 1 100); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done
-  echo "server at $1 did not start" >&2; exit 1
-}
-
-# Runs in a command substitution (a subshell), so the server's PID goes to a file that cleanup and measure read.
-start_server() { # name, extra args...
-  local name=$1; shift
-  local port; port=$(free_port)
-  dotnet "$BIN" serve --urls "http://127.0.0.1:$port" "$@" >"$WORK/$name.log" 2>&1 &
-  echo $! >"$WORK/$port.pid"
-  wait_for "http://127.0.0.1:$port/plain"
-  echo "http://127.0.0.1:$port"
-}
-
-# CPU time (user + system, in clock ticks) the server behind a URL has used so far, from /proc/<pid>/stat.
-server_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/$1.pid")/stat"; }
-TICKS_PER_SECOND=$(getconf CLK_TCK)
-
-# One wrk run against a URL: prints "req/s cpu-us-per-request p99-ms requests" (the app's CPU over this run only).
-measure() { # url, script-or-empty, duration
-  local url=$1 script=$2 duration=$3
-  local port; port=$(sed -E 's#^http://[^:/]+:([0-9]+).*#\1#' <<<"$url")
-  local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$duration" --latency)
-  [ -n "$script" ] && args+=(-s "scripts/wrk/$script")
-  local before; before=$(server_ticks "$port")
-  wrk "${args[@]}" "$url" >"$WORK/last.txt"
-  local after; after=$(server_ticks "$port")
-  awk -v t=$((after - before)) -v hz="$TICKS_PER_SECOND" '
-    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
-    /requests in/ {n = $1} /Requests\/sec/ {r = $2} $1 == "99%" {p = ms($2)}
-    END {printf "%s %.1f %.2f %d\n", r, t * 1000000 / hz / n, p, n}' "$WORK/last.txt"
-}
-
-median() { sort -g | awk '{v[NR] = $1} END {if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-column_of() { awk -v c="$1" '{print $c}' "$2"; }
+source scripts/lib/wrk-pairs.sh
 
 redis_port=$(free_port)
 "$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --maxmemory-policy noeviction --dir "$WORK" >"$WORK/redis.log" 2>&1 &

@@ -13,7 +13,10 @@ namespace Idempotency.Benchmarks;
 /// <summary>
 /// The Kestrel app measured end to end by scripts/benchmark-e2e.sh. Arguments (as configuration):
 /// <c>--urls</c>, <c>--middleware true|false</c> (whether UseIdempotency() is in the pipeline),
-/// <c>--store memory|redis|postgres</c>, <c>--redis host:port</c>, <c>--postgres connection-string</c>.
+/// <c>--store memory|redis|postgres</c>, <c>--redis host:port</c>, <c>--postgres connection-string</c>, and for the
+/// memory store <c>--records N</c>: the store's <c>MaxEntries</c> becomes N (at least 1,024) and it is filled with N
+/// completed records before the server listens, so every new key evicts the oldest and the store stays at N records
+/// (scripts/benchmark-store-size.sh). Without it the store may grow to 10 million records.
 /// With postgres, two more endpoints insert one ledger row per request: <c>/ledger/transactional</c> in the
 /// transactional idempotency mode, and <c>/ledger/manual</c>, the same insert in a hand-written transaction.
 /// </summary>
@@ -26,14 +29,16 @@ internal static class BenchmarkServer
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, BenchmarkJsonContext.Default));
 
         var useMiddleware = builder.Configuration.GetValue("middleware", true);
+        var records = builder.Configuration.GetValue<int?>("records");
         var idempotency = builder.Services.AddIdempotency(o => o.ResponseRetention = TimeSpan.FromHours(1));
         switch (builder.Configuration["store"] ?? "memory")
         {
             case "memory":
                 idempotency.AddInMemoryStore(o =>
                 {
-                    o.MaxEntries = 10_000_000;
+                    o.MaxEntries = records is { } held ? Math.Max(held, MinimumMaxEntries) : 10_000_000;
                     o.MaxBytes = 8L * 1024 * 1024 * 1024;
+                    o.MaxScopeShare = 1; // every benchmark request is anonymous: one scope holds the whole store
                 });
                 break;
             case "redis":
@@ -68,7 +73,34 @@ internal static class BenchmarkServer
             app.MapPost("/ledger/manual", InsertInOwnTransactionAsync);
         }
 
+        if (records is > 0)
+        {
+            await FillAsync(app.Services.GetRequiredService<IIdempotencyStore>(), records.Value);
+        }
+
         await app.RunAsync();
+    }
+
+    private const int MinimumMaxEntries = 1_024;
+
+    // Completed records like the middleware's for an anonymous caller: a storage key of the anonymous scope and a
+    // UUID, a 32-byte fingerprint, a 200-byte payload (the benchmark's own records are about that size).
+    private static async Task FillAsync(IIdempotencyStore store, int records)
+    {
+        var random = new Random(records);
+        var fingerprint = new byte[32];
+        var payload = new byte[200];
+        var uuid = new byte[16];
+        for (var i = 0; i < records; i++)
+        {
+            random.NextBytes(fingerprint);
+            random.NextBytes(payload);
+            random.NextBytes(uuid);
+            var key = IdempotencyStorageKey.Create(string.Empty, new Guid(uuid).ToString());
+            var owner = OwnerTokens.Create();
+            await store.ClaimAsync(new IdempotencyClaimRequest(key, fingerprint, owner, TimeSpan.FromMinutes(1), string.Empty), default);
+            await store.CompleteAsync(new IdempotencyCompleteRequest(key, owner, payload, TimeSpan.FromHours(1)), default);
+        }
     }
 
     private static IResult Deposit(DepositRequest request) =>
