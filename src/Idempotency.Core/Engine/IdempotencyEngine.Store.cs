@@ -8,7 +8,7 @@ public sealed partial class IdempotencyEngine
         IdempotencyExecutionRequest request, ReadOnlyMemory<byte> fingerprint, string ownerToken, CancellationToken cancellationToken)
     {
         var claimRequest = new IdempotencyClaimRequest(request.StorageKey, fingerprint, ownerToken, request.LeaseDuration, request.Scope);
-        var claim = await CallStoreAsync(request.Store, "claim", static (store, r, ct) => store.ClaimAsync(r, ct), claimRequest, cancellationToken).ConfigureAwait(false);
+        var claim = await CallStoreAsync(request.Store, StoreOperation.Claim, static (store, r, ct) => store.ClaimAsync(r, ct), claimRequest, cancellationToken).ConfigureAwait(false);
         if (claim.Status != ClaimStatus.InFlight || request.InFlightWait <= TimeSpan.Zero)
         {
             return claim;
@@ -27,7 +27,7 @@ public sealed partial class IdempotencyEngine
 
             await Task.Delay(Min(poll, remaining), _timeProvider, cancellationToken).ConfigureAwait(false);
             poll = Min(poll * 2, s_maxWaitPoll);
-            claim = await CallStoreAsync(request.Store, "claim", static (store, r, ct) => store.ClaimAsync(r, ct), claimRequest, cancellationToken).ConfigureAwait(false);
+            claim = await CallStoreAsync(request.Store, StoreOperation.Claim, static (store, r, ct) => store.ClaimAsync(r, ct), claimRequest, cancellationToken).ConfigureAwait(false);
         }
 
         return claim;
@@ -54,12 +54,12 @@ public sealed partial class IdempotencyEngine
 
     private async ValueTask<TResult> CallStoreAsync<TArgument, TResult>(
         IIdempotencyStore store,
-        string operation,
+        StoreOperation operation,
         Func<IIdempotencyStore, TArgument, CancellationToken, ValueTask<TResult>> call,
         TArgument argument,
         CancellationToken cancellationToken)
     {
-        using var activity = s_activitySource.StartActivity("idempotency.store." + operation, ActivityKind.Client);
+        using var activity = s_activitySource.StartActivity(operation.ActivityName, ActivityKind.Client);
         var start = Stopwatch.GetTimestamp();
         var succeeded = false;
         try
@@ -70,12 +70,32 @@ public sealed partial class IdempotencyEngine
         }
         finally
         {
-            _metrics.StoreOperation(operation, store.Name, succeeded, start, Stopwatch.GetTimestamp());
+            _metrics.StoreOperation(operation.Name, store.Name, succeeded, start, Stopwatch.GetTimestamp());
             if (!succeeded)
             {
                 activity?.SetStatus(ActivityStatusCode.Error);
             }
         }
+    }
+
+    /// <summary>A store call's name in telemetry, and its activity's name built once (not on every call).</summary>
+    private sealed class StoreOperation
+    {
+        private StoreOperation(string name)
+        {
+            Name = name;
+            ActivityName = "idempotency.store." + name;
+        }
+
+        public static StoreOperation Claim { get; } = new("claim");
+
+        public static StoreOperation Complete { get; } = new("complete");
+
+        public static StoreOperation Release { get; } = new("release");
+
+        public string Name { get; }
+
+        public string ActivityName { get; }
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;

@@ -252,7 +252,7 @@ public sealed partial class IdempotencyEngine
             // Not the caller's token: once the work has run, its outcome must be recorded even if the caller left.
             completion = await CallStoreAsync(
                 request.Store,
-                "complete",
+                StoreOperation.Complete,
                 static (store, completeRequest, ct) => store.CompleteAsync(completeRequest, ct),
                 new IdempotencyCompleteRequest(request.StorageKey, ownerToken, record, request.Retention),
                 CancellationToken.None).ConfigureAwait(false);
@@ -288,7 +288,7 @@ public sealed partial class IdempotencyEngine
             var record = IdempotencyRecordEnvelope.WriteOutcomeUnknown(_options.RecordFormat, startedStatus, _timeProvider.GetUtcNow());
             var completion = await CallStoreAsync(
                 request.Store,
-                "complete",
+                StoreOperation.Complete,
                 static (store, completeRequest, ct) => store.CompleteAsync(completeRequest, ct),
                 new IdempotencyCompleteRequest(request.StorageKey, ownerToken, record, request.Retention),
                 CancellationToken.None).ConfigureAwait(false);
@@ -311,7 +311,7 @@ public sealed partial class IdempotencyEngine
         {
             await CallStoreAsync(
                 request.Store,
-                "release",
+                StoreOperation.Release,
                 static (store, claim, ct) => store.ReleaseAsync(claim.StorageKey, claim.OwnerToken, ct),
                 (request.StorageKey, OwnerToken: ownerToken),
                 CancellationToken.None).ConfigureAwait(false);
