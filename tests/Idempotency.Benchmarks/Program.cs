@@ -1,7 +1,8 @@
 using BenchmarkDotNet.Running;
 using Idempotency.Benchmarks;
 
-// "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else (but "store-size") runs BenchmarkDotNet.
+// "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else (but "store-size" and
+// "direct-cpu") runs BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "serve")
 {
     await BenchmarkServer.RunAsync(args[1..]);
@@ -12,6 +13,13 @@ if (args.Length > 0 && args[0] == "serve")
 if (args.Length > 0 && args[0] == "store-size")
 {
     InMemoryStoreSizeProbe.Run(args[1..]);
+    return;
+}
+
+// "direct-cpu [operations]" measures MiddlewareDirectBenchmarks by CPU time and exact allocations (DirectCpuProbe).
+if (args.Length > 0 && args[0] == "direct-cpu")
+{
+    await DirectCpuProbe.RunAsync(args[1..]);
     return;
 }
 
