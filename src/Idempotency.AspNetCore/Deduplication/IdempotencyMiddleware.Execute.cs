@@ -95,7 +95,7 @@ internal sealed partial class IdempotencyMiddleware
         // The outcome the engine counted (executed, released, outcome unknown, ...) goes on the request's own telemetry too.
         public void OnOutcomeRecorded(string outcome) => TagRequest(_context, outcome);
 
-        /// <summary>The version 1 fingerprint, for <see cref="IdempotencyExecutionRequest.PreviousFingerprint"/>.</summary>
+        /// <summary>The version 1 fingerprint: records written by releases before version 2 hold it.</summary>
         public ValueTask<byte[]?> ComputePreviousFingerprintAsync(CancellationToken cancellationToken) => ComputeV1FingerprintAsync(_context, _endpoint);
 
         public void RestoreResponseBody()

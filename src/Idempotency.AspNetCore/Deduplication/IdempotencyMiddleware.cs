@@ -133,7 +133,6 @@ internal sealed partial class IdempotencyMiddleware
             using var work = new HttpWork(this, context, endpoint, feature, policy, holdResponse: unitOfWork is not null);
             var request = new IdempotencyExecutionRequest(unitOfWork ?? _store, feature.Key, feature.Scope, feature.StorageKey, fingerprint)
             {
-                PreviousFingerprint = work.ComputePreviousFingerprintAsync,
                 LeaseDuration = policy.LeaseDuration,
                 Retention = policy.Retention,
                 InFlightWait = policy.InFlightWait,

@@ -40,4 +40,17 @@ public interface IIdempotentWork<TOutcome>
     void OnOutcomeRecorded(string outcome)
     {
     }
+
+    /// <summary>
+    /// Called only when the claim's fingerprint did not match the stored record: the fingerprint that an earlier release
+    /// of the adapter computed for the same request, so that the records it wrote still answer their retries during a
+    /// rolling upgrade. The engine then claims with it once; its answer is the answer (a replay, a conflict, a claim
+    /// under the same owner token, or the mismatch).
+    /// </summary>
+    /// <param name="cancellationToken">The caller's token.</param>
+    /// <returns>
+    /// The earlier release's fingerprint, or <see langword="null"/> when there is none or it cannot be computed (the
+    /// default): the mismatch stands.
+    /// </returns>
+    ValueTask<byte[]?> ComputePreviousFingerprintAsync(CancellationToken cancellationToken) => ValueTask.FromResult<byte[]?>(null);
 }

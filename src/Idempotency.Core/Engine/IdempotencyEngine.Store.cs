@@ -34,10 +34,10 @@ public sealed partial class IdempotencyEngine
     }
 
     // Only after the current fingerprint did not match: records written by an earlier release carry that release's.
-    private async ValueTask<IdempotencyClaimResult> ClaimWithPreviousFingerprintAsync(
-        IdempotencyExecutionRequest request, Func<CancellationToken, ValueTask<byte[]?>> previousFingerprint, string ownerToken, CancellationToken cancellationToken)
+    private async ValueTask<IdempotencyClaimResult> ClaimWithPreviousFingerprintAsync<TOutcome>(
+        IdempotencyExecutionRequest request, IIdempotentWork<TOutcome> work, string ownerToken, CancellationToken cancellationToken)
     {
-        var fingerprint = await previousFingerprint(cancellationToken).ConfigureAwait(false);
+        var fingerprint = await work.ComputePreviousFingerprintAsync(cancellationToken).ConfigureAwait(false);
         if (fingerprint is null)
         {
             return IdempotencyClaimResult.FingerprintMismatch();

@@ -89,9 +89,9 @@ public sealed partial class IdempotencyEngine
         try
         {
             claim = await ClaimAsync(request, request.Fingerprint, ownerToken, cancellationToken).ConfigureAwait(false);
-            if (claim.Status == ClaimStatus.FingerprintMismatch && request.PreviousFingerprint is { } previousFingerprint)
+            if (claim.Status == ClaimStatus.FingerprintMismatch)
             {
-                claim = await ClaimWithPreviousFingerprintAsync(request, previousFingerprint, ownerToken, cancellationToken).ConfigureAwait(false);
+                claim = await ClaimWithPreviousFingerprintAsync(request, work, ownerToken, cancellationToken).ConfigureAwait(false);
             }
         }
         catch (Exception ex) when (!cancellationToken.IsCancellationRequested)

@@ -40,14 +40,6 @@ public sealed class IdempotencyExecutionRequest
     /// <summary>Gets the operation's fingerprint.</summary>
     public ReadOnlyMemory<byte> Fingerprint { get; }
 
-    /// <summary>
-    /// Gets or sets a second fingerprint to try when the first one does not match the stored record: the one that an
-    /// earlier release computed for the same request, so that its records still answer their retries. Called only then.
-    /// Returns <see langword="null"/> when it cannot be computed.
-    /// </summary>
-    /// <value>The default is <see langword="null"/>: no second fingerprint.</value>
-    public Func<CancellationToken, ValueTask<byte[]?>>? PreviousFingerprint { get; init; }
-
     /// <summary>Gets or sets how long the claim protects the key while the work runs.</summary>
     /// <value>The default is 1 minute.</value>
     public TimeSpan LeaseDuration { get; init; } = IdempotencyDefaults.LeaseDuration;

@@ -110,6 +110,12 @@ internal sealed class ScriptedWork : IIdempotentWork<string>
 
     public void OnOutcomeRecorded(string outcome) => OutcomesRecorded.Add(outcome);
 
+    /// <summary>Gets or sets what <see cref="ComputePreviousFingerprintAsync"/> answers; none by default.</summary>
+    public Func<CancellationToken, ValueTask<byte[]?>>? PreviousFingerprint { get; set; }
+
+    public ValueTask<byte[]?> ComputePreviousFingerprintAsync(CancellationToken cancellationToken) =>
+        PreviousFingerprint is null ? ValueTask.FromResult<byte[]?>(null) : PreviousFingerprint(cancellationToken);
+
     public async ValueTask<string> RunAsync(CancellationToken cancellationToken)
     {
         Runs++;

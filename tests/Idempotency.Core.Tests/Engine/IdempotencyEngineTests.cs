@@ -177,11 +177,8 @@ public sealed class IdempotencyEngineTests
 
         var mismatch = await _engine.ExecuteAsync(Request(_store, fingerprint: 2), new ScriptedWork(), CancellationToken.None);
         var byPrevious = await _engine.ExecuteAsync(
-            new IdempotencyExecutionRequest(_store, "k-1", "scope", IdempotencyStorageKey.Create("scope", "k-1"), Enumerable.Repeat((byte)2, 32).ToArray())
-            {
-                PreviousFingerprint = _ => { calls++; return ValueTask.FromResult<byte[]?>(Enumerable.Repeat((byte)1, 32).ToArray()); },
-            },
-            new ScriptedWork(),
+            Request(_store, fingerprint: 2),
+            new ScriptedWork { PreviousFingerprint = _ => { calls++; return ValueTask.FromResult<byte[]?>(Enumerable.Repeat((byte)1, 32).ToArray()); } },
             CancellationToken.None);
 
         Assert.Equal(IdempotencyExecutionStatus.FingerprintMismatch, mismatch.Status);
