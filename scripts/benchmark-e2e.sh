@@ -7,12 +7,16 @@
 #   scripts/benchmark-e2e.sh                 # default: 3 rounds of 5 s pairs after a 5 s warm-up of every side, wrk -t2 -c32
 #   ROUNDS=5 DURATION=10s scripts/benchmark-e2e.sh
 #   SCENARIOS_MATCHING=Redis scripts/benchmark-e2e.sh   # only the scenarios whose label matches the (grep -E) pattern
+#   BASE=7319065 scripts/benchmark-e2e.sh      # also the servers built from a base git ref ("before"), in the same rounds
 #
 # Besides req/s, the app's CPU time per request (user + system from /proc/<pid>/stat, the app's process only: wrk,
 # Redis and PostgreSQL are not in it) and wrk's p99 latency. Ratios are medians of the per-pair ratios: req/s ours
 # / bare, and CPU bare / ours per request (1.00: as cheap as the bare app; higher is better in both).
 # Needs wrk, redis-server and PostgreSQL 15, installed by scripts/install-test-servers.sh when missing; the same
 # IDEMPOTENCY_REDIS_SERVER and IDEMPOTENCY_POSTGRES_BIN as the tests say where they are.
+# With BASE, each round measures the bare app, then the base build's server and ours in alternating order, and each
+# scenario gets a second line: the base build's medians, its ratios to the bare app, and ours / base in CPU per request
+# (below 1.00: ours is cheaper). The base build's servers use Redis database 1 and PostgreSQL database "base".
 # Results: docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,9 +35,16 @@ PIDS=()
 stop_pg() { :; }
 cleanup() {
   for p in "${PIDS[@]}" $(cat "$WORK"/*.pid 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true; stop_pg; rm -rf "$WORK"
+  wait 2>/dev/null || true; stop_pg
+  [ -n "${BASE:-}" ] && git worktree remove --force "$WORK/base" >/dev/null 2>&1
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
+if [ -n "${BASE:-}" ]; then
+  git worktree add -q --detach "$WORK/base" "$BASE"
+  dotnet build "$WORK/base/tests/Idempotency.Benchmarks" -c Release -nologo -v q >/dev/null
+  BASE_BIN=$WORK/base/tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
+fi
 
 source scripts/lib/wrk-pairs.sh
 
@@ -69,7 +80,16 @@ bare=$(start_server bare --middleware false)
 memory=$(start_server memory --middleware true --store memory)
 redis=$(start_server redis --middleware true --store redis --redis "127.0.0.1:$redis_port")
 postgres=$(start_server postgres --middleware true --store postgres --postgres "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=postgres;Maximum Pool Size=64")
-for server in "$memory" "$redis" "$postgres"; do
+declare -A BEFORE=()
+if [ -n "${BASE:-}" ]; then
+  psql_q "CREATE DATABASE base" >/dev/null
+  BEFORE[$memory]=$(BIN=$BASE_BIN start_server base-memory --middleware true --store memory)
+  BEFORE[$redis]=$(BIN=$BASE_BIN start_server base-redis --middleware true --store redis --redis "127.0.0.1:$redis_port,defaultDatabase=1")
+  BEFORE[$postgres]=$(BIN=$BASE_BIN start_server base-postgres --middleware true --store postgres --postgres "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=base;Maximum Pool Size=64")
+fi
+# The base build's URL for one of ours (the same path on the base build's server of the same store), or nothing.
+before_of() { local origin; origin=$(sed -E 's#^(http://[^/]+).*#\1#' <<<"$1"); [ -n "${BEFORE[$origin]:-}" ] && echo "${BEFORE[$origin]}${1#"$origin"}"; return 0; }
+for server in "$memory" "$redis" "$postgres" "${BEFORE[@]}"; do
   curl -fs -X POST "$server/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
 done
 
@@ -98,16 +118,25 @@ for s in "${SCENARIOS[@]}"; do
   IFS='|' read -r _ bare_url bare_script our_url our_script _ <<<"$s"
   measure "$bare_url" "$bare_script" "$WARMUP" >/dev/null
   measure "$our_url" "$our_script" "$WARMUP" >/dev/null
+  before_url=$(before_of "$our_url")
+  [ -n "$before_url" ] && measure "$before_url" "$our_script" "$WARMUP" >/dev/null
 done
 
 printf '%-52s %9s %9s %6s %8s %8s %6s %9s %9s\n' "scenario (medians of $ROUNDS pairs)" "bare r/s" "ours r/s" "ratio" "bare us" "ours us" "cpu" "bare p99" "ours p99"
 COUNTS=()
 for s in "${SCENARIOS[@]}"; do
   IFS='|' read -r label bare_url bare_script our_url our_script count <<<"$s"
-  : >"$WORK/bare.txt"; : >"$WORK/ours.txt"; : >"$WORK/pairs.txt"
+  : >"$WORK/bare.txt"; : >"$WORK/ours.txt"; : >"$WORK/pairs.txt"; : >"$WORK/before.txt"; : >"$WORK/before-pairs.txt"
   calls=0; requests=0; statements=0; statement_list=""
-  for _ in $(seq 1 "$ROUNDS"); do
+  before_url=$(before_of "$our_url")
+  for round in $(seq 1 "$ROUNDS"); do
     read -r b_rps b_cpu b_p99 _ < <(measure "$bare_url" "$bare_script" "$DURATION")
+    measure_before() {
+      read -r f_rps f_cpu f_p99 _ < <(measure "$before_url" "$our_script" "$DURATION")
+      echo "$f_rps $f_cpu $f_p99" >>"$WORK/before.txt"
+      awk -v br="$b_rps" -v bc="$b_cpu" -v fr="$f_rps" -v fc="$f_cpu" 'BEGIN {printf "%.4f %.4f\n", fr / br, bc / fc}' >>"$WORK/before-pairs.txt"
+    }
+    [ -n "$before_url" ] && [ $((round % 2)) -eq 1 ] && measure_before
     case $count in
       redis) before=$(evalsha_calls) ;;
       pg) psql_q "SELECT pg_stat_statements_reset()" >/dev/null ;;
@@ -117,6 +146,7 @@ for s in "${SCENARIOS[@]}"; do
       redis) calls=$((calls + $(evalsha_calls) - before)); requests=$((requests + o_n)) ;;
       pg) statements=$((statements + $(pg_statements))); requests=$((requests + o_n)); statement_list=$(pg_statement_list "$o_n") ;;
     esac
+    [ -n "$before_url" ] && [ $((round % 2)) -eq 0 ] && measure_before
     echo "$b_rps $b_cpu $b_p99" >>"$WORK/bare.txt"
     echo "$o_rps $o_cpu $o_p99" >>"$WORK/ours.txt"
     awk -v br="$b_rps" -v bc="$b_cpu" -v or="$o_rps" -v oc="$o_cpu" 'BEGIN {printf "%.4f %.4f\n", or / br, bc / oc}' >>"$WORK/pairs.txt"
@@ -126,6 +156,13 @@ for s in "${SCENARIOS[@]}"; do
     "$(column_of 2 "$WORK/bare.txt" | median)" "$(column_of 2 "$WORK/ours.txt" | median)" "$(column_of 2 "$WORK/pairs.txt" | median)" \
     "$(column_of 3 "$WORK/bare.txt" | median)" "$(column_of 3 "$WORK/ours.txt" | median)"
   echo "    per pair (req/s ratio, cpu ratio): $(tr '\n' ';' <"$WORK/pairs.txt")"
+  if [ -n "$before_url" ]; then
+    printf '    before (%s): %.0f req/s, %.1f us/req, p99 %.2fms; to the bare app: req/s %.2f, cpu %.2f; ours / before, CPU per request: %.3f\n' "$BASE" \
+      "$(column_of 1 "$WORK/before.txt" | median)" "$(column_of 2 "$WORK/before.txt" | median)" "$(column_of 3 "$WORK/before.txt" | median)" \
+      "$(column_of 1 "$WORK/before-pairs.txt" | median)" "$(column_of 2 "$WORK/before-pairs.txt" | median)" \
+      "$(awk -v o="$(column_of 2 "$WORK/ours.txt" | median)" -v f="$(column_of 2 "$WORK/before.txt" | median)" 'BEGIN {print o / f}')"
+    echo "    before, per pair (req/s ratio, cpu ratio): $(tr '\n' ';' <"$WORK/before-pairs.txt")"
+  fi
   case $count in
     redis) COUNTS+=("$label: $calls EVALSHA / $requests requests = $(awk -v a="$calls" -v b="$requests" 'BEGIN {printf "%.2f", a / b}') round trips per request (INFO commandstats)") ;;
     pg) COUNTS+=("$label, transactional mode: $statements statements / $requests requests = $(awk -v a="$statements" -v b="$requests" 'BEGIN {printf "%.2f", a / b}') per request ($statement_list; pg_stat_statements, without the pool reset; a COMMIT sent as a prepared statement is not recorded there)") ;;
