@@ -1,8 +1,8 @@
 using BenchmarkDotNet.Running;
 using Idempotency.Benchmarks;
 
-// "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else (but "store-size" and
-// "direct-cpu") runs BenchmarkDotNet.
+// "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else (but "store-size",
+// "direct-cpu" and "first-touch") runs BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "serve")
 {
     await BenchmarkServer.RunAsync(args[1..]);
@@ -13,6 +13,13 @@ if (args.Length > 0 && args[0] == "serve")
 if (args.Length > 0 && args[0] == "store-size")
 {
     InMemoryStoreSizeProbe.Run(args[1..]);
+    return;
+}
+
+// "first-touch [count] [size]" measures what fresh memory costs against reused memory (FirstTouchProbe).
+if (args.Length > 0 && args[0] == "first-touch")
+{
+    FirstTouchProbe.Run(args[1..]);
     return;
 }
 
