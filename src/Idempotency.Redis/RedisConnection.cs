@@ -57,7 +57,8 @@ internal sealed class RedisConnection : IAsyncDisposable, IDisposable
 
         // Read and write the socket on the thread pool, not on StackExchange.Redis 2.x's shared dedicated threads: with
         // those, every reply is read by a dedicated thread that has to be woken and then handed back to the pool (about
-        // 3.5 futex calls and 3.4 more context switches per new-key request, half the store's CPU; docs/performance.md).
+        // 3.2 futex calls and 3.4 more context switches per new-key request, half of the CPU the store added to it;
+        // docs/performance.md).
         // StackExchange.Redis 3.0 uses the thread pool only. A borrowed multiplexer keeps the application's choice.
         configuration.SocketManager = SocketManager.ThreadPool;
         return configuration;
