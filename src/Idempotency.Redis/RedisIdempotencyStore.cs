@@ -114,8 +114,11 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         new($"The Redis idempotency store's {script.Name} script returned an unexpected reply ({reply.Resp2Type}). " +
             "Another program may be writing under the store's key prefix; give the store a prefix of its own.");
 
-    // The reply, and how many replicas acknowledged the script's write (0 when not asked to wait).
-    private async Task<(RedisResult Reply, long Replicas)> EvaluateAsync(
+    // The reply, and how many replicas acknowledged the script's write (0 when not asked to wait). Without replica
+    // acknowledgement, this is the only state machine between the caller and StackExchange.Redis's task: the script
+    // goes out by its SHA and its task is awaited here (through the token when it can be cancelled), and EVAL with the
+    // text is the rare NOSCRIPT path.
+    private async ValueTask<(RedisResult Reply, long Replicas)> EvaluateAsync(
         RedisScript script, string key, RedisValue[] arguments, bool acknowledged, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
@@ -127,12 +130,24 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
             // land; it then holds the key until its lease ends, like a claim whose owner crashed.
             if (acknowledged && _replicaAcknowledgements > 0)
             {
-                var acknowledgement = EvaluateAcknowledgedAsync(multiplexer, script, _keyPrefix + key, arguments);
-                return cancellationToken.CanBeCanceled ? await acknowledgement.WaitAsync(cancellationToken).ConfigureAwait(false) : await acknowledgement.ConfigureAwait(false);
+                return await WhileNotCancelled(EvaluateAcknowledgedAsync(multiplexer, script, _keyPrefix + key, arguments), cancellationToken).ConfigureAwait(false);
             }
 
-            var evaluation = EvaluateOnceAsync(multiplexer.GetDatabase(), script, [_keyPrefix + key], arguments);
-            return (cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken).ConfigureAwait(false) : await evaluation.ConfigureAwait(false), 0);
+            var database = multiplexer.GetDatabase();
+            RedisKey[] keys = [_keyPrefix + key];
+            try
+            {
+                return (await WhileNotCancelled(database.ScriptEvaluateAsync(script.Hash, keys, arguments), cancellationToken).ConfigureAwait(false), 0);
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            {
+                // Redis lost its script cache (restart, fail-over, SCRIPT FLUSH). EVAL runs the script from its text and
+                // caches it again, so the next call by SHA succeeds: one extra round trip, once per server. NoScriptCache
+                // keeps StackExchange.Redis from adding a SCRIPT LOAD of its own.
+                LogScriptReloaded(script.Name);
+                var evaluation = database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache);
+                return (await WhileNotCancelled(evaluation, cancellationToken).ConfigureAwait(false), 0);
+            }
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("IDEMPOTENCY_FORMAT", StringComparison.Ordinal))
         {
@@ -168,6 +183,10 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         }
     }
 
+    private static Task<T> WhileNotCancelled<T>(Task<T> task, CancellationToken cancellationToken) =>
+        cancellationToken.CanBeCanceled ? task.WaitAsync(cancellationToken) : task;
+
+    // Used where no store-level state machine awaits the script (the acknowledged path's fallbacks).
     private async Task<RedisResult> EvaluateOnceAsync(IDatabaseAsync database, RedisScript script, RedisKey[] keys, RedisValue[] arguments)
     {
         try
@@ -176,9 +195,7 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
         }
         catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
-            // Redis lost its script cache (restart, fail-over, SCRIPT FLUSH). EVAL runs the script from its text and
-            // caches it again, so the next call by SHA succeeds: one extra round trip, once per server. NoScriptCache
-            // keeps StackExchange.Redis from adding a SCRIPT LOAD of its own.
+            // As in EvaluateAsync: send the text once, which caches it again.
             LogScriptReloaded(script.Name);
             return await database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache).ConfigureAwait(false);
         }

@@ -22,7 +22,9 @@ public sealed class RedisIdempotencyStoreOptions
     /// <remarks>
     /// <c>abortConnect</c> is always turned off, so the application starts while Redis is down and the store
     /// reconnects by itself; until it has, store calls fail (the request is refused, never run unprotected). The
-    /// connection's <c>asyncTimeout</c> bounds how long a call can wait on an unresponsive Redis.
+    /// connection's <c>asyncTimeout</c> bounds how long a call can wait on an unresponsive Redis. The connection
+    /// reads and writes on the thread pool (<c>SocketManager.ThreadPool</c>, what StackExchange.Redis 3.0 always does)
+    /// rather than on StackExchange.Redis 2.x's shared dedicated threads, which cost a thread wake-up per reply.
     /// </remarks>
     public string? ConnectionString { get; set; }
 

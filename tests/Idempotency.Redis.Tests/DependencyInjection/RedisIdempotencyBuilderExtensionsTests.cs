@@ -78,6 +78,18 @@ public sealed class RedisIdempotencyBuilderExtensionsTests(RedisServerFixture re
     }
 
     [Fact]
+    public void AddRedisStore_OpensItsOwnConnection_OnTheThreadPoolSocketManager_KeepingTheConnectionStringsSettings()
+    {
+        // StackExchange.Redis 2.x would otherwise read every reply on its shared dedicated threads, a wake-up and a
+        // hand-over to the thread pool per reply (docs/performance.md, "Redis: the price of a round trip").
+        var configuration = RedisConnection.OwnedConfiguration("127.0.0.1:1,asyncTimeout=2000,abortConnect=true");
+
+        Assert.Same(SocketManager.ThreadPool, configuration.SocketManager);
+        Assert.False(configuration.AbortOnConnectFail);
+        Assert.Equal(2000, configuration.AsyncTimeout);
+    }
+
+    [Fact]
     public async Task AddRedisStore_ClosesTheConnectionItOpened_WhenTheProviderIsDisposed()
     {
         IConnectionMultiplexer multiplexer;
