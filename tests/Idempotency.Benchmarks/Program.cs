@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using Idempotency.Benchmarks;
 
-// "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else (but "store-size") runs BenchmarkDotNet.
+// "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else (but "store-size" and "pg-unit-of-work") runs BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "serve")
 {
     await BenchmarkServer.RunAsync(args[1..]);
@@ -12,6 +12,13 @@ if (args.Length > 0 && args[0] == "serve")
 if (args.Length > 0 && args[0] == "store-size")
 {
     InMemoryStoreSizeProbe.Run(args[1..]);
+    return;
+}
+
+// "pg-unit-of-work <connection string> [seconds] [rounds]" measures the PostgreSQL unit of work without HTTP (PostgreSqlUnitOfWorkProbe).
+if (args.Length > 0 && args[0] == "pg-unit-of-work")
+{
+    await PostgreSqlUnitOfWorkProbe.RunAsync(args[1..]);
     return;
 }
 
