@@ -29,9 +29,9 @@ public sealed class PostgreSqlTransactionAttribute : Attribute, IIdempotencyRequ
     public IsolationLevel IsolationLevel { get; set; } = IsolationLevel.ReadCommitted;
 
     /// <inheritdoc />
-    public async ValueTask<IIdempotencyUnitOfWorkStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken)
+    public ValueTask<IIdempotencyUnitOfWorkStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return await PostgreSqlTransactionalRequestStore.BeginAsync(context, IsolationLevel, cancellationToken);
+        return PostgreSqlTransactionalRequestStore.BeginAsync(context, IsolationLevel, cancellationToken);
     }
 }

@@ -28,7 +28,7 @@ internal sealed class PostgreSqlTransactionalRequestStore : IIdempotencyUnitOfWo
 
     public NpgsqlTransaction Transaction => _unitOfWork.Transaction;
 
-    public static async Task<IIdempotencyUnitOfWorkStore> BeginAsync(HttpContext context, IsolationLevel isolationLevel, CancellationToken cancellationToken)
+    public static async ValueTask<IIdempotencyUnitOfWorkStore> BeginAsync(HttpContext context, IsolationLevel isolationLevel, CancellationToken cancellationToken)
     {
         var services = context.RequestServices;
         var factory = services.GetService<PostgreSqlIdempotencyUnitOfWorkFactory>()

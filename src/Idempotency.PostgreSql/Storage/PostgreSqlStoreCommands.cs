@@ -84,7 +84,13 @@ internal static class PostgreSqlStoreCommands
         await using var batchDisposal = batch.ConfigureAwait(false);
         await PrepareAsync(batch, sql, cancellationToken).ConfigureAwait(false);
 
-        return (await ReadLockAndRecordAsync(batch, request, knownLock: null, cancellationToken).ConfigureAwait(false)).Claim;
+        // Read here rather than through ReadLockAndRecordAsync: one async state machine less on every request.
+        var reader = await batch.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
+        await reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+        var locked = reader.GetBoolean(0);
+        await reader.NextResultAsync(cancellationToken).ConfigureAwait(false);
+        return await reader.ReadAsync(cancellationToken).ConfigureAwait(false) ? ReadClaim(reader) : ClaimWithoutRecord(request, locked);
     }
 
     /// <summary>
@@ -237,7 +243,7 @@ internal static class PostgreSqlStoreCommands
     }
 
     /// <summary>The 64-bit advisory lock key of <paramref name="key"/> in this table, the same for transaction and session locks.</summary>
-    private static long LockKey(PostgreSqlStoreSql sql, string key) => PostgreSqlAdvisoryLocks.For(sql.QualifiedTableName, key);
+    private static long LockKey(PostgreSqlStoreSql sql, string key) => PostgreSqlAdvisoryLocks.For(sql.LockKeyPrefix, key);
 
     private static NpgsqlBatchCommand SessionUnlockCommand(PostgreSqlStoreSql sql, string key) => new(sql.SessionUnlock)
     {
@@ -269,11 +275,14 @@ internal static class PostgreSqlStoreCommands
             return (ReadClaim(reader), locked);
         }
 
-        // The lease plays no part in transactional mode: the request holds the key for as long as its transaction lasts.
-        return (locked
-            ? IdempotencyClaimResult.Claimed(DateTimeOffset.UtcNow + request.LeaseDuration)
-            : IdempotencyClaimResult.InFlight(request.LeaseDuration), locked);
+        return (ClaimWithoutRecord(request, locked), locked);
     }
+
+    // No live record: the lock decides. The lease plays no part in transactional mode: the request holds the key for as
+    // long as its transaction lasts.
+    private static IdempotencyClaimResult ClaimWithoutRecord(IdempotencyClaimRequest request, bool locked) => locked
+        ? IdempotencyClaimResult.Claimed(DateTimeOffset.UtcNow + request.LeaseDuration)
+        : IdempotencyClaimResult.InFlight(request.LeaseDuration);
 
     private static Task PrepareAsync(NpgsqlCommand command, PostgreSqlStoreSql sql, CancellationToken cancellationToken) =>
         sql.PrepareStatements ? command.PrepareAsync(cancellationToken) : Task.CompletedTask;

@@ -28,6 +28,7 @@ internal sealed class PostgreSqlStoreSql
         TableName = tableName;
         LeaseGracePeriod = leaseGracePeriod ?? PostgreSqlStoreDefaults.LeaseGracePeriod;
         QualifiedTableName = $"{Quote(schema)}.{Quote(tableName)}";
+        LockKeyPrefix = PostgreSqlAdvisoryLocks.Prefix(QualifiedTableName);
         var t = QualifiedTableName;
 
         // The grace is fixed per store, so it is written into the statements (a validated TimeSpan, as a number)
@@ -172,6 +173,9 @@ internal sealed class PostgreSqlStoreSql
 
     /// <summary>Gets the quoted, schema-qualified table name, e.g. <c>"public"."idempotency_records"</c>.</summary>
     public string QualifiedTableName { get; }
+
+    /// <summary>Gets the UTF-8 bytes that the advisory lock key of a record of this table hashes before the key (see <see cref="PostgreSqlAdvisoryLocks"/>).</summary>
+    public byte[] LockKeyPrefix { get; }
 
     /// <summary>Gets the claim of the plain store: reports a live record, or claims the key (new or expired).</summary>
     public string Claim { get; }

@@ -113,7 +113,7 @@ public sealed partial class PostgreSqlIdempotencyUnitOfWork : IIdempotencyUnitOf
     /// <exception cref="InvalidOperationException">The key is not claimed, or the unit of work was disposed.</exception>
     public NpgsqlTransaction Transaction => IsClaimed ? _transaction! : throw NotClaimed();
 
-    internal static async Task<PostgreSqlIdempotencyUnitOfWork> BeginAsync(
+    internal static async ValueTask<PostgreSqlIdempotencyUnitOfWork> BeginAsync(
         PostgreSqlIdempotencyDatabase database, IsolationLevel isolationLevel, ILogger logger, CancellationToken cancellationToken)
     {
         NpgsqlConnection? connection = null;

@@ -46,6 +46,6 @@ public sealed class PostgreSqlIdempotencyUnitOfWorkFactory
     /// <param name="cancellationToken">Cancels opening the connection.</param>
     /// <returns>The unit of work, not yet claimed.</returns>
     /// <exception cref="IdempotencyStoreException">The database could not be reached.</exception>
-    public async ValueTask<PostgreSqlIdempotencyUnitOfWork> BeginAsync(IsolationLevel isolationLevel = IsolationLevel.ReadCommitted, CancellationToken cancellationToken = default) =>
-        await PostgreSqlIdempotencyUnitOfWork.BeginAsync(_database, isolationLevel, _logger, cancellationToken).ConfigureAwait(false);
+    public ValueTask<PostgreSqlIdempotencyUnitOfWork> BeginAsync(IsolationLevel isolationLevel = IsolationLevel.ReadCommitted, CancellationToken cancellationToken = default) =>
+        PostgreSqlIdempotencyUnitOfWork.BeginAsync(_database, isolationLevel, _logger, cancellationToken);
 }
