@@ -18,20 +18,8 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 scripts/install-test-servers.sh wrk
 
-WORK=$(mktemp -d)
-git worktree add -q --detach "$WORK/base" "$BASE"
-cleanup() {
-  for f in "$WORK"/*.pid; do [ -e "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  git worktree remove --force "$WORK/base" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-dotnet build "$WORK/base/tests/Idempotency.Benchmarks" -c Release -nologo -v q >/dev/null
-dotnet build tests/Idempotency.Benchmarks -c Release -nologo -v q >/dev/null
-A_BIN=$WORK/base/tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
-B_BIN=tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
+source scripts/lib/ab-builds.sh
+ab_builds "$BASE"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 start() { # name, dll, args...
