@@ -4,6 +4,9 @@
 #   source scripts/lib/ab-builds.sh
 #   ab_builds <base-ref>    # sets WORK, A_BIN (the base ref's benchmark dll) and B_BIN (the working tree's)
 #
+# A caller that defines ab_prepare_base gets it called with the base worktree's path before the base is built (to
+# give an older benchmark server an option the comparison needs).
+#
 # On exit it stops every process whose PID is in $WORK/*.pid, removes the worktree and the directory.
 
 ab_cleanup() {
@@ -17,6 +20,7 @@ ab_builds() { # base-ref
   WORK=$(mktemp -d)
   git worktree add -q --detach "$WORK/base" "$1"
   trap ab_cleanup EXIT
+  if declare -F ab_prepare_base >/dev/null; then ab_prepare_base "$WORK/base"; fi
   dotnet build "$WORK/base/tests/Idempotency.Benchmarks" -c Release -nologo -v q >/dev/null
   dotnet build tests/Idempotency.Benchmarks -c Release -nologo -v q >/dev/null
   A_BIN=$WORK/base/tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll

@@ -16,7 +16,9 @@ namespace Idempotency.Benchmarks;
 /// <c>--store memory|redis|postgres</c>, <c>--redis host:port</c>, <c>--postgres connection-string</c>, and for the
 /// memory store <c>--records N</c>: the store's <c>MaxEntries</c> becomes N (at least 1,024) and it is filled with N
 /// completed records before the server listens, so every new key evicts the oldest and the store stays at N records
-/// (scripts/benchmark-store-size.sh). Without it the store may grow to 10 million records.
+/// (scripts/benchmark-store-size.sh). <c>--max-entries N</c> only caps the store at N records, filled by the requests
+/// themselves, after which every new key evicts the oldest (scripts/benchmark-ab.sh with <c>MAX_ENTRIES</c>). Without
+/// either the store may grow to 10 million records.
 /// With postgres, two more endpoints insert one ledger row per request: <c>/ledger/transactional</c> in the
 /// transactional idempotency mode, and <c>/ledger/manual</c>, the same insert in a hand-written transaction.
 /// </summary>
@@ -30,13 +32,14 @@ internal static class BenchmarkServer
 
         var useMiddleware = builder.Configuration.GetValue("middleware", true);
         var records = builder.Configuration.GetValue<int?>("records");
+        var maxEntries = builder.Configuration.GetValue("max-entries", 10_000_000);
         var idempotency = builder.Services.AddIdempotency(o => o.ResponseRetention = TimeSpan.FromHours(1));
         switch (builder.Configuration["store"] ?? "memory")
         {
             case "memory":
                 idempotency.AddInMemoryStore(o =>
                 {
-                    o.MaxEntries = records is { } held ? Math.Max(held, MinimumMaxEntries) : 10_000_000;
+                    o.MaxEntries = records is { } held ? Math.Max(held, MinimumMaxEntries) : maxEntries;
                     o.MaxBytes = 8L * 1024 * 1024 * 1024;
                     o.MaxScopeShare = 1; // every benchmark request is anonymous: one scope holds the whole store
                 });
