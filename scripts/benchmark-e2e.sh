@@ -162,6 +162,9 @@ for s in "${SCENARIOS[@]}"; do
       "$(column_of 1 "$WORK/before-pairs.txt" | median)" "$(column_of 2 "$WORK/before-pairs.txt" | median)" \
       "$(awk -v o="$(column_of 2 "$WORK/ours.txt" | median)" -v f="$(column_of 2 "$WORK/before.txt" | median)" 'BEGIN {print o / f}')"
     echo "    before, per pair (req/s ratio, cpu ratio): $(tr '\n' ';' <"$WORK/before-pairs.txt")"
+    # The two builds side by side: each round measures them one right after the other (the order alternating).
+    paste -d' ' <(column_of 2 "$WORK/ours.txt") <(column_of 2 "$WORK/before.txt") | awk '{print $1 / $2}' >"$WORK/ours-before.txt"
+    echo "    ours / before, CPU per request in the same round: $(awk '{printf "%.3f ", $1}' "$WORK/ours-before.txt")(median $(median <"$WORK/ours-before.txt"))"
   fi
   case $count in
     redis) COUNTS+=("$label: $calls EVALSHA / $requests requests = $(awk -v a="$calls" -v b="$requests" 'BEGIN {printf "%.2f", a / b}') round trips per request (INFO commandstats)") ;;

@@ -5,6 +5,7 @@
 #
 #   scripts/benchmark-store-size.sh              # ROUNDS=3 DURATION=5s WARMUP=10s, sizes "0 1000000 5000000"
 #   SIZES="0 1000000" ROUNDS=5 scripts/benchmark-store-size.sh
+#   SIZES="0 200000 growing" scripts/benchmark-store-size.sh   # "growing": not held, up to 10 million records
 #
 # Every server is warmed on every scenario first; then, per scenario and round, the bare app and each size in turn
 # (the order of the sizes rotates from round to round). Reported per size: the medians of req/s, of the app's CPU
@@ -33,8 +34,9 @@ START_TIMEOUT=300 # filling 5 M records takes tens of seconds on two shared core
 declare -A URL
 URL[bare]=$(start_server bare --middleware false)
 for size in "${SIZES[@]}"; do
-  echo "filling the store with $size records..."
-  URL[$size]=$(start_server "size-$size" --middleware true --store memory --records "$size")
+  [ "$size" = growing ] && echo "starting the growing store..." || echo "filling the store with $size records..."
+  if [ "$size" = growing ]; then held=(); else held=(--records "$size"); fi
+  URL[$size]=$(start_server "size-$size" --middleware true --store memory "${held[@]}")
   curl -fs -X POST "${URL[$size]}/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
 done
 

@@ -21,6 +21,8 @@ namespace Idempotency.Benchmarks;
 /// either the store may grow to 10 million records.
 /// With postgres, two more endpoints insert one ledger row per request: <c>/ledger/transactional</c> in the
 /// transactional idempotency mode, and <c>/ledger/manual</c>, the same insert in a hand-written transaction.
+/// <c>GET /runtime-counters</c> reports the runtime's own counters (thread-pool work items, allocated bytes,
+/// collections, lock contention, pause time) for a script to read around a run.
 /// </summary>
 internal static class BenchmarkServer
 {
@@ -63,6 +65,7 @@ internal static class BenchmarkServer
         }
 
         app.MapGet("/plain", () => "hello");
+        app.MapGet("/runtime-counters", RuntimeCounters);
         app.MapPost("/bare", Deposit);
         app.MapPost("/keyed", Deposit).RequireIdempotency();
         if (builder.Configuration["store"] == "postgres")
@@ -85,6 +88,21 @@ internal static class BenchmarkServer
     }
 
     private const int MinimumMaxEntries = 1_024;
+
+    /// <summary>
+    /// What the process has done so far, for a script to read before and after a run and divide by its requests:
+    /// thread-pool work items completed, bytes allocated, collections of generations 0, 1 and 2, contended lock
+    /// acquisitions and the collector's total pause time in microseconds, separated by spaces.
+    /// </summary>
+    private static string RuntimeCounters() => string.Join(
+        ' ',
+        ThreadPool.CompletedWorkItemCount,
+        GC.GetTotalAllocatedBytes(),
+        GC.CollectionCount(0),
+        GC.CollectionCount(1),
+        GC.CollectionCount(2),
+        Monitor.LockContentionCount,
+        (long)GC.GetTotalPauseDuration().TotalMicroseconds);
 
     // Completed records like the middleware's for an anonymous caller: a storage key of the anonymous scope and a
     // UUID, a 32-byte fingerprint, a 200-byte payload (the benchmark's own records are about that size).
