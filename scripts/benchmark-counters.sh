@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # What a request costs the runtime, beside its CPU time: thread-pool work items, bytes allocated, collections,
-# contended locks and the collector's pause time per request, read from the benchmark server's GET /runtime-counters around one wrk run of each
-# scenario (after a warm-up of the same length plus 7 s). The in-memory store grows (up to 10 million records) unless
-# MAX_ENTRIES=N holds it at N records.
+# contended locks and the collector's pause time per request, read from the benchmark server's GET /runtime-counters
+# around one wrk run of each scenario (after a warm-up of the same length plus 7 s). The in-memory store grows (up to
+# 10 million records) unless MAX_ENTRIES=N holds it at N records.
 #
 #   scripts/benchmark-counters.sh
 #   MAX_ENTRIES=200000 DURATION=10s scripts/benchmark-counters.sh

@@ -34,8 +34,11 @@ START_TIMEOUT=300 # filling 5 M records takes tens of seconds on two shared core
 declare -A URL
 URL[bare]=$(start_server bare --middleware false)
 for size in "${SIZES[@]}"; do
-  [ "$size" = growing ] && echo "starting the growing store..." || echo "filling the store with $size records..."
-  if [ "$size" = growing ]; then held=(); else held=(--records "$size"); fi
+  if [ "$size" = growing ]; then
+    echo "starting the growing store..."; held=()
+  else
+    echo "filling the store with $size records..."; held=(--records "$size")
+  fi
   URL[$size]=$(start_server "size-$size" --middleware true --store memory "${held[@]}")
   curl -fs -X POST "${URL[$size]}/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
 done
