@@ -12,15 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-5s}
 scripts/install-test-servers.sh wrk
-dotnet build tests/Idempotency.Benchmarks -c Release -nologo -v q >/dev/null
-BIN=tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
-WORK=$(mktemp -d)
-cleanup() {
-  for p in $(cat "$WORK"/*.pid 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true; rm -rf "$WORK"
-}
-trap cleanup EXIT
 source scripts/lib/wrk-pairs.sh
+build_server_and_workdir
 
 bare=$(start_server bare --middleware false)
 ours=$(start_server ours --middleware true --store memory ${MAX_ENTRIES:+--max-entries "$MAX_ENTRIES"})

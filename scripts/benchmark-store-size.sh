@@ -20,15 +20,8 @@ WARMUP=${WARMUP:-10s}
 read -r -a SIZES <<<"${SIZES:-0 1000000 5000000}"
 
 scripts/install-test-servers.sh wrk
-dotnet build tests/Idempotency.Benchmarks -c Release -nologo -v q >/dev/null
-BIN=tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
-WORK=$(mktemp -d)
-cleanup() {
-  for p in $(cat "$WORK"/*.pid 2>/dev/null); do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true; rm -rf "$WORK"
-}
-trap cleanup EXIT
 source scripts/lib/wrk-pairs.sh
+build_server_and_workdir
 START_TIMEOUT=300 # filling 5 M records takes tens of seconds on two shared cores
 
 declare -A URL

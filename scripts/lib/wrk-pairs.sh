@@ -8,10 +8,25 @@
 #
 # Each server's PID goes to $WORK/<port>.pid (start_server runs in a command substitution, a subshell), which the
 # caller's cleanup reads. THREADS and CONNECTIONS set wrk's -t and -c (2 and 32 by default).
+#
+# A script with no servers of its own to stop may instead call build_server_and_workdir: it builds the benchmark
+# project, sets BIN and WORK, and on exit stops every server started and removes WORK.
 
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 TICKS_PER_SECOND=$(getconf CLK_TCK)
+
+build_server_and_workdir() {
+  dotnet build tests/Idempotency.Benchmarks -c Release -nologo -v q >/dev/null
+  BIN=tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
+  WORK=$(mktemp -d)
+  trap stop_servers_and_remove_workdir EXIT
+}
+
+stop_servers_and_remove_workdir() {
+  for p in $(cat "$WORK"/*.pid 2>/dev/null); do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true; rm -rf "$WORK"
+}
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
 
