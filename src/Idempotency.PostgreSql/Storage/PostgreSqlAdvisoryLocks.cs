@@ -12,12 +12,7 @@ internal static class PostgreSqlAdvisoryLocks
     private const int StackBufferSize = 512;
 
     /// <summary>The first 8 bytes of SHA-256 over "<paramref name="purpose"/>:<paramref name="name"/>": stable across processes and versions.</summary>
-    public static long For(string purpose, string name)
-    {
-        Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(purpose + ":" + name), hash);
-        return BinaryPrimitives.ReadInt64BigEndian(hash);
-    }
+    public static long For(string purpose, string name) => For(Prefix(purpose), name);
 
     /// <summary>The UTF-8 bytes of "<paramref name="purpose"/>:", for <see cref="For(ReadOnlySpan{byte}, string)"/>.</summary>
     public static byte[] Prefix(string purpose) => Encoding.UTF8.GetBytes(purpose + ":");
