@@ -32,7 +32,7 @@ dotnet build tests/Idempotency.Benchmarks -c Release -nologo -v q >/dev/null
 BIN=tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
 WORK=$(mktemp -d)
 PIDS=()
-stop_pg() { :; }
+source scripts/lib/throwaway-postgres.sh
 cleanup() {
   for p in "${PIDS[@]}" $(cat "$WORK"/*.pid 2>/dev/null); do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true; stop_pg
@@ -52,14 +52,7 @@ redis_port=$(free_port)
 "$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --maxmemory-policy noeviction --dir "$WORK" >"$WORK/redis.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
-# A throw-away PostgreSQL cluster on a free port (as the postgres user when run as root: PostgreSQL refuses root).
-pg_port=$(free_port)
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-mkdir -p "$WORK/pg"; [ "$(id -u)" -eq 0 ] && chown -R postgres "$WORK" && chmod 755 "$WORK"
-as_pg "$PG_BIN/initdb" -D "$WORK/pg/data" -U postgres -A trust --no-sync >/dev/null
-as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -l "$WORK/pg/log" -w start \
-  -o "-p $pg_port -k $WORK/pg -c listen_addresses=127.0.0.1 -c fsync=off -c shared_preload_libraries=pg_stat_statements -c max_connections=200" >/dev/null
-stop_pg() { as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg/data" -m immediate stop >/dev/null 2>&1 || true; }
+start_throwaway_postgres "$WORK" -c shared_preload_libraries=pg_stat_statements
 psql_q() { "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -Atqc "$1"; }
 psql_q "CREATE EXTENSION pg_stat_statements" >/dev/null
 # Statements the application ran, from the server's own statistics (the script's own queries excluded).
