@@ -16,6 +16,7 @@
 # at its steady state. A base whose benchmark server predates --max-entries gets the option patched into its copy.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/replay-key.sh
 BASE=${1:?usage: scripts/benchmark-ab.sh <base-ref>}
 ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5s}
@@ -44,7 +45,7 @@ start() { # name, dll, args...
   dotnet "$dll" serve --urls "http://127.0.0.1:$port" "$@" >"$WORK/$name.log" 2>&1 &
   echo $! >"$WORK/$name.pid"
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/plain" >/dev/null 2>&1 && break; sleep 0.1; done
-  curl -fs -X POST "http://127.0.0.1:$port/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null || true
+  store_replay_key "http://127.0.0.1:$port" || true
   echo "http://127.0.0.1:$port" >"$WORK/$name.url"
 }
 ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/$1.pid")/stat"; }

@@ -10,6 +10,7 @@
 # Needs wrk (scripts/install-test-servers.sh installs it when missing). Results: docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/replay-key.sh
 DURATION=${DURATION:-5s}
 scripts/install-test-servers.sh wrk
 source scripts/lib/wrk-pairs.sh
@@ -17,7 +18,7 @@ build_server_and_workdir
 
 bare=$(start_server bare --middleware false)
 ours=$(start_server ours --middleware true --store memory ${MAX_ENTRIES:+--max-entries "$MAX_ENTRIES"})
-curl -fs -X POST "$ours/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
+store_replay_key "$ours"
 
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION per scenario; store $([ -n "${MAX_ENTRIES:-}" ] && echo "held at $MAX_ENTRIES records" || echo "growing"); per request:"
 printf '%-30s %8s %11s %9s %13s %6s %6s %11s %10s\n' scenario "us CPU" "work items" bytes "gen0 per 1k" gen1 gen2 contended "us paused"

@@ -20,6 +20,7 @@
 # Results: docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/replay-key.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-5s}
@@ -83,7 +84,7 @@ fi
 # The base build's URL for one of ours (the same path on the base build's server of the same store), or nothing.
 before_of() { local origin; origin=$(sed -E 's#^(http://[^/]+).*#\1#' <<<"$1"); [ -n "${BEFORE[$origin]:-}" ] && echo "${BEFORE[$origin]}${1#"$origin"}"; return 0; }
 for server in "$memory" "$redis" "$postgres" "${BEFORE[@]}"; do
-  curl -fs -X POST "$server/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
+  store_replay_key "$server"
 done
 
 # label | bare URL | bare script | our URL | our script | what to count (redis, pg or nothing)

@@ -7,6 +7,7 @@
 #   scripts/benchmark-garnet.sh                    # ROUNDS=3 DURATION=5s WARMUP=10s by default
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/replay-key.sh
 scripts/install-test-servers.sh redis-server garnet wrk
 dotnet build tests/Idempotency.Benchmarks -c Release -nologo -v q >/dev/null
 ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-5s}; WARMUP=${WARMUP:-10s}
@@ -21,7 +22,7 @@ DLL=tests/Idempotency.Benchmarks/bin/Release/net10.0/Idempotency.Benchmarks.dll
 start() { local name=$1 port=$2; local p; p=$(free_port)
   dotnet $DLL serve --urls http://127.0.0.1:$p --middleware true --store redis --redis 127.0.0.1:$port >$WORK/$name.log 2>&1 & echo $! >$WORK/$name.pid
   for _ in $(seq 1 100); do curl -fs http://127.0.0.1:$p/plain >/dev/null 2>&1 && break; sleep 0.1; done
-  curl -fs -X POST http://127.0.0.1:$p/keyed -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
+  store_replay_key http://127.0.0.1:$p
   echo http://127.0.0.1:$p >$WORK/$name.url; }
 cleanup() { for f in $WORK/*.pid; do kill $(cat $f) 2>/dev/null || true; done; rm -rf $WORK; }
 trap cleanup EXIT

@@ -14,6 +14,7 @@
 # `perf stat -e syscalls:sys_enter_*,context-switches` (needs perf and tracepoint access). Results: docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/replay-key.sh
 BASE=${1:?usage: scripts/benchmark-redis-ab.sh <base-ref> [name=VAR=value[,VAR=value]]...}
 shift
 ROUNDS=${ROUNDS:-5}
@@ -40,7 +41,7 @@ start() { # name, dll, environment (VAR=value,VAR=value or empty), args...
   env ${environment//,/ } dotnet "$dll" serve --urls "http://127.0.0.1:$port" "$@" >"$WORK/$name.log" 2>&1 &
   echo $! >"$WORK/$name.pid"
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/plain" >/dev/null 2>&1 && break; sleep 0.1; done
-  curl -fs -X POST "http://127.0.0.1:$port/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null || true
+  store_replay_key "http://127.0.0.1:$port" || true
   echo "http://127.0.0.1:$port" >"$WORK/$name.url"
 }
 REDIS_ARGS=(--middleware true --store redis --redis "127.0.0.1:$redis_port")

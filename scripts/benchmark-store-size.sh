@@ -14,6 +14,7 @@
 # Needs wrk (scripts/install-test-servers.sh installs it when missing). Results: docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib/replay-key.sh
 ROUNDS=${ROUNDS:-3}
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-10s}
@@ -33,7 +34,7 @@ for size in "${SIZES[@]}"; do
     echo "filling the store with $size records..."; held=(--records "$size")
   fi
   URL[$size]=$(start_server "size-$size" --middleware true --store memory "${held[@]}")
-  curl -fs -X POST "${URL[$size]}/keyed" -H 'Content-Type: application/json' -H 'Idempotency-Key: "benchmark-replay-key"' -d '{"amount":10000}' >/dev/null
+  store_replay_key "${URL[$size]}"
 done
 
 # label | path of the bare app | path of ours | wrk script
