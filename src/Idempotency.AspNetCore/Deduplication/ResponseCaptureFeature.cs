@@ -6,8 +6,10 @@ namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>
 /// The response body the handler sees while it runs under a claimed key: every API (the stream, the body writer, a
-/// sent file) goes through one <see cref="ResponseCaptureStream"/>, so the stored body keeps the order of the writes
-/// and the stored headers are copied before anything reaches the middleware outside.
+/// sent file) is captured by one <see cref="ResponseCaptureStream"/>, so the stored body keeps the order of the writes
+/// and the stored headers are copied before anything reaches the middleware outside. While the response streams, the
+/// body writer writes straight into the writer outside (<see cref="ResponseCapturePipeWriter"/>); held back, it
+/// writes into the capture stream.
 /// </summary>
 /// <remarks>
 /// Nothing here starts the response outside unless the handler wrote, flushed or started it: a handler that returns
@@ -39,7 +41,17 @@ internal sealed class ResponseCaptureFeature : IHttpResponseBodyFeature
         {
             if (_writer is null)
             {
-                _writer = PipeWriter.Create(_stream, s_writerOptions);
+                if (_outer is null)
+                {
+                    _writer = PipeWriter.Create(_stream, s_writerOptions);
+                }
+                else
+                {
+                    var writer = new ResponseCapturePipeWriter(_stream, _outer.Writer);
+                    _stream.Writer = writer;
+                    _writer = writer;
+                }
+
                 if (_completed)
                 {
                     _writer.Complete();
@@ -92,6 +104,11 @@ internal sealed class ResponseCaptureFeature : IHttpResponseBodyFeature
     public async Task FinishAsync()
     {
         await CompleteAsync();
+        if (_stream.Writer is { } writer)
+        {
+            await writer.FlushUnflushedAsync(CancellationToken.None); // committed after a synchronous Complete()
+        }
+
         _stream.CaptureHeaders();
     }
 }

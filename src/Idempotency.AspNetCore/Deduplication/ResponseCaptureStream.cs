@@ -56,6 +56,12 @@ internal sealed class ResponseCaptureStream : Stream
         set => throw new NotSupportedException();
     }
 
+    /// <summary>
+    /// Gets or sets the handler's body writer when it writes straight into the writer outside: its committed, unflushed
+    /// bytes are flushed before each write here, so that this write cannot overtake them.
+    /// </summary>
+    public ResponseCapturePipeWriter? Writer { get; set; }
+
     /// <summary>Gets the replayable headers as they were when <see cref="CaptureHeaders"/> ran (empty before).</summary>
     public IReadOnlyList<KeyValuePair<string, string[]>> Headers => _headers ?? [];
 
@@ -68,11 +74,42 @@ internal sealed class ResponseCaptureStream : Stream
         _headers ??= ReplayableHeaders.Copy(_response.Headers);
     }
 
+    /// <summary>Copies bytes the handler wrote into the buffer to store, up to the limit.</summary>
+    public void CaptureWritten(ReadOnlySpan<byte> data)
+    {
+        BytesWritten += data.Length;
+        if (BytesWritten > _maxCaptured)
+        {
+            // Streaming, the client has its copy and ours can no longer be stored; held back, the response cannot be
+            // committed (the middleware rolls back). Either way, stop paying for the copy: memory stays bounded.
+            Overflowed = true;
+            _length = 0;
+            return;
+        }
+
+        if (_length + data.Length > _buffer.Length)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, (long)_length + data.Length)));
+            _buffer.AsSpan(0, _length).CopyTo(larger);
+            ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = larger;
+        }
+
+        data.CopyTo(_buffer.AsSpan(_length));
+        _length += data.Length;
+    }
+
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        Capture(buffer);
+        if (_inner is not null && Writer is { HasUnflushedBytes: true } writer)
+        {
+            // Synchronous writes are the application's choice (AllowSynchronousIO); so is waiting for this flush.
+            writer.FlushUnflushedAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
+        }
+
+        CaptureWritten(buffer);
         if (_inner is not null)
         {
             CaptureHeaders();
@@ -85,12 +122,18 @@ internal sealed class ResponseCaptureStream : Stream
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        Capture(buffer.Span);
         if (_inner is null)
         {
+            CaptureWritten(buffer.Span);
             return ValueTask.CompletedTask;
         }
 
+        if (Writer is { HasUnflushedBytes: true } writer)
+        {
+            return FlushWriterThenWriteAsync(writer, buffer, cancellationToken);
+        }
+
+        CaptureWritten(buffer.Span);
         CaptureHeaders();
         return _inner.WriteAsync(buffer, cancellationToken);
     }
@@ -99,6 +142,7 @@ internal sealed class ResponseCaptureStream : Stream
     {
         if (_inner is not null)
         {
+            Writer?.FlushUnflushedAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
             CaptureHeaders(); // a flush starts the response outside
             _inner.Flush();
         }
@@ -109,6 +153,11 @@ internal sealed class ResponseCaptureStream : Stream
         if (_inner is null)
         {
             return Task.CompletedTask;
+        }
+
+        if (Writer is { HasUnflushedBytes: true } writer)
+        {
+            return FlushWriterThenFlushAsync(writer, cancellationToken);
         }
 
         CaptureHeaders();
@@ -133,27 +182,18 @@ internal sealed class ResponseCaptureStream : Stream
         base.Dispose(disposing);
     }
 
-    private void Capture(ReadOnlySpan<byte> data)
+    private async Task FlushWriterThenFlushAsync(ResponseCapturePipeWriter writer, CancellationToken cancellationToken)
     {
-        BytesWritten += data.Length;
-        if (BytesWritten > _maxCaptured)
-        {
-            // Streaming, the client has its copy and ours can no longer be stored; held back, the response cannot be
-            // committed (the middleware rolls back). Either way, stop paying for the copy: memory stays bounded.
-            Overflowed = true;
-            _length = 0;
-            return;
-        }
+        await writer.FlushUnflushedAsync(cancellationToken);
+        CaptureHeaders();
+        await _inner!.FlushAsync(cancellationToken);
+    }
 
-        if (_length + data.Length > _buffer.Length)
-        {
-            var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max((long)_buffer.Length * 2, (long)_length + data.Length)));
-            _buffer.AsSpan(0, _length).CopyTo(larger);
-            ArrayPool<byte>.Shared.Return(_buffer);
-            _buffer = larger;
-        }
-
-        data.CopyTo(_buffer.AsSpan(_length));
-        _length += data.Length;
+    private async ValueTask FlushWriterThenWriteAsync(ResponseCapturePipeWriter writer, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
+    {
+        await writer.FlushUnflushedAsync(cancellationToken);
+        CaptureWritten(buffer.Span);
+        CaptureHeaders();
+        await _inner!.WriteAsync(buffer, cancellationToken);
     }
 }
