@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features.Authentication;
 
 namespace Idempotency.AspNetCore.Deduplication;
 
@@ -28,11 +29,12 @@ internal sealed partial class IdempotencyMiddleware
             return null;
         }
 
-        var user = context.User;
-        var authenticated = IsAuthenticated(user);
+        // The feature, not HttpContext.User: for a request nobody authenticated, that getter creates an empty principal.
+        var user = context.Features.Get<IHttpAuthenticationFeature>()?.User;
+        var authenticated = user is not null && IsAuthenticated(user);
         var scope = _options.ScopeResolver is { } resolver
             ? await resolver(new IdempotencyScopeArguments(context))
-            : authenticated ? DefaultScope(user) : null;
+            : authenticated ? DefaultScope(user!) : null;
         if (!string.IsNullOrEmpty(scope))
         {
             return scope;
