@@ -33,9 +33,10 @@ internal sealed partial class IdempotencyMiddleware
     /// The request's version 2 fingerprint: SHA-256 over a version tag, the method, the endpoint's route pattern, the
     /// path base, the path, the query, the media type of <c>Content-Type</c>, the precondition headers, the headers
     /// named by <see cref="IdempotencyOptions.FingerprintHeaders"/> and the endpoint's policy, and the body. The body
-    /// is hashed as it is read into the buffer the handler will then read from: one pooled array for small bodies,
-    /// ASP.NET Core's request buffer for large ones. It is never held twice. A JSON body under a policy that excludes
-    /// members is read whole into a pooled array, then hashed re-written without them.
+    /// is hashed as it is read into the buffer the handler will then read from: one pooled array for small bodies
+    /// (<see cref="BufferedRequestBody"/>), ASP.NET Core's request buffer for large ones. It is never held twice. A
+    /// JSON body under a policy that excludes members is read whole into a pooled array, then hashed re-written
+    /// without them.
     /// </summary>
     private static async ValueTask<byte[]> ComputeFingerprintAsync(HttpContext context, Endpoint endpoint, IdempotencyEndpointPolicy policy)
     {
@@ -191,8 +192,7 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         fingerprint.AppendBody(buffer.AsSpan(0, read));
-        request.Body = new MemoryStream(buffer, 0, read, writable: false);
-        context.Response.RegisterForDispose(new PooledArray(buffer));
+        BufferedRequestBody.Use(context, buffer, read);
     }
 
     private static async ValueTask BufferJsonBodyAsync(HttpContext context, RequestFingerprintBuilder fingerprint, JsonMemberPaths excluded)
@@ -221,8 +221,7 @@ internal sealed partial class IdempotencyMiddleware
             throw;
         }
 
-        request.Body = new MemoryStream(buffer, 0, read, writable: false);
-        context.Response.RegisterForDispose(new PooledArray(buffer));
+        BufferedRequestBody.Use(context, buffer, read);
         var body = buffer.AsSpan(0, read);
         var filtered = new ArrayBufferWriter<byte>(Math.Max(read, 1));
         if (excluded.TryFilter(body, filtered))
@@ -255,11 +254,5 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         request.Body.Position = 0;
-    }
-
-    /// <summary>Returns a buffered request body to the pool when the request ends.</summary>
-    private sealed class PooledArray(byte[] array) : IDisposable
-    {
-        public void Dispose() => ArrayPool<byte>.Shared.Return(array);
     }
 }

@@ -155,6 +155,43 @@ public sealed class ReplayTests
     }
 
     [Fact]
+    public async Task Handler_ReadingThroughTheReaderThenTheStream_ReadsEachByteOnce()
+    {
+        // The buffered body's pipe reader and stream share one position, as the server's do.
+        await using var app = await TestApp.StartAsync(e => e.MapPost("/echo", async (HttpContext context) =>
+        {
+            var result = await context.Request.BodyReader.ReadAsync();
+            var head = Encoding.UTF8.GetString(result.Buffer.Slice(0, 5));
+            context.Request.BodyReader.AdvanceTo(result.Buffer.GetPosition(5), result.Buffer.End);
+            using var rest = new StreamReader(context.Request.Body);
+            return head + "|" + await rest.ReadToEndAsync();
+        }).RequireIdempotency());
+
+        var response = await app.SendAsync(TestApp.Post("/echo", "k", "0123456789"));
+
+        Assert.Equal("01234|56789", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Handler_ReadsTheBodyItPutInPlace_ThroughThePipeReader()
+    {
+        // A body replaced after the middleware buffered the request's (as request decompression would) is what the
+        // pipe reader reads, as it is without this middleware.
+        await using var app = await TestApp.StartAsync(e => e.MapPost("/echo", async (HttpContext context) =>
+        {
+            context.Request.Body = new MemoryStream("replaced"u8.ToArray());
+            var result = await context.Request.BodyReader.ReadAtLeastAsync(int.MaxValue);
+            var text = Encoding.UTF8.GetString(result.Buffer);
+            context.Request.BodyReader.AdvanceTo(result.Buffer.End);
+            return text;
+        }).RequireIdempotency());
+
+        var response = await app.SendAsync(TestApp.Post("/echo", "k", "original"));
+
+        Assert.Equal("replaced", await response.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task SameKey_WithAnotherBody_Gets422_AndTheOriginalKeepsReplaying()
     {
         var executions = 0;
