@@ -54,6 +54,8 @@ measure() { # server-name, path, script-or-empty, duration -> "req/s cpu-us-per-
   local name=$1 path=$2 script=$3 duration=$4
   local args=(-t"$THREADS" -c"$CONNECTIONS" -d"$duration")
   [ -n "$script" ] && args+=(-s "scripts/wrk/$script")
+  # A held store evicts the replayed key once enough new keys follow it: stored again (a replay if still there).
+  [ "$script" = replay.lua ] && store_replay_key "$(cat "$WORK/$name.url")"
   local before; before=$(ticks "$name")
   wrk "${args[@]}" "$(cat "$WORK/$name.url")$path" >"$WORK/wrk.txt"
   local after; after=$(ticks "$name")
