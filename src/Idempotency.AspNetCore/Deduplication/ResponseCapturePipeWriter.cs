@@ -9,8 +9,11 @@ namespace Idempotency.AspNetCore.Deduplication;
 /// </summary>
 /// <remarks>
 /// <para>
-/// The headers to store are copied before the writer outside is first asked for memory: on ASP.NET Core's server that
-/// request starts the response, and middleware outside (response compression) changes the headers as it starts.
+/// The headers to store are copied just before the first flush (or write) reaches the writer outside: that is when
+/// ASP.NET Core's server starts the response and middleware outside (response compression, output caching, whose
+/// writers buffer in front of their streams) sees the bytes and changes the headers for its own. Leasing memory and
+/// committing bytes change nothing there, so headers the handler sets after <see cref="GetMemory"/> or
+/// <see cref="Advance"/> and before its flush are stored, as they reach the client.
 /// </para>
 /// <para>
 /// Bytes committed here wait in the writer outside until a flush, while a write through <c>Response.Body</c> goes to
@@ -45,7 +48,6 @@ internal sealed class ResponseCapturePipeWriter : PipeWriter
     public override Memory<byte> GetMemory(int sizeHint = 0)
     {
         ThrowIfCompleted();
-        _capture.CaptureHeaders(); // before the writer outside starts the response
         _leased = _outer.GetMemory(sizeHint);
         return _leased;
     }

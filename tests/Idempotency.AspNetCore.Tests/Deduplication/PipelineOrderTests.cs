@@ -173,6 +173,30 @@ public sealed class PipelineOrderTests
     }
 
     [Theory]
+    [MemberData(nameof(EveryOrder))]
+    public async Task HeaderSetAfterBytesWereCommitted_ButBeforeTheFlush_IsReplayed_WhateverTheOrderOfTheMiddlewareAroundIt(Outside outside, bool automaticDecompression)
+    {
+        // The server starts the response at the first flush, not when the body writer leases memory or commits bytes:
+        // a header set in between reaches the client, so the replay must carry it too.
+        await using var app = await OrderedApp.StartAsync(outside, automaticDecompression, e => e.MapPost("/pay", async (HttpContext context) =>
+        {
+            context.Response.StatusCode = StatusCodes.Status201Created;
+            var writer = context.Response.BodyWriter;
+            "{\"paid\":true}"u8.CopyTo(writer.GetSpan(13));
+            writer.Advance(13);
+            context.Response.Headers["X-Receipt"] = "r-1";
+            await writer.FlushAsync();
+        }).RequireIdempotency().CacheOutput());
+
+        using var first = await app.PostAsync("/pay", "k");
+        using var replay = await app.PostAsync("/pay", "k");
+
+        Assert.Equal("r-1", Assert.Single(first.Headers.GetValues("X-Receipt")));
+        Assert.Equal("r-1", Assert.Single(replay.Headers.GetValues("X-Receipt")));
+        await AssertReplayOfAsync(first, replay);
+    }
+
+    [Theory]
     [InlineData(true)]
     [InlineData(false)]
     public async Task HeldResponse_ReplayDecodesToTheFirstResponse_WithCompressionOutside(bool automaticDecompression)
