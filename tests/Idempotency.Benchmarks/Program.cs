@@ -2,7 +2,7 @@ using BenchmarkDotNet.Running;
 using Idempotency.Benchmarks;
 
 // "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else (but "store-size",
-// "direct-cpu", "first-touch" and "pg-unit-of-work") runs BenchmarkDotNet.
+// "direct-cpu", "allocation-types", "first-touch" and "pg-unit-of-work") runs BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "serve")
 {
     await BenchmarkServer.RunAsync(args[1..]);
@@ -27,6 +27,13 @@ if (args.Length > 0 && args[0] == "first-touch")
 if (args.Length > 0 && args[0] == "direct-cpu")
 {
     await DirectCpuProbe.RunAsync(args[1..]);
+    return;
+}
+
+// "allocation-types [method] [operations]" lists the types a MiddlewareDirectBenchmarks method allocates (AllocationTypesProbe).
+if (args.Length > 0 && args[0] == "allocation-types")
+{
+    await AllocationTypesProbe.RunAsync(args[1..]);
     return;
 }
 
