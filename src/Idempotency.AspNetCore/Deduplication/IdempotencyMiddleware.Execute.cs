@@ -63,11 +63,12 @@ internal sealed partial class IdempotencyMiddleware
             }
         }
 
-        // Part of the response may have reached the client: its effect must be presumed applied.
+        // Part of the response may have reached the client: its effect must be presumed applied. Bytes the handler
+        // committed to its body writer and never flushed did not leave.
         public bool HasDeliveryStarted(out int startedStatus)
         {
             startedStatus = _context.Response.StatusCode;
-            return BytesWritten > 0 || _context.Response.HasStarted;
+            return _capture is { PassedOn: true } || _context.Response.HasStarted;
         }
 
         public IdempotencyRecordContent? CreateRecord(bool outcome)

@@ -68,6 +68,11 @@ internal sealed class ResponseCapturePipeWriter : PipeWriter
     public override ValueTask<FlushResult> FlushAsync(CancellationToken cancellationToken = default)
     {
         _capture.CaptureHeaders(); // a flush starts the response outside
+        if (HasUnflushedBytes)
+        {
+            _capture.MarkPassedOn();
+        }
+
         HasUnflushedBytes = false;
         _leased = default; // the memory outside is no longer ours to write
 
@@ -79,6 +84,11 @@ internal sealed class ResponseCapturePipeWriter : PipeWriter
         ThrowIfCompleted();
         _capture.CaptureHeaders();
         _capture.CaptureWritten(source.Span);
+        if (HasUnflushedBytes || !source.IsEmpty)
+        {
+            _capture.MarkPassedOn();
+        }
+
         HasUnflushedBytes = false; // the writer outside writes and flushes what it held before the source
         _leased = default;
         return _outer.WriteAsync(source, cancellationToken);

@@ -39,6 +39,12 @@ internal sealed class ResponseCaptureStream : Stream
     /// <summary>Gets the total bytes written by the handler.</summary>
     public long BytesWritten { get; private set; }
 
+    /// <summary>
+    /// Gets whether any of the body was passed on to the middleware outside: written to its stream, or flushed from
+    /// the body writer. Bytes committed to the body writer and never flushed did not leave.
+    /// </summary>
+    public bool PassedOn { get; private set; }
+
     /// <summary>Gets the captured body; empty once <see cref="Overflowed"/>.</summary>
     public ReadOnlyMemory<byte> Captured => _buffer.AsMemory(0, _length);
 
@@ -73,6 +79,9 @@ internal sealed class ResponseCaptureStream : Stream
     {
         _headers ??= ReplayableHeaders.Copy(_response.Headers);
     }
+
+    /// <summary>Notes that bytes the body writer committed are being passed on to the middleware outside.</summary>
+    public void MarkPassedOn() => PassedOn = true;
 
     /// <summary>Copies bytes the handler wrote into the buffer to store, up to the limit.</summary>
     public void CaptureWritten(ReadOnlySpan<byte> data)
@@ -113,6 +122,7 @@ internal sealed class ResponseCaptureStream : Stream
         if (_inner is not null)
         {
             CaptureHeaders();
+            PassedOn |= !buffer.IsEmpty;
             _inner.Write(buffer);
         }
     }
@@ -135,6 +145,7 @@ internal sealed class ResponseCaptureStream : Stream
 
         CaptureWritten(buffer.Span);
         CaptureHeaders();
+        PassedOn |= !buffer.IsEmpty;
         return _inner.WriteAsync(buffer, cancellationToken);
     }
 
@@ -194,6 +205,7 @@ internal sealed class ResponseCaptureStream : Stream
         await writer.FlushUnflushedAsync(cancellationToken);
         CaptureWritten(buffer.Span);
         CaptureHeaders();
+        PassedOn |= !buffer.IsEmpty;
         await _inner!.WriteAsync(buffer, cancellationToken);
     }
 }

@@ -100,6 +100,32 @@ public sealed class StartedResponseTests
     }
 
     [Fact]
+    public async Task ExceptionAfterBytesWereCommittedButNeverFlushed_StillReleasesTheKey()
+    {
+        // Bytes committed to Response.BodyWriter wait in the writer until a flush: none reached the client, so the
+        // failure is as transient as one before any write (a serializer that throws half-way through a small body).
+        var executions = 0;
+        await using var app = await TestApp.StartAsync(e => e.MapPost("/pay", async (HttpContext context) =>
+        {
+            if (Interlocked.Increment(ref executions) == 1)
+            {
+                "{\"id\":"u8.CopyTo(context.Response.BodyWriter.GetSpan(6));
+                context.Response.BodyWriter.Advance(6);
+                throw new InvalidOperationException("serializer failed before its first flush");
+            }
+
+            await context.Response.WriteAsync("ran");
+        }).RequireIdempotency());
+
+        await SendIgnoringAbortAsync(app, TestApp.Post("/pay", "k"));
+        var retry = await app.SendAsync(TestApp.Post("/pay", "k"));
+
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal("ran", await retry.Content.ReadAsStringAsync());
+        Assert.Equal(2, executions);
+    }
+
+    [Fact]
     public async Task ShouldStoreResponseThatThrows_CompletesTheKey_InsteadOfLeavingItInFlight()
     {
         var executions = 0;
