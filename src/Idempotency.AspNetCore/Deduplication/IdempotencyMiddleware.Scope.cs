@@ -29,8 +29,12 @@ internal sealed partial class IdempotencyMiddleware
             return null;
         }
 
-        // The feature, not HttpContext.User: for a request nobody authenticated, that getter creates an empty principal.
-        var user = context.Features.Get<IHttpAuthenticationFeature>()?.User;
+        // DefaultHttpContext, every server's, keeps the user in IHttpAuthenticationFeature, and its User getter creates
+        // an empty principal for a request nobody authenticated: there the feature is read. Any other implementation may
+        // keep the user elsewhere, so it is asked for its User.
+        var user = context is DefaultHttpContext
+            ? context.Features.Get<IHttpAuthenticationFeature>()?.User
+            : context.User;
         var authenticated = user is not null && IsAuthenticated(user);
         var scope = _options.ScopeResolver is { } resolver
             ? await resolver(new IdempotencyScopeArguments(context))
