@@ -75,20 +75,18 @@ internal sealed class ResponseCapturePipeWriter : PipeWriter
 
         HasUnflushedBytes = false;
         _leased = default; // the memory outside is no longer ours to write
-
         return _outer.FlushAsync(cancellationToken);
     }
 
     public override ValueTask<FlushResult> WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
     {
         ThrowIfCompleted();
-        _capture.CaptureHeaders();
-        _capture.CaptureWritten(source.Span);
-        if (HasUnflushedBytes || !source.IsEmpty)
+        if (HasUnflushedBytes)
         {
             _capture.MarkPassedOn();
         }
 
+        _capture.CapturePassedOn(source.Span);
         HasUnflushedBytes = false; // the writer outside writes and flushes what it held before the source
         _leased = default;
         return _outer.WriteAsync(source, cancellationToken);

@@ -83,6 +83,17 @@ internal sealed class ResponseCaptureStream : Stream
     /// <summary>Notes that bytes the body writer committed are being passed on to the middleware outside.</summary>
     public void MarkPassedOn() => PassedOn = true;
 
+    /// <summary>
+    /// Keeps what is about to be passed on to the middleware outside: the headers first (once, before anything reaches
+    /// it), then a copy of the bytes; non-empty bytes mark the body as <see cref="PassedOn"/>.
+    /// </summary>
+    public void CapturePassedOn(ReadOnlySpan<byte> data)
+    {
+        CaptureHeaders();
+        CaptureWritten(data);
+        PassedOn |= !data.IsEmpty;
+    }
+
     /// <summary>Copies bytes the handler wrote into the buffer to store, up to the limit.</summary>
     public void CaptureWritten(ReadOnlySpan<byte> data)
     {
@@ -112,19 +123,20 @@ internal sealed class ResponseCaptureStream : Stream
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        if (_inner is not null && Writer is { HasUnflushedBytes: true } writer)
+        if (_inner is null)
+        {
+            CaptureWritten(buffer);
+            return;
+        }
+
+        if (Writer is { HasUnflushedBytes: true } writer)
         {
             // Synchronous writes are the application's choice (AllowSynchronousIO); so is waiting for this flush.
             writer.FlushUnflushedAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
         }
 
-        CaptureWritten(buffer);
-        if (_inner is not null)
-        {
-            CaptureHeaders();
-            PassedOn |= !buffer.IsEmpty;
-            _inner.Write(buffer);
-        }
+        CapturePassedOn(buffer);
+        _inner.Write(buffer);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
@@ -143,9 +155,7 @@ internal sealed class ResponseCaptureStream : Stream
             return FlushWriterThenWriteAsync(writer, buffer, cancellationToken);
         }
 
-        CaptureWritten(buffer.Span);
-        CaptureHeaders();
-        PassedOn |= !buffer.IsEmpty;
+        CapturePassedOn(buffer.Span);
         return _inner.WriteAsync(buffer, cancellationToken);
     }
 
@@ -203,9 +213,7 @@ internal sealed class ResponseCaptureStream : Stream
     private async ValueTask FlushWriterThenWriteAsync(ResponseCapturePipeWriter writer, ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken)
     {
         await writer.FlushUnflushedAsync(cancellationToken);
-        CaptureWritten(buffer.Span);
-        CaptureHeaders();
-        PassedOn |= !buffer.IsEmpty;
+        CapturePassedOn(buffer.Span);
         await _inner!.WriteAsync(buffer, cancellationToken);
     }
 }
