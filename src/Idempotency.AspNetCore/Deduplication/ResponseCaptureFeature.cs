@@ -8,8 +8,8 @@ namespace Idempotency.AspNetCore.Deduplication;
 /// The response body the handler sees while it runs under a claimed key: every API (the stream, the body writer, a
 /// sent file) is captured by one <see cref="ResponseCaptureStream"/>, so the stored body keeps the order of the writes
 /// and the stored headers are copied before anything reaches the middleware outside. While the response streams, the
-/// body writer writes straight into the writer outside (<see cref="ResponseCapturePipeWriter"/>); held back, it
-/// writes into the capture stream.
+/// body writer writes straight into the writer outside (<see cref="ResponseCapturePipeWriter"/>); held back, each
+/// span it commits goes into the capture stream at once (<see cref="HeldResponsePipeWriter"/>).
 /// </summary>
 /// <remarks>
 /// Nothing here starts the response outside unless the handler wrote, flushed or started it: a handler that returns
@@ -18,8 +18,6 @@ namespace Idempotency.AspNetCore.Deduplication;
 /// </remarks>
 internal sealed class ResponseCaptureFeature : IHttpResponseBodyFeature
 {
-    private static readonly StreamPipeWriterOptions s_writerOptions = new(leaveOpen: true);
-
     private readonly ResponseCaptureStream _stream;
     private readonly IHttpResponseBodyFeature? _outer;
     private PipeWriter? _writer;
@@ -43,7 +41,7 @@ internal sealed class ResponseCaptureFeature : IHttpResponseBodyFeature
             {
                 if (_outer is null)
                 {
-                    _writer = PipeWriter.Create(_stream, s_writerOptions);
+                    _writer = new HeldResponsePipeWriter(_stream);
                 }
                 else
                 {

@@ -174,6 +174,50 @@ public sealed class PipelineOrderTests
 
     [Theory]
     [MemberData(nameof(EveryOrder))]
+    public async Task HeldResponse_WritesThroughEveryApi_ReachTheClientAndTheReplayInTheHandlersOrder_WhateverTheOrderOfTheMiddlewareAroundIt(Outside outside, bool automaticDecompression)
+    {
+        // A unit-of-work store holds the response until its transaction commits: bytes committed to the body writer
+        // and never flushed, then a write to Response.Body, must still be sent and stored in the handler's order (the
+        // held body used to take the stream's bytes at once and the writer's only when it was flushed or completed).
+        var file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, "[file]");
+        try
+        {
+            var provider = new HeldResponseProvider();
+            await using var app = await OrderedApp.StartAsync(outside, automaticDecompression, e => e.MapPost("/pay", async (HttpContext context) =>
+            {
+                var writer = context.Response.BodyWriter;
+                "[span-1]"u8.CopyTo(writer.GetSpan(8));
+                writer.Advance(8);
+                await context.Response.Body.WriteAsync("[stream]"u8.ToArray());
+                "[span-2]"u8.CopyTo(writer.GetSpan(8));
+                writer.Advance(8);
+                await context.Response.SendFileAsync(file);
+                "[span-3]"u8.CopyTo(writer.GetSpan(8));
+                writer.Advance(8);
+            }).RequireIdempotency().WithMetadata(provider));
+
+            using var first = await app.PostAsync("/pay", "k");
+            using var replay = await app.PostAsync("/pay", "k");
+
+            Assert.Equal(1, provider.Completions);
+            if (outside.HasFlag(Outside.Compression))
+            {
+                // Inside, response compression's writer buffers in front of its stream and reorders the writes itself,
+                // as it does in an app without this middleware.
+                Assert.Equal("[span-1][stream][span-2][file][span-3]", Encoding.UTF8.GetString(await DecodedBodyAsync(first)));
+            }
+
+            await AssertReplayOfAsync(first, replay);
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(EveryOrder))]
     public async Task HeaderSetAfterBytesWereCommitted_ButBeforeTheFlush_IsReplayed_WhateverTheOrderOfTheMiddlewareAroundIt(Outside outside, bool automaticDecompression)
     {
         // The server starts the response at the first flush, not when the body writer leases memory or commits bytes:
