@@ -120,7 +120,7 @@ internal sealed partial class IdempotencyMiddleware
             }
         }
 
-        public void Dispose() => _capture?.Dispose();
+        public void Dispose() => _capture?.ReturnBuffer();
 
         // The headers as the handler left them, copied before anything reached the middleware outside: never the handler's
         // body with headers that outer middleware (response compression) changed for its own, transformed bytes. The status

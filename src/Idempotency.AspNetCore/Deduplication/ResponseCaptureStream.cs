@@ -191,16 +191,20 @@ internal sealed class ResponseCaptureStream : Stream
 
     public override void SetLength(long value) => throw new NotSupportedException();
 
-    protected override void Dispose(bool disposing)
+    /// <summary>
+    /// Returns the copy's buffer to the pool once the middleware has stored and sent it. Never on
+    /// <see cref="Stream.Dispose()"/>: a handler disposes <c>Response.Body</c> (a <see cref="StreamWriter"/> without
+    /// <c>leaveOpen</c>) while its body is still to be stored, or, held back, still to be sent; Kestrel's stream keeps
+    /// working after that, and so does this one.
+    /// </summary>
+    public void ReturnBuffer()
     {
-        if (disposing && _buffer.Length > 0)
+        if (_buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = [];
             _length = 0;
         }
-
-        base.Dispose(disposing);
     }
 
     private async Task FlushWriterThenFlushAsync(ResponseCapturePipeWriter writer, CancellationToken cancellationToken)

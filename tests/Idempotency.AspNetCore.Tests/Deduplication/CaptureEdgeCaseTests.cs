@@ -1,0 +1,162 @@
+using System.Net.Http.Headers;
+using Idempotency.AspNetCore.Deduplication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Idempotency.AspNetCore.Tests.Deduplication;
+
+/// <summary>
+/// Edge cases of the response capture and the buffered request body, over real Kestrel and a real
+/// <see cref="HttpClient"/>: the handler sees what it would see without the middleware, the client gets what was
+/// stored, and the key is kept only when something may have reached the client.
+/// </summary>
+public sealed class CaptureEdgeCaseTests
+{
+    /// <summary>Whether the response streams to the client or is held back until a unit-of-work store commits.</summary>
+    public enum Mode
+    {
+        Streaming,
+        Held,
+    }
+
+    [Theory]
+    [InlineData(Mode.Streaming)]
+    [InlineData(Mode.Held)]
+    public async Task HandlerThatDisposesResponseBody_ItsBodyIsStillSentAndReplayed(Mode mode)
+    {
+        // A StreamWriter without leaveOpen disposes Response.Body when it is disposed; on plain Kestrel that is
+        // harmless, and the body it wrote was sent. It must be sent and stored here too, never returned to the pool.
+        var executions = 0;
+        await using var app = await KestrelApp.StartAsync(mode, async context =>
+        {
+            var n = Interlocked.Increment(ref executions);
+            context.Response.ContentType = "text/plain";
+            await using var writer = new StreamWriter(context.Response.Body);
+            await writer.WriteAsync("paid " + n);
+        });
+
+        using var first = await app.PostAsync("k");
+        using var replay = await app.PostAsync("k");
+
+        Assert.Equal(1, executions);
+        Assert.Equal("paid 1", await first.Content.ReadAsStringAsync());
+        await AssertReplayOfAsync(first, replay);
+    }
+
+    private static async Task AssertReplayOfAsync(HttpResponseMessage first, HttpResponseMessage replay)
+    {
+        Assert.False(first.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal("true", Assert.Single(replay.Headers.GetValues("Idempotent-Replayed")));
+        Assert.Equal(first.StatusCode, replay.StatusCode);
+        Assert.Equal(first.Content.Headers.ContentType?.ToString(), replay.Content.Headers.ContentType?.ToString());
+        Assert.Equal(await first.Content.ReadAsByteArrayAsync(), await replay.Content.ReadAsByteArrayAsync());
+    }
+
+    /// <summary>A Kestrel app on 127.0.0.1 with one idempotent endpoint, <c>POST /pay</c>, streaming or held back.</summary>
+    private sealed class KestrelApp : IAsyncDisposable
+    {
+        private readonly WebApplication _app;
+        private readonly HttpClient _client;
+        private readonly SemaphoreSlim _finished;
+
+        private KestrelApp(WebApplication app, HttpClient client, SemaphoreSlim finished)
+        {
+            _app = app;
+            _client = client;
+            _finished = finished;
+        }
+
+        public static async Task<KestrelApp> StartAsync(
+            Mode mode,
+            RequestDelegate handler,
+            Action<WebApplication>? outside = null,
+            Action<IServiceCollection>? services = null)
+        {
+            var builder = WebApplication.CreateSlimBuilder();
+            builder.WebHost.UseUrls("http://127.0.0.1:0");
+            builder.Logging.ClearProviders();
+            builder.Services.AddIdempotency();
+            services?.Invoke(builder.Services);
+
+            var app = builder.Build();
+
+            // The client can read the last byte before the server has stored the record: each post waits for the
+            // server to finish the request, so the next one never races the store of this one.
+            var finished = new SemaphoreSlim(0);
+            app.Use(async (context, next) =>
+            {
+                try
+                {
+                    await next(context);
+                }
+                finally
+                {
+                    finished.Release();
+                }
+            });
+            outside?.Invoke(app);
+            app.UseRouting();
+            app.UseIdempotency();
+            var endpoint = app.MapPost("/pay", handler).RequireIdempotency();
+            if (mode == Mode.Held)
+            {
+                endpoint.WithMetadata(new HeldResponseProvider());
+            }
+
+            await app.StartAsync();
+            var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.Single();
+            return new KestrelApp(app, new HttpClient { BaseAddress = new Uri(address) }, finished);
+        }
+
+        /// <summary>Posts to <c>/pay</c> with the key and a small JSON body (or <paramref name="content"/>).</summary>
+        public async Task<HttpResponseMessage> PostAsync(string key, HttpContent? content = null)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/pay")
+            {
+                Content = content ?? new StringContent("{\"amount\":100}", MediaTypeHeaderValue.Parse("application/json")),
+            };
+            request.Headers.Add("Idempotency-Key", key);
+            var response = await _client.SendAsync(request);
+            await response.Content.LoadIntoBufferAsync();
+            await _finished.WaitAsync();
+            return response;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            _client.Dispose();
+            await _app.DisposeAsync();
+            _finished.Dispose();
+        }
+    }
+
+    /// <summary>A request store over one shared in-memory store: the response is held back until the commit.</summary>
+    private sealed class HeldResponseProvider : IIdempotencyRequestStoreProvider
+    {
+        private readonly InMemoryIdempotencyStore _shared = new(Options.Create(new InMemoryIdempotencyStoreOptions()), TimeProvider.System);
+
+        public ValueTask<IIdempotencyUnitOfWorkStore> CreateStoreAsync(HttpContext context, CancellationToken cancellationToken) =>
+            ValueTask.FromResult<IIdempotencyUnitOfWorkStore>(new RequestStore(_shared));
+
+        private sealed class RequestStore(InMemoryIdempotencyStore shared) : IIdempotencyUnitOfWorkStore
+        {
+            public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken) =>
+                shared.ClaimAsync(request, cancellationToken);
+
+            public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken) =>
+                shared.CompleteAsync(request, cancellationToken);
+
+            public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken) =>
+                shared.ReleaseAsync(key, ownerToken, cancellationToken);
+
+            public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+        }
+    }
+}
