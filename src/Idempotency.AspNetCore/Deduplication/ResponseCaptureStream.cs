@@ -135,8 +135,11 @@ internal sealed class ResponseCaptureStream : Stream
             writer.FlushUnflushedAsync(CancellationToken.None).AsTask().GetAwaiter().GetResult();
         }
 
-        CapturePassedOn(buffer);
+        // The headers before the bytes reach the middleware outside, the copy only once the stream outside took them:
+        // a server that disallows synchronous IO throws before anything leaves, and the key must then be released.
+        CaptureHeaders();
         _inner.Write(buffer);
+        CapturePassedOn(buffer);
     }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>

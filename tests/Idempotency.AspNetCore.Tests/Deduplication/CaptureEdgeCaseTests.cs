@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Http.Headers;
 using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Builder;
@@ -48,6 +49,32 @@ public sealed class CaptureEdgeCaseTests
         Assert.Equal(1, executions);
         Assert.Equal("paid 1", await first.Content.ReadAsStringAsync());
         await AssertReplayOfAsync(first, replay);
+    }
+
+    [Fact]
+    public async Task SynchronousWriteTheServerRefuses_SendsNothing_SoTheKeyIsReleased()
+    {
+        // Kestrel refuses a synchronous write (AllowSynchronousIO is off) before anything leaves: the failure is as
+        // transient as one before any write, and a retry must run the handler again, not be told "outcome unknown".
+        var executions = 0;
+        await using var app = await KestrelApp.StartAsync(Mode.Streaming, async context =>
+        {
+            if (Interlocked.Increment(ref executions) == 1)
+            {
+                context.Response.Body.Write("{\"id\":1}"u8);
+                return;
+            }
+
+            await context.Response.WriteAsync("ran");
+        });
+
+        using var failed = await app.PostAsync("k");
+        using var retry = await app.PostAsync("k");
+
+        Assert.Equal(HttpStatusCode.InternalServerError, failed.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
+        Assert.Equal("ran", await retry.Content.ReadAsStringAsync());
+        Assert.Equal(2, executions);
     }
 
     private static async Task AssertReplayOfAsync(HttpResponseMessage first, HttpResponseMessage replay)
