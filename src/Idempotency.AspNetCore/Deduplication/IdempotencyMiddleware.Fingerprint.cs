@@ -172,33 +172,24 @@ internal sealed partial class IdempotencyMiddleware
         }
     }
 
+    // Read to its end, not to its Content-Length: middleware outside that replaced the body (request decompression)
+    // leaves the client's Content-Length, and the body it reads is longer. Room for one byte past the declared length
+    // tells, without growing the buffer for a body exactly as long as declared.
     private static async ValueTask BufferSmallBodyAsync(HttpContext context, int length, RequestFingerprintBuilder fingerprint)
     {
-        var request = context.Request;
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
-        var read = 0;
-        try
-        {
-            int count;
-            while (read < length && (count = await request.Body.ReadAsync(buffer.AsMemory(read, length - read), context.RequestAborted)) > 0)
-            {
-                read += count;
-            }
-        }
-        catch
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-            throw;
-        }
-
+        var (buffer, read) = await ReadWholeBodyAsync(context, length + 1);
         fingerprint.AppendBody(buffer.AsSpan(0, read));
         BufferedRequestBody.Use(context, buffer, read);
     }
 
-    private static async ValueTask BufferJsonBodyAsync(HttpContext context, RequestFingerprintBuilder fingerprint, JsonMemberPaths excluded)
+    /// <summary>
+    /// Reads the request body to its end into an array rented from the shared pool, first of
+    /// <paramref name="initialSize"/> bytes, then twice as large each time it is full; the caller owns the array.
+    /// </summary>
+    private static async ValueTask<(byte[] Buffer, int Length)> ReadWholeBodyAsync(HttpContext context, int initialSize)
     {
         var request = context.Request;
-        var buffer = ArrayPool<byte>.Shared.Rent(request.ContentLength is long length and > 0 and <= PooledBodyLimit ? (int)length : BodyChunkSize);
+        var buffer = ArrayPool<byte>.Shared.Rent(initialSize);
         var read = 0;
         try
         {
@@ -221,6 +212,12 @@ internal sealed partial class IdempotencyMiddleware
             throw;
         }
 
+        return (buffer, read);
+    }
+
+    private static async ValueTask BufferJsonBodyAsync(HttpContext context, RequestFingerprintBuilder fingerprint, JsonMemberPaths excluded)
+    {
+        var (buffer, read) = await ReadWholeBodyAsync(context, context.Request.ContentLength is long length and > 0 and <= PooledBodyLimit ? (int)length : BodyChunkSize);
         BufferedRequestBody.Use(context, buffer, read);
         var body = buffer.AsSpan(0, read);
         var filtered = new ArrayBufferWriter<byte>(Math.Max(read, 1));

@@ -1,5 +1,8 @@
+using System.IO.Compression;
+using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Text;
 using Idempotency.AspNetCore.Deduplication;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -75,6 +78,45 @@ public sealed class CaptureEdgeCaseTests
         Assert.Equal(HttpStatusCode.OK, retry.StatusCode);
         Assert.Equal("ran", await retry.Content.ReadAsStringAsync());
         Assert.Equal(2, executions);
+    }
+
+    [Fact]
+    public async Task CompressedRequestBody_DecompressedOutside_ReachesTheHandlerWhole_AndIsFingerprintedWhole()
+    {
+        // Request decompression outside UseIdempotency() replaces the body and leaves the client's Content-Length,
+        // the compressed length. The handler must read the whole decompressed body, as it does without this
+        // middleware, and a body that differs past the first Content-Length bytes is another request (a 422).
+        var memo = new string('a', 10_000);
+        await using var app = await KestrelApp.StartAsync(
+            Mode.Streaming,
+            async context =>
+            {
+                using var reader = new StreamReader(context.Request.Body);
+                await context.Response.WriteAsync((await reader.ReadToEndAsync()).Length.ToString(CultureInfo.InvariantCulture));
+            },
+            outside: app => app.UseRequestDecompression(),
+            services: services => services.AddRequestDecompression());
+
+        var json = "{\"memo\":\"" + memo + "\"}";
+        using var first = await app.PostAsync("k", await GzipJsonAsync(json));
+        using var reused = await app.PostAsync("k", await GzipJsonAsync("{\"memo\":\"" + memo + "b\"}"));
+
+        Assert.Equal(json.Length.ToString(CultureInfo.InvariantCulture), await first.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, reused.StatusCode);
+
+        static async Task<HttpContent> GzipJsonAsync(string json)
+        {
+            using var compressed = new MemoryStream();
+            await using (var gzip = new GZipStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+            {
+                await gzip.WriteAsync(Encoding.UTF8.GetBytes(json));
+            }
+
+            var content = new ByteArrayContent(compressed.ToArray());
+            content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json");
+            content.Headers.ContentEncoding.Add("gzip");
+            return content;
+        }
     }
 
     private static async Task AssertReplayOfAsync(HttpResponseMessage first, HttpResponseMessage replay)
