@@ -162,6 +162,13 @@ internal sealed class ResponseCaptureStream : Stream
         return _inner.WriteAsync(buffer, cancellationToken);
     }
 
+    // As Kestrel's response stream does: Stream's own BeginWrite runs the synchronous Write, which a server that
+    // disallows synchronous IO refuses.
+    public override IAsyncResult BeginWrite(byte[] buffer, int offset, int count, AsyncCallback? callback, object? state) =>
+        TaskToAsyncResult.Begin(WriteAsync(buffer, offset, count, CancellationToken.None), callback, state);
+
+    public override void EndWrite(IAsyncResult asyncResult) => TaskToAsyncResult.End(asyncResult);
+
     public override void Flush()
     {
         if (_inner is not null)

@@ -80,6 +80,28 @@ public sealed class CaptureEdgeCaseTests
         Assert.Equal(2, executions);
     }
 
+    [Theory]
+    [InlineData(Mode.Streaming)]
+    [InlineData(Mode.Held)]
+    public async Task BeginWrite_IsAnAsynchronousWrite_SentAndReplayed(Mode mode)
+    {
+        // Kestrel's response stream runs BeginWrite as WriteAsync, so it works with AllowSynchronousIO off; Stream's
+        // own BeginWrite runs the synchronous Write, which Kestrel refuses.
+        var executions = 0;
+        await using var app = await KestrelApp.StartAsync(mode, async context =>
+        {
+            var body = Encoding.UTF8.GetBytes("paid " + Interlocked.Increment(ref executions));
+            await Task.Factory.FromAsync(context.Response.Body.BeginWrite, context.Response.Body.EndWrite, body, 0, body.Length, null);
+        });
+
+        using var first = await app.PostAsync("k");
+        using var replay = await app.PostAsync("k");
+
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal("paid 1", await first.Content.ReadAsStringAsync());
+        await AssertReplayOfAsync(first, replay);
+    }
+
     [Fact]
     public async Task CompressedRequestBody_DecompressedOutside_ReachesTheHandlerWhole_AndIsFingerprintedWhole()
     {
