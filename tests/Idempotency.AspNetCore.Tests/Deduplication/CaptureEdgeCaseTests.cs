@@ -102,6 +102,62 @@ public sealed class CaptureEdgeCaseTests
         await AssertReplayOfAsync(first, replay);
     }
 
+    [Theory]
+    [InlineData(Mode.Streaming)]
+    [InlineData(Mode.Held)]
+    public async Task BodyWriterContractEdges_ReachTheClientAndTheReplayAsCommitted(Mode mode)
+    {
+        // Pins the GetMemory/Advance contract: Advance(0), two leases without an Advance (only the last one's bytes
+        // count), a lease far larger than the writer's segments, several Advances into one lease, then a stream write.
+        var large = new string('x', 100_000);
+        await using var app = await KestrelApp.StartAsync(mode, async context =>
+        {
+            var writer = context.Response.BodyWriter;
+            writer.GetSpan(16)[0] = (byte)'!';
+            writer.Advance(0);
+            "never"u8.CopyTo(writer.GetSpan(16));
+            var span = writer.GetSpan(large.Length + 16);
+            Encoding.UTF8.GetBytes("[" + large + "]", span);
+            writer.Advance(1);
+            writer.Advance(large.Length + 1);
+            await context.Response.Body.WriteAsync("[stream]"u8.ToArray());
+            await writer.FlushAsync();
+        });
+
+        using var first = await app.PostAsync("k");
+        using var replay = await app.PostAsync("k");
+
+        Assert.Equal("[" + large + "][stream]", await first.Content.ReadAsStringAsync());
+        await AssertReplayOfAsync(first, replay);
+    }
+
+    [Fact]
+    public async Task RequestBody_ReadThroughBodyAndBodyReaderInTurn_SharesOnePosition_AndRewinds()
+    {
+        // Pins the buffered request body: the reader and the stream read one position, examined past consumed keeps
+        // the unconsumed bytes, EnableBuffering and a rewind read it again, as Kestrel's body does after EnableBuffering.
+        await using var app = await KestrelApp.StartAsync(Mode.Streaming, async context =>
+        {
+            context.Request.EnableBuffering();
+            var reader = context.Request.BodyReader;
+            var result = await reader.ReadAsync();
+            var head = Encoding.UTF8.GetString(result.Buffer.Slice(0, 3));
+            reader.AdvanceTo(result.Buffer.GetPosition(3), result.Buffer.End);
+            var middle = new byte[4];
+            await context.Request.Body.ReadExactlyAsync(middle);
+            result = await reader.ReadAsync();
+            var tail = Encoding.UTF8.GetString(result.Buffer);
+            reader.AdvanceTo(result.Buffer.End);
+            context.Request.Body.Position = 0;
+            using var again = new StreamReader(context.Request.Body);
+            await context.Response.WriteAsync(head + "|" + Encoding.UTF8.GetString(middle) + "|" + tail + "|" + await again.ReadToEndAsync());
+        });
+
+        using var first = await app.PostAsync("k");
+
+        Assert.Equal("{\"a|moun|t\":100}|{\"amount\":100}", await first.Content.ReadAsStringAsync());
+    }
+
     [Fact]
     public async Task CompressedRequestBody_DecompressedOutside_ReachesTheHandlerWhole_AndIsFingerprintedWhole()
     {
