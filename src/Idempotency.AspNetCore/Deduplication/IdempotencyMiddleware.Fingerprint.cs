@@ -11,7 +11,8 @@ internal sealed partial class IdempotencyMiddleware
     private const int BodyChunkSize = 16 * 1024;
 
     // Bodies up to this size, with a declared Content-Length, are read into one pooled buffer; larger or chunked
-    // bodies go through ASP.NET Core's request buffering (memory, then a temporary file).
+    // bodies, and declared small ones that turn out larger (decompressed outside), go through ASP.NET Core's request
+    // buffering (memory, then a temporary file).
     private const int PooledBodyLimit = 64 * 1024;
 
     // Names are the fingerprint's, not the wire's: lowercase, so a header's fingerprint never depends on its case.
@@ -174,19 +175,28 @@ internal sealed partial class IdempotencyMiddleware
 
     // Read to its end, not to its Content-Length: middleware outside that replaced the body (request decompression)
     // leaves the client's Content-Length, and the body it reads is longer. Room for one byte past the declared length
-    // tells, without growing the buffer for a body exactly as long as declared.
+    // tells, without growing the buffer for a body exactly as long as declared. A body that turns out longer than the
+    // pool's limit goes, with what was read of it, through request buffering as any large body does: a small compressed
+    // body must not make the pooled buffer grow to what it decompresses to.
     private static async ValueTask BufferSmallBodyAsync(HttpContext context, int length, RequestFingerprintBuilder fingerprint)
     {
-        var (buffer, read) = await ReadWholeBodyAsync(context, length + 1);
+        var (buffer, read, whole) = await ReadBodyAsync(context, initialSize: length + 1, limit: PooledBodyLimit);
+        if (!whole)
+        {
+            await BufferLargeBodyAsync(context, fingerprint, new PrefixedReadStream(buffer, read, context.Request.Body));
+            return;
+        }
+
         fingerprint.AppendBody(buffer.AsSpan(0, read));
         BufferedRequestBody.Use(context, buffer, read);
     }
 
     /// <summary>
-    /// Reads the request body to its end into an array rented from the shared pool, first of
-    /// <paramref name="initialSize"/> bytes, then twice as large each time it is full; the caller owns the array.
+    /// Reads the request body into an array rented from the shared pool, first of <paramref name="initialSize"/> bytes,
+    /// then twice as large each time it is full, to its end or until more than <paramref name="limit"/> bytes were read
+    /// (then <c>Whole</c> is false and the rest of the body is still to be read); the caller owns the array.
     /// </summary>
-    private static async ValueTask<(byte[] Buffer, int Length)> ReadWholeBodyAsync(HttpContext context, int initialSize)
+    private static async ValueTask<(byte[] Buffer, int Length, bool Whole)> ReadBodyAsync(HttpContext context, int initialSize, int limit)
     {
         var request = context.Request;
         var buffer = ArrayPool<byte>.Shared.Rent(initialSize);
@@ -199,6 +209,11 @@ internal sealed partial class IdempotencyMiddleware
                 read += count;
                 if (read == buffer.Length)
                 {
+                    if (read > limit)
+                    {
+                        return (buffer, read, false);
+                    }
+
                     var larger = ArrayPool<byte>.Shared.Rent(checked(buffer.Length * 2));
                     buffer.AsSpan(0, read).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(buffer);
@@ -212,12 +227,14 @@ internal sealed partial class IdempotencyMiddleware
             throw;
         }
 
-        return (buffer, read);
+        return (buffer, read, true);
     }
 
     private static async ValueTask BufferJsonBodyAsync(HttpContext context, RequestFingerprintBuilder fingerprint, JsonMemberPaths excluded)
     {
-        var (buffer, read) = await ReadWholeBodyAsync(context, context.Request.ContentLength is long length and > 0 and <= PooledBodyLimit ? (int)length : BodyChunkSize);
+        // Filtering needs the whole body: it is held in the pooled buffer whatever its size (up to the server's limit).
+        var (buffer, read, _) = await ReadBodyAsync(
+            context, context.Request.ContentLength is long length and > 0 and <= PooledBodyLimit ? (int)length : BodyChunkSize, limit: int.MaxValue);
         BufferedRequestBody.Use(context, buffer, read);
         var body = buffer.AsSpan(0, read);
         var filtered = new ArrayBufferWriter<byte>(Math.Max(read, 1));
@@ -232,9 +249,18 @@ internal sealed partial class IdempotencyMiddleware
         }
     }
 
-    private static async ValueTask BufferLargeBodyAsync(HttpContext context, RequestFingerprintBuilder fingerprint)
+    /// <summary>
+    /// Buffers the body through ASP.NET Core's request buffering (memory, then a temporary file), hashing it on the way,
+    /// and rewinds it for the handler. <paramref name="readSoFar"/>: the body when its first bytes were already read.
+    /// </summary>
+    private static async ValueTask BufferLargeBodyAsync(HttpContext context, RequestFingerprintBuilder fingerprint, PrefixedReadStream? readSoFar = null)
     {
         var request = context.Request;
+        if (readSoFar is not null)
+        {
+            request.Body = readSoFar;
+        }
+
         request.EnableBuffering();
         var buffer = ArrayPool<byte>.Shared.Rent(BodyChunkSize);
         try
@@ -248,6 +274,9 @@ internal sealed partial class IdempotencyMiddleware
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+
+            // Read to its end (or failed): request buffering holds the whole body now, and never reads it again.
+            readSoFar?.Dispose();
         }
 
         request.Body.Position = 0;

@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -181,20 +182,49 @@ public sealed class CaptureEdgeCaseTests
 
         Assert.Equal(json.Length.ToString(CultureInfo.InvariantCulture), await first.Content.ReadAsStringAsync());
         Assert.Equal(HttpStatusCode.UnprocessableEntity, reused.StatusCode);
+    }
 
-        static async Task<HttpContent> GzipJsonAsync(string json)
-        {
-            using var compressed = new MemoryStream();
-            await using (var gzip = new GZipStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+    [Fact]
+    public async Task CompressedRequestBody_ThatDecompressesPastThePooledLimit_GoesThroughRequestBuffering_Whole()
+    {
+        // A few kilobytes on the wire that decompress to 2 MB: the pooled buffer must not grow with it (a small compressed
+        // request would otherwise hold megabytes of pooled memory each). Past the pooled limit the body, with what was
+        // already read of it, goes through ASP.NET Core's request buffering, which spills to a temporary file.
+        var memo = new string('a', 2_000_000);
+        await using var app = await KestrelApp.StartAsync(
+            Mode.Streaming,
+            async context =>
             {
-                await gzip.WriteAsync(Encoding.UTF8.GetBytes(json));
-            }
+                var spilled = context.Request.Body is FileBufferingReadStream { InMemory: false };
+                using var reader = new StreamReader(context.Request.Body);
+                var body = await reader.ReadToEndAsync();
+                await context.Response.WriteAsync(string.Create(CultureInfo.InvariantCulture, $"{body.Length} {spilled} {body.EndsWith("a\"}", StringComparison.Ordinal)}"));
+            },
+            outside: app => app.UseRequestDecompression(),
+            services: services => services.AddRequestDecompression());
 
-            var content = new ByteArrayContent(compressed.ToArray());
-            content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json");
-            content.Headers.ContentEncoding.Add("gzip");
-            return content;
+        var json = "{\"memo\":\"" + memo + "\"}";
+        using var first = await app.PostAsync("k", await GzipJsonAsync(json));
+        using var replay = await app.PostAsync("k", await GzipJsonAsync(json));
+        using var reused = await app.PostAsync("k", await GzipJsonAsync("{\"memo\":\"" + memo + "b\"}"));
+
+        Assert.Equal($"{json.Length} True True", await first.Content.ReadAsStringAsync());
+        await AssertReplayOfAsync(first, replay);
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, reused.StatusCode); // the whole body is fingerprinted
+    }
+
+    private static async Task<HttpContent> GzipJsonAsync(string json)
+    {
+        using var compressed = new MemoryStream();
+        await using (var gzip = new GZipStream(compressed, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            await gzip.WriteAsync(Encoding.UTF8.GetBytes(json));
         }
+
+        var content = new ByteArrayContent(compressed.ToArray());
+        content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json");
+        content.Headers.ContentEncoding.Add("gzip");
+        return content;
     }
 
     private static async Task AssertReplayOfAsync(HttpResponseMessage first, HttpResponseMessage replay)
