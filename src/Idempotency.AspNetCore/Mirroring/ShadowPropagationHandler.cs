@@ -51,9 +51,15 @@ internal sealed partial class ShadowPropagationHandler(
         return base.SendAsync(request, cancellationToken);
     }
 
-    // Scheme, host and path only: query strings can carry tokens that must not reach logs.
+    /// <summary>
+    /// Names the target of a blocked call for the log and the exception: scheme, host, port and path only. The query
+    /// string can carry tokens, and user info (<c>http://user:password@host/</c>) carries credentials; neither may
+    /// reach logs. <see cref="Uri.GetLeftPart"/> would keep the user info, so the components are picked one by one.
+    /// </summary>
     private static string Describe(Uri? uri) =>
-        uri is { IsAbsoluteUri: true } ? uri.GetLeftPart(UriPartial.Path) : uri?.OriginalString.Split('?')[0] ?? "(no URI)";
+        uri is { IsAbsoluteUri: true }
+            ? uri.GetComponents(UriComponents.SchemeAndServer | UriComponents.Path, UriFormat.UriEscaped)
+            : uri?.OriginalString.Split('?', '#')[0] ?? "(no URI)";
 
     [LoggerMessage(208, LogLevel.Warning, "Blocked an outgoing {Method} to {Target} on HttpClient '{ClientName}': it was made while handling a mirrored copy.", EventName = "MirrorOutboundBlocked")]
     private static partial void LogBlocked(ILogger logger, string method, string target, string clientName);
