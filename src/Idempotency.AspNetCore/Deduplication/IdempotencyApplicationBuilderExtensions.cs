@@ -1,4 +1,5 @@
 using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Mirroring;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -24,6 +25,8 @@ public static class IdempotencyApplicationBuilderExtensions
                 "when configuring services, before calling 'app.UseIdempotency()'.");
         }
 
+        // Lets a later UseMirrorGuard() refuse to start: after this middleware, mirrored copies would claim real keys.
+        app.Properties[MirrorGuardPipelineOrder.UseIdempotencyCalledKey] = true;
         return app.UseMiddleware<IdempotencyMiddleware>();
     }
 }

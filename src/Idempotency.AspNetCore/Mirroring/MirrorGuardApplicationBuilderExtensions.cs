@@ -13,7 +13,10 @@ public static class MirrorGuardApplicationBuilderExtensions
     /// </summary>
     /// <param name="app">The application builder.</param>
     /// <returns>The same application builder.</returns>
-    /// <exception cref="InvalidOperationException"><c>services.AddMirroring()</c> was not called.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// <c>services.AddMirroring()</c> was not called, or <c>UseIdempotency()</c> was called before it. When
+    /// <c>UseRouting()</c> is called after it, the host fails when it builds its pipeline, at start-up.
+    /// </exception>
     public static IApplicationBuilder UseMirrorGuard(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -24,6 +27,30 @@ public static class MirrorGuardApplicationBuilderExtensions
                 "when configuring services, before calling 'app.UseMirrorGuard()'.");
         }
 
+        // After the idempotency middleware, a copy would claim its key before the guard marks it as a copy: in a store
+        // shared with the primary, the real client's request would then get 409 or be replayed the canary's answer.
+        if (app.Properties.ContainsKey(MirrorGuardPipelineOrder.UseIdempotencyCalledKey))
+        {
+            throw new InvalidOperationException(
+                "'app.UseMirrorGuard()' must be called before 'app.UseIdempotency()': after it, a mirrored copy would claim " +
+                "the original's Idempotency-Key before the guard could keep it apart. Move 'app.UseMirrorGuard()' up.");
+        }
+
+        // Before routing, the guard sees no endpoint and classifies copies by their method alone, so a GET declared
+        // .NotMirrorSafe() would run as Safe. Whether UseRouting() comes later is only known when the pipeline is built.
+        var routedBefore = app.Properties.ContainsKey(MirrorGuardPipelineOrder.UseRoutingCalledKey);
+        app.Use(next =>
+        {
+            if (!routedBefore && app.Properties.ContainsKey(MirrorGuardPipelineOrder.UseRoutingCalledKey))
+            {
+                throw new InvalidOperationException(
+                    "'app.UseMirrorGuard()' must be called after 'app.UseRouting()': before routing it cannot see the endpoint's " +
+                    "mirror-safety declarations, and a copy of a GET declared .NotMirrorSafe() would run. Move 'app.UseMirrorGuard()' " +
+                    "after 'app.UseRouting()', or remove the explicit 'app.UseRouting()' call (WebApplication then routes first).");
+            }
+
+            return next;
+        });
         return app.UseMiddleware<MirrorGuardMiddleware>();
     }
 }
