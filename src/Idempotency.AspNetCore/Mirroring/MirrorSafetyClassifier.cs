@@ -37,7 +37,7 @@ internal static class MirrorSafetyClassifier
         }
 
         // Endpoint metadata overrides method semantics.
-        switch (metadata?.GetMetadata<IMirrorSafetyMetadata>()?.Declaration)
+        switch (MostCautiousDeclaration(metadata))
         {
             case MirrorSafetyDeclaration.NotMirrorSafe:
                 return new(MirrorSafetyClass.Unsafe, MirrorSafetyReason.MarkedNotMirrorSafe);
@@ -101,4 +101,37 @@ internal static class MirrorSafetyClassifier
 
     /// <summary>What the request carries that can change its class.</summary>
     internal readonly record struct RequestFacts(bool HasIdempotencyKey, bool HasPrecondition, bool IsUpgrade);
+
+    /// <summary>
+    /// The most cautious of the endpoint's declarations: <see cref="MirrorSafetyDeclaration.NotMirrorSafe"/>, then
+    /// <see cref="MirrorSafetyDeclaration.IdempotentByDesign"/>, then <see cref="MirrorSafetyDeclaration.MirrorSafe"/>.
+    /// Not the last one added: the order is not a reliable guide to which is nearest (MVC adds <c>MapControllers()</c>'s
+    /// conventions after an action's attributes, so a controller-wide <c>.MirrorSafe()</c> would override an action's
+    /// <c>[NotMirrorSafe]</c>), and a wrong Safe applies an effect twice where a wrong Unsafe only keeps a copy from the canary.
+    /// </summary>
+    private static MirrorSafetyDeclaration? MostCautiousDeclaration(EndpointMetadataCollection? metadata)
+    {
+        if (metadata is null)
+        {
+            return null;
+        }
+
+        MirrorSafetyDeclaration? mostCautious = null;
+        foreach (var declared in metadata.GetOrderedMetadata<IMirrorSafetyMetadata>())
+        {
+            if (mostCautious is null || Caution(declared.Declaration) > Caution(mostCautious.Value))
+            {
+                mostCautious = declared.Declaration;
+            }
+        }
+
+        return mostCautious;
+
+        static int Caution(MirrorSafetyDeclaration declaration) => declaration switch
+        {
+            MirrorSafetyDeclaration.MirrorSafe => 0,
+            MirrorSafetyDeclaration.IdempotentByDesign => 1,
+            _ => 2, // NotMirrorSafe, and any value this version does not know
+        };
+    }
 }

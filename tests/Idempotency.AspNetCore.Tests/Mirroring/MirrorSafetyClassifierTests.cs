@@ -109,6 +109,26 @@ public sealed class MirrorSafetyClassifierTests
         Assert.Equal(MirrorSafetyClass.Unsafe, classification.Class);
     }
 
+    [Theory]
+    [InlineData(MirrorSafetyDeclaration.NotMirrorSafe, MirrorSafetyDeclaration.MirrorSafe, MirrorSafetyClass.Unsafe)]
+    [InlineData(MirrorSafetyDeclaration.NotMirrorSafe, MirrorSafetyDeclaration.IdempotentByDesign, MirrorSafetyClass.Unsafe)]
+    [InlineData(MirrorSafetyDeclaration.IdempotentByDesign, MirrorSafetyDeclaration.MirrorSafe, MirrorSafetyClass.Idempotent)]
+    [InlineData(MirrorSafetyDeclaration.MirrorSafe, MirrorSafetyDeclaration.IdempotentByDesign, MirrorSafetyClass.Idempotent)]
+    public void TheMostCautiousDeclaration_Wins_WhicheverWasAddedLast(MirrorSafetyDeclaration first, MirrorSafetyDeclaration last, MirrorSafetyClass expected)
+    {
+        // MVC adds MapControllers() conventions after an action's attributes: the last declaration is not the nearest.
+        var classification = MirrorSafety.ClassifyEndpoint(Endpoint(Declaring(first), Declaring(last)), "POST");
+
+        Assert.Equal(expected, classification.Class);
+
+        static object Declaring(MirrorSafetyDeclaration declaration) => declaration switch
+        {
+            MirrorSafetyDeclaration.MirrorSafe => new MirrorSafeAttribute(),
+            MirrorSafetyDeclaration.IdempotentByDesign => new IdempotentByDesignAttribute(),
+            _ => new NotMirrorSafeAttribute(),
+        };
+    }
+
     [Fact]
     public void ARequiredIdempotencyKey_MakesAPostDeduplicated_OnConditionOfTheKey()
     {
