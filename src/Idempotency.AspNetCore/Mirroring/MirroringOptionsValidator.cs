@@ -1,20 +1,55 @@
 using Microsoft.Extensions.Options;
+using Microsoft.Net.Http.Headers;
 
 namespace Idempotency.AspNetCore.Mirroring;
 
 /// <summary>
 /// Validates <see cref="MirroringOptions"/> at start-up, so a bad setting fails the host at boot: the data annotations
-/// through the source-generated <see cref="MirroringOptionsAnnotationsValidator"/>, then each entry of
-/// <see cref="MirroringOptions.ShadowHosts"/>, one failure per bad entry, which an annotation cannot say.
+/// through the source-generated <see cref="MirroringOptionsAnnotationsValidator"/>, then a marker header that already
+/// means something, then each entry of <see cref="MirroringOptions.ShadowHosts"/>, one failure per bad entry, which an
+/// annotation cannot say.
 /// </summary>
 internal sealed class MirroringOptionsValidator : IValidateOptions<MirroringOptions>
 {
+    // Request headers that HTTP or this library give a meaning to: as the marker, a primary would remove them from every
+    // request (StripMarkerOnPrimary: the Idempotency-Key, and with it the protection, of every keyed request) and a
+    // canary would take every request that carries them for a copy.
+    private static readonly HashSet<string> s_headersWithAMeaning = new(StringComparer.OrdinalIgnoreCase)
+    {
+        IdempotencyDefaults.HeaderName,
+        HeaderNames.Host,
+        HeaderNames.Authorization,
+        HeaderNames.ProxyAuthorization,
+        HeaderNames.Cookie,
+        HeaderNames.ContentType,
+        HeaderNames.ContentLength,
+        HeaderNames.ContentEncoding,
+        HeaderNames.TransferEncoding,
+        HeaderNames.Connection,
+        HeaderNames.Upgrade,
+        HeaderNames.Expect,
+        HeaderNames.TE,
+        HeaderNames.IfMatch,
+        HeaderNames.IfNoneMatch,
+        HeaderNames.IfModifiedSince,
+        HeaderNames.IfUnmodifiedSince,
+        HeaderNames.IfRange,
+        HeaderNames.Range,
+    };
+
     private readonly MirroringOptionsAnnotationsValidator _annotations = new();
 
     public ValidateOptionsResult Validate(string? name, MirroringOptions options)
     {
         var result = new ValidateOptionsResultBuilder();
         result.AddResult(_annotations.Validate(name, options));
+        if (options.HeaderName is { } header && s_headersWithAMeaning.Contains(header))
+        {
+            result.AddError(
+                $"MirroringOptions.HeaderName must be a header of its own, such as the default '{MirroringDefaults.HeaderName}'; '{header}' already means " +
+                "something in HTTP or to this library: a primary would remove it from every request and a canary would take every request carrying it for a copy.");
+        }
+
         foreach (var host in options.ShadowHosts)
         {
             if (!IsHostName(host))

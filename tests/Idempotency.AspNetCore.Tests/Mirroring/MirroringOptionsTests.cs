@@ -86,6 +86,22 @@ public sealed class MirroringOptionsTests
     }
 
     [Theory]
+    [InlineData("Idempotency-Key")]
+    [InlineData("idempotency-key")]
+    [InlineData("Host")]
+    [InlineData("Authorization")]
+    [InlineData("If-Match")]
+    public void MarkerHeaders_ThatAlreadyMeanSomething_AreRejected(string header)
+    {
+        // As the marker, the Idempotency-Key would be removed from every request on a primary (StripMarkerOnPrimary):
+        // optional-key endpoints would run unprotected, required-key ones would refuse everything.
+        var result = new MirroringOptionsValidator().Validate(null, new MirroringOptions { HeaderName = header });
+
+        Assert.True(result.Failed);
+        Assert.Contains($"MirroringOptions.HeaderName must be a header of its own, such as the default 'X-Shadow-Request'; '{header}' already means", result.FailureMessage, StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("tab\there")]
     [InlineData("caf\u00e9")]
