@@ -39,7 +39,7 @@ internal sealed class GrpcEndpointStartupFilter : IStartupFilter
         StringBuilder? errors = null;
         foreach (var endpoint in endpoints)
         {
-            if (endpoint.Metadata.GetMetadata<IIdempotencyMetadata>() is not { Requirement: not IdempotencyRequirement.Disabled }
+            if (IdempotencyDeclarations.Nearest(endpoint.Metadata) is not { Requirement: not IdempotencyRequirement.Disabled }
                 || !IsGrpcMethod(endpoint))
             {
                 continue;

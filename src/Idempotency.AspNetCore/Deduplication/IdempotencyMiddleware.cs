@@ -43,7 +43,7 @@ internal sealed partial class IdempotencyMiddleware
     {
         // The common case, an endpoint without idempotency, costs one metadata lookup and no async state machine.
         var endpoint = context.GetEndpoint();
-        var metadata = endpoint?.Metadata.GetMetadata<IIdempotencyMetadata>();
+        var metadata = endpoint is null ? null : IdempotencyDeclarations.Nearest(endpoint.Metadata);
         if (metadata is null || metadata.Requirement == IdempotencyRequirement.Disabled || HttpMethodSemantics.IsSafe(context.Request.Method))
         {
             return _next(context);

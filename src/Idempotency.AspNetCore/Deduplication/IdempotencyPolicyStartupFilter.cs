@@ -30,7 +30,7 @@ internal sealed class IdempotencyPolicyStartupFilter : IStartupFilter
         foreach (var endpoint in endpoints)
         {
             // The nearest metadata is the one the middleware reads.
-            if (endpoint.Metadata.GetMetadata<IIdempotencyMetadata>() is { Requirement: not IdempotencyRequirement.Disabled, PolicyName: { } name }
+            if (IdempotencyDeclarations.Nearest(endpoint.Metadata) is { Requirement: not IdempotencyRequirement.Disabled, PolicyName: { } name }
                 && !options.Policies.ContainsKey(name))
             {
                 errors.AppendLine(UnknownPolicy(endpoint, name, options));

@@ -55,7 +55,7 @@ internal static class MirrorSafetyClassifier
 
         // Without a key or a precondition the endpoint's protection does not apply, and the method decides.
         var unsafeReason = anyMethod ? MirrorSafetyReason.AnyMethod : MirrorSafetyReason.UnsafeMethod;
-        switch (metadata?.GetMetadata<IIdempotencyMetadata>()?.Requirement)
+        switch ((metadata is null ? null : IdempotencyDeclarations.Nearest(metadata))?.Requirement)
         {
             case IdempotencyRequirement.Required when facts is null:
                 return new(MirrorSafetyClass.Deduplicated, MirrorSafetyReason.IdempotencyKeyRequired, MirrorRequestCondition.IdempotencyKey);
