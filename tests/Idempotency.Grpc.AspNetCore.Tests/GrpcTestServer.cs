@@ -33,6 +33,8 @@ internal sealed class GrpcTestServer : IAsyncDisposable
 
     public LedgerState State { get; }
 
+    public IServiceProvider Services => _app.Services;
+
     public static async Task<GrpcTestServer> StartAsync(
         Action<IServiceCollection>? configureServices = null,
         Action<WebApplication>? map = null,
