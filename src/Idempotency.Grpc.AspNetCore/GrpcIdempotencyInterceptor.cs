@@ -4,6 +4,7 @@ using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Mirroring;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -66,9 +67,13 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
             fingerprint = builder.Finish();
         }
 
+        // A mirrored copy on a canary (marked by the mirror guard) keeps its record apart from the original's, as over
+        // HTTP: in a store shared with the primary it must never claim the original's key, or the real client's call
+        // would be refused in flight or replayed the copy's response.
+        var storageKey = MirroredCopyKeys.Apply(httpContext, IdempotencyStorageKey.Create(scope, key));
+
         // A store bound to the call's unit of work (the PostgreSQL transactional mode's endpoint metadata, as for HTTP)
         // commits the record with the handler's own changes, so the reply goes out only once both have committed.
-        var storageKey = IdempotencyStorageKey.Create(scope, key);
         IIdempotencyUnitOfWorkStore? unitOfWork = null;
         if (httpContext.GetEndpoint()?.Metadata.GetMetadata<IIdempotencyRequestStoreProvider>() is { } storeProvider)
         {

@@ -15,9 +15,6 @@ public sealed class MirroringTests
 {
     private const string Marker = "x-shadow-request";
 
-    // Removed by the fix in the next commit.
-    private const string KnownBug = "Known bug: the gRPC interceptor stores a copy's record under the original's storage key (no mirror-copy: prefix), so the original is replayed the copy's response or refused ABORTED.";
-
     public enum CopyPolicy
     {
         /// <summary>Shared data, the service declared <c>.MirrorSafe()</c>.</summary>
@@ -30,7 +27,7 @@ public sealed class MirroringTests
         ReportOnly,
     }
 
-    [Theory(Skip = KnownBug)]
+    [Theory]
     [InlineData(CopyPolicy.MirrorSafeOnSharedData, false)]
     [InlineData(CopyPolicy.MirrorSafeOnSharedData, true)]
     [InlineData(CopyPolicy.IdempotentByDesignOnIsolatedData, false)]
@@ -96,7 +93,7 @@ public sealed class MirroringTests
         Assert.Equal(1, canary.State.Executions);
     }
 
-    [Fact(Skip = KnownBug)]
+    [Fact]
     public async Task OnACanary_ACopysRecordIsStoredUnderTheMirrorCopyPrefix_AndARealCallsUnderItsOwnKey()
     {
         await using var storeServices = new ServiceCollection().AddLogging().AddMetrics().AddIdempotency().Services.BuildServiceProvider();
