@@ -197,11 +197,14 @@ public sealed class FingerprintTests
         return request;
     }
 
-    /// <summary>Sends a request through the test server with its headers exactly as <paramref name="configure"/> sets them.</summary>
-    internal static Task<HttpContext> SendRawAsync(TestApp app, string body, Action<HttpRequest> configure, string key = "k")
+    /// <summary>
+    /// Sends a request through the test server with its headers exactly as <paramref name="configure"/> sets them, and
+    /// returns once the whole pipeline has returned.
+    /// </summary>
+    internal static async Task<HttpContext> SendRawAsync(TestApp app, string body, Action<HttpRequest> configure, string key = "k")
     {
         var server = (TestServer)app.Services.GetRequiredService<IServer>();
-        return server.SendAsync(context =>
+        var sent = await server.SendAsync(context =>
         {
             var bytes = Encoding.UTF8.GetBytes(body);
             context.Request.Method = HttpMethods.Post;
@@ -212,5 +215,11 @@ public sealed class FingerprintTests
             context.Request.ContentLength = bytes.Length;
             configure(context.Request);
         });
+
+        // The test server hands the context back as soon as the response starts, which can be before the middleware
+        // has recorded the outcome (a request sent next then found the key in flight, once, under load); its body ends
+        // only when the whole pipeline has returned.
+        await sent.Response.Body.CopyToAsync(Stream.Null);
+        return sent;
     }
 }
