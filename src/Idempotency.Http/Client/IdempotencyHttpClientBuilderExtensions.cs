@@ -19,7 +19,9 @@ public static class IdempotencyHttpClientBuilderExtensions
     /// <param name="builder">The client builder.</param>
     /// <param name="configure">Configures the handler; <see langword="null"/> keeps the defaults.</param>
     /// <returns>The same builder.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/> or <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> is negative.
+    /// </exception>
     /// <exception cref="ArgumentException"><see cref="IdempotencyKeyHandlerOptions.HeaderName"/> is empty.</exception>
     public static IHttpClientBuilder AddIdempotencyKeys(this IHttpClientBuilder builder, Action<IdempotencyKeyHandlerOptions>? configure = null)
     {
@@ -28,6 +30,7 @@ public static class IdempotencyHttpClientBuilderExtensions
         var options = new IdempotencyKeyHandlerOptions();
         configure?.Invoke(options);
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxInFlightRetries, $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.MaxInFlightRetries)}");
+        IdempotencyKeyHandler.ThrowIfMaxRetryAfterIsNegative(options);
         ArgumentException.ThrowIfNullOrWhiteSpace(options.HeaderName, $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.HeaderName)}");
 
         var clientName = builder.Name;

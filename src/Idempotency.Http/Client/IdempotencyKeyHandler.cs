@@ -16,15 +16,21 @@ namespace Idempotency;
 /// </remarks>
 public sealed class IdempotencyKeyHandler : DelegatingHandler
 {
+    // The longest delay Task.Delay accepts (about 49.7 days); a longer Retry-After would make it throw after the 409
+    // has been disposed, so it is treated like one longer than MaxRetryAfter: the 409 goes back to the caller.
+    private static readonly TimeSpan s_longestTimerWait = TimeSpan.FromMilliseconds(uint.MaxValue - 1);
+
     private readonly IdempotencyKeyHandlerOptions _options;
     private readonly TimeProvider _timeProvider;
 
     /// <summary>Initializes a handler.</summary>
     /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
     /// <param name="timeProvider">The clock used to wait for <c>Retry-After</c>; <see langword="null"/> for the system clock.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> is negative.</exception>
     public IdempotencyKeyHandler(IdempotencyKeyHandlerOptions? options = null, TimeProvider? timeProvider = null)
     {
         _options = options ?? new IdempotencyKeyHandlerOptions();
+        ThrowIfMaxRetryAfterIsNegative(_options);
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
@@ -50,6 +56,7 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
                 || response.StatusCode != HttpStatusCode.Conflict
                 || RetryAfter(response) is not { } delay
                 || delay > _options.MaxRetryAfter
+                || delay > s_longestTimerWait
                 // Only the middleware's own 409 means "same key still running"; an application's 409 (say,
                 // insufficient funds) is a final answer and must never be re-sent.
                 || !await ProblemTypeReader.HasTypeAsync(response, ProblemTypeReader.RequestInFlight, cancellationToken).ConfigureAwait(false))
@@ -75,6 +82,17 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
 
         return key;
     }
+
+    /// <summary>
+    /// Refuses a negative <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/>: every <c>Retry-After</c> is longer
+    /// than it, so it would silently turn the in-flight re-send off. <see cref="Timeout.InfiniteTimeSpan"/>, .NET's
+    /// usual "no limit", is one (-1 ms).
+    /// </summary>
+    internal static void ThrowIfMaxRetryAfterIsNegative(IdempotencyKeyHandlerOptions options) =>
+        ArgumentOutOfRangeException.ThrowIfLessThan(
+            options.MaxRetryAfter,
+            TimeSpan.Zero,
+            $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.MaxRetryAfter)}");
 
     private static string FormatKey(string key) => "\"" + key + "\"";
 

@@ -25,7 +25,11 @@ public sealed class IdempotencyKeyHandlerOptions
     /// <value>The default is 3.</value>
     public int MaxInFlightRetries { get; set; } = 3;
 
-    /// <summary>Gets or sets the longest <c>Retry-After</c> the handler honours; a longer one returns the 409 to the caller.</summary>
+    /// <summary>
+    /// Gets or sets the longest <c>Retry-After</c> the handler honours; a longer one returns the 409 to the caller. It
+    /// must not be negative (<see cref="Timeout.InfiniteTimeSpan"/> included); <see cref="TimeSpan.MaxValue"/> honours
+    /// any <c>Retry-After</c> a timer can wait (about 49 days).
+    /// </summary>
     /// <value>The default is 30 seconds.</value>
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
 }

@@ -1,0 +1,67 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Idempotency.Http.Tests;
+
+public sealed class KeyHandlerEdgeCaseTests
+{
+    private const string InFlightType = "https://github.com/idempotency-dotnet/idempotency/blob/main/docs/errors.md#request-in-flight";
+
+    // Timeout.InfiniteTimeSpan is .NET's usual "no limit", but it is -1 ms: every Retry-After is "longer" than it, so
+    // the handler silently stopped re-sending in-flight 409s. A negative limit must be refused where it is configured.
+    [Fact]
+    public void AddIdempotencyKeys_RefusesANegativeMaxRetryAfter()
+    {
+        var services = new ServiceCollection();
+
+        var error = Assert.Throws<ArgumentOutOfRangeException>(() =>
+            services.AddHttpClient("ledger").AddIdempotencyKeys(o => o.MaxRetryAfter = Timeout.InfiniteTimeSpan));
+
+        Assert.Contains("MaxRetryAfter", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Handler_RefusesANegativeMaxRetryAfter()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IdempotencyKeyHandler(new() { MaxRetryAfter = TimeSpan.FromSeconds(-1) }));
+    }
+
+    // With MaxRetryAfter = TimeSpan.MaxValue ("honour whatever the server says"), a Retry-After longer than a timer can
+    // wait made Task.Delay throw after the 409 had been disposed: the caller lost the answer to an exception.
+    [Fact]
+    public async Task RetryAfterLongerThanATimerCanWait_ReturnsThe409_InsteadOfThrowing()
+    {
+        var server = new CountingServer(() =>
+        {
+            var response = new HttpResponseMessage(HttpStatusCode.Conflict)
+            {
+                Content = new StringContent($"{{\"type\":\"{InFlightType}\",\"status\":409}}", Encoding.UTF8, "application/problem+json"),
+            };
+            response.Headers.RetryAfter = new RetryConditionHeaderValue(TimeSpan.FromDays(60));
+            return response;
+        });
+        using var client = new HttpClient(new IdempotencyKeyHandler(new() { MaxRetryAfter = TimeSpan.MaxValue }, new FakeTimeProvider()) { InnerHandler = server });
+
+        using var response = await client.PostAsync(new Uri("http://test/pay"), new StringContent("{}"));
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.True(await response.IsIdempotencyRequestInFlightAsync());
+        Assert.Equal(1, server.Attempts);
+    }
+
+    private sealed class CountingServer(Func<HttpResponseMessage> answer) : HttpMessageHandler
+    {
+        public int Attempts { get; private set; }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            Attempts++;
+            var response = answer();
+            response.RequestMessage = request;
+            return Task.FromResult(response);
+        }
+    }
+}
