@@ -138,16 +138,39 @@ public sealed class IdempotentExecutor
                 // Only with a unit of work is a run that was not recorded reported as "nothing happened" (see RanAndKept).
                 throw new IdempotencyStoreException(
                     "The operation's unit of work could not commit its result with the key, so nothing of the operation was kept; run it again.",
-                    execution.Fault);
+                    WithoutStorageKey(execution.Fault!, request));
             default:
                 _engine.RecordOutcome(
                     execution.Status == IdempotencyExecutionStatus.ScopeQuotaExceeded ? IdempotencyOutcome.Throttled : IdempotencyOutcome.StoreUnavailable,
                     request.Name,
                     request.Key,
                     request.Scope);
-                ExceptionDispatchInfo.Capture(execution.Fault!).Throw();
-                throw execution.Fault!; // unreachable
+                var fault = WithoutStorageKey(execution.Fault!, request);
+                ExceptionDispatchInfo.Capture(fault).Throw();
+                throw fault; // unreachable
         }
+    }
+
+    /// <summary>
+    /// The store's exception, for the caller to see, unless it mentions the storage key: store clients put the key they
+    /// were sending into their messages (StackExchange.Redis does so for timeouts), and the key holds the scope (a user
+    /// id). The caller (a broker's consumer) logs what it catches at Error, where the engine never writes the raw key.
+    /// Such a fault becomes an <see cref="IdempotencyStoreException"/> that tells the same chain of types and messages
+    /// with the key cut out; the full exception is in the engine's Debug event StoreFaultDetail.
+    /// </summary>
+    private static Exception WithoutStorageKey(Exception fault, IdempotentOperation request)
+    {
+        var storageKey = IdempotencyStorageKey.Create(request.Scope, request.Key);
+        for (var current = fault; current is not null; current = current.InnerException)
+        {
+            if (current.Message.Contains(storageKey, StringComparison.Ordinal))
+            {
+                return new IdempotencyStoreException(
+                    StoreFaultDescription.Describe(fault, storageKey) + " (The full exception, with the storage key, is logged at Debug: event StoreFaultDetail.)");
+            }
+        }
+
+        return fault;
     }
 
     private sealed class ResultWork<TResult>(Func<CancellationToken, ValueTask<TResult>> operation, JsonTypeInfo<TResult> resultType) : IIdempotentWork<TResult>
