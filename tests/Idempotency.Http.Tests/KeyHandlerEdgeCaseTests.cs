@@ -52,13 +52,34 @@ public sealed class KeyHandlerEdgeCaseTests
         Assert.Equal(1, server.Attempts);
     }
 
-    private sealed class CountingServer(Func<HttpResponseMessage> answer) : HttpMessageHandler
+    // HttpContent's headers take any custom header, so a key the caller (or a generated client) put there travelled
+    // next to a second, generated one: two Idempotency-Key fields with different values in one request.
+    [Fact]
+    public async Task KeySetByTheCallerOnTheContentHeaders_IsKept_AndNoSecondKeyIsAdded()
+    {
+        var keys = new List<string>();
+        var server = new CountingServer(() => new HttpResponseMessage(HttpStatusCode.Created), request =>
+        {
+            keys.AddRange(request.Headers.TryGetValues("Idempotency-Key", out var values) ? values : []);
+            keys.AddRange(request.Content!.Headers.TryGetValues("Idempotency-Key", out var contentValues) ? contentValues : []);
+        });
+        using var client = new HttpClient(new IdempotencyKeyHandler { InnerHandler = server });
+        var content = new StringContent("{}");
+        content.Headers.TryAddWithoutValidation("Idempotency-Key", "\"order-17\"");
+
+        await client.PostAsync(new Uri("http://test/pay"), content);
+
+        Assert.Equal("\"order-17\"", Assert.Single(keys));
+    }
+
+    private sealed class CountingServer(Func<HttpResponseMessage> answer, Action<HttpRequestMessage>? inspect = null) : HttpMessageHandler
     {
         public int Attempts { get; private set; }
 
         protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
         {
             Attempts++;
+            inspect?.Invoke(request);
             var response = answer();
             response.RequestMessage = request;
             return Task.FromResult(response);

@@ -43,7 +43,9 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        if (!request.Headers.Contains(_options.HeaderName))
+        // HttpContent's headers take custom fields too, and both collections go on the wire: a key the caller put on
+        // the content is the caller's key, and a second, generated one next to it would make two different keys.
+        if (!request.Headers.Contains(_options.HeaderName) && request.Content?.Headers.Contains(_options.HeaderName) != true)
         {
             request.Headers.TryAddWithoutValidation(_options.HeaderName, FormatKey(CreateKey(request)));
         }
