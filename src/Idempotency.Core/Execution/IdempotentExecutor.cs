@@ -82,6 +82,7 @@ public sealed class IdempotentExecutor
     /// nothing of the operation was kept.
     /// </exception>
     /// <exception cref="IdempotencyScopeQuotaExceededException">The operation's scope holds its full share of the store; the operation did not run.</exception>
+    /// <exception cref="IdempotentOperationOutcomeUnknownException">The operation ran before, but its result could not be recorded.</exception>
     public async ValueTask<IdempotentResult> ExecuteAsync(IdempotentOperation request, Func<CancellationToken, Task> operation, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);

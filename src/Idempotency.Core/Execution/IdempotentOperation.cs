@@ -43,6 +43,11 @@ public sealed class IdempotentOperation
     /// Gets or sets the operation's name in audit events and logs: a message type, a job name. Never a value that holds
     /// ids or personal data.
     /// </summary>
+    /// <remarks>
+    /// The name does not keep operations apart: two operations with the same key, scope and payload are the same
+    /// operation whatever their names, and the second is answered with the first one's result. Give each consumer of
+    /// the same message its own <see cref="Scope"/>.
+    /// </remarks>
     /// <value>The default is the empty string.</value>
     public string Name { get; init; } = string.Empty;
 

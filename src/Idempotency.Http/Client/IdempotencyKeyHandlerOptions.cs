@@ -13,7 +13,8 @@ public sealed class IdempotencyKeyHandlerOptions
 
     /// <summary>
     /// Gets or sets how a new key is made for a request that has none. The handler sends it as a quoted
-    /// Structured Field string; it must be 1 to 255 visible ASCII characters other than <c>"</c> and <c>\</c>.
+    /// Structured Field string; it must be 1 to 255 visible ASCII characters other than <c>"</c>, <c>\</c>, <c>,</c> and <c>;</c>, or the
+    /// request throws <see cref="InvalidOperationException"/>.
     /// </summary>
     /// <value>The default, when <see langword="null"/>, is a version 7 UUID (<see cref="Guid.CreateVersion7()"/>).</value>
     public Func<HttpRequestMessage, string>? KeyGenerator { get; set; }
