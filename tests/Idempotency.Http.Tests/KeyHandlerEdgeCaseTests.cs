@@ -23,6 +23,28 @@ public sealed class KeyHandlerEdgeCaseTests
         Assert.Contains("MaxRetryAfter", error.Message, StringComparison.Ordinal);
     }
 
+    // A header name that is not an HTTP token passed registration, then failed every request when the key was added.
+    [Theory]
+    [InlineData("Idempotency Key")]
+    [InlineData("Idempotency-Key:")]
+    [InlineData("Cl\u00e9")]
+    public void HeaderNamesThatAreNotTokens_AreRefusedWhereTheyAreConfigured(string headerName)
+    {
+        var services = new ServiceCollection();
+
+        var registration = Assert.Throws<ArgumentException>(() => services.AddHttpClient("ledger").AddIdempotencyKeys(o => o.HeaderName = headerName));
+        var construction = Assert.Throws<ArgumentException>(() => new IdempotencyKeyHandler(new() { HeaderName = headerName }));
+
+        Assert.Contains($"IdempotencyKeyHandlerOptions.HeaderName must be a valid HTTP header name", registration.Message, StringComparison.Ordinal);
+        Assert.Contains($"IdempotencyKeyHandlerOptions.HeaderName must be a valid HTTP header name", construction.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Handler_RefusesANegativeMaxInFlightRetries()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => new IdempotencyKeyHandler(new() { MaxInFlightRetries = -1 }));
+    }
+
     [Fact]
     public void Handler_RefusesANegativeMaxRetryAfter()
     {

@@ -22,16 +22,14 @@ public static class IdempotencyHttpClientBuilderExtensions
     /// <exception cref="ArgumentOutOfRangeException">
     /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/> or <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> is negative.
     /// </exception>
-    /// <exception cref="ArgumentException"><see cref="IdempotencyKeyHandlerOptions.HeaderName"/> is empty.</exception>
+    /// <exception cref="ArgumentException"><see cref="IdempotencyKeyHandlerOptions.HeaderName"/> is empty or not a valid HTTP header name.</exception>
     public static IHttpClientBuilder AddIdempotencyKeys(this IHttpClientBuilder builder, Action<IdempotencyKeyHandlerOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.TryAddSingleton(TimeProvider.System);
         var options = new IdempotencyKeyHandlerOptions();
         configure?.Invoke(options);
-        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxInFlightRetries, $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.MaxInFlightRetries)}");
-        IdempotencyKeyHandler.ThrowIfMaxRetryAfterIsNegative(options);
-        ArgumentException.ThrowIfNullOrWhiteSpace(options.HeaderName, $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.HeaderName)}");
+        IdempotencyKeyHandler.ThrowIfInvalid(options);
 
         var clientName = builder.Name;
         return builder.ConfigureAdditionalHttpMessageHandlers((handlers, services) =>

@@ -26,11 +26,14 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
     /// <summary>Initializes a handler.</summary>
     /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
     /// <param name="timeProvider">The clock used to wait for <c>Retry-After</c>; <see langword="null"/> for the system clock.</param>
-    /// <exception cref="ArgumentOutOfRangeException"><see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> is negative.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/> or <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> is negative.
+    /// </exception>
+    /// <exception cref="ArgumentException"><see cref="IdempotencyKeyHandlerOptions.HeaderName"/> is not a valid HTTP header name.</exception>
     public IdempotencyKeyHandler(IdempotencyKeyHandlerOptions? options = null, TimeProvider? timeProvider = null)
     {
         _options = options ?? new IdempotencyKeyHandlerOptions();
-        ThrowIfMaxRetryAfterIsNegative(_options);
+        ThrowIfInvalid(_options);
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
@@ -86,15 +89,42 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
     }
 
     /// <summary>
-    /// Refuses a negative <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/>: every <c>Retry-After</c> is longer
-    /// than it, so it would silently turn the in-flight re-send off. <see cref="Timeout.InfiniteTimeSpan"/>, .NET's
-    /// usual "no limit", is one (-1 ms).
+    /// Refuses options the handler cannot work with, where they are configured rather than on every request: a negative
+    /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/>; a negative
+    /// <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> (every <c>Retry-After</c> is longer than it, so it would
+    /// silently turn the in-flight re-send off; <see cref="Timeout.InfiniteTimeSpan"/>, .NET's usual "no limit", is one,
+    /// -1 ms); a <see cref="IdempotencyKeyHandlerOptions.HeaderName"/> that is not an HTTP token (every request would fail
+    /// when the header is added).
     /// </summary>
-    internal static void ThrowIfMaxRetryAfterIsNegative(IdempotencyKeyHandlerOptions options) =>
+    internal static void ThrowIfInvalid(IdempotencyKeyHandlerOptions options)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxInFlightRetries, $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.MaxInFlightRetries)}");
         ArgumentOutOfRangeException.ThrowIfLessThan(
             options.MaxRetryAfter,
             TimeSpan.Zero,
             $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.MaxRetryAfter)}");
+        var headerName = $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.HeaderName)}";
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.HeaderName, headerName);
+        if (!IsToken(options.HeaderName))
+        {
+            throw new ArgumentException(
+                $"{headerName} must be a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~); '{options.HeaderName}' is not.", headerName);
+        }
+    }
+
+    // RFC 9110 section 5.1: a field name is a token.
+    private static bool IsToken(string value)
+    {
+        foreach (var c in value)
+        {
+            if (!char.IsAsciiLetterOrDigit(c) && "!#$%&'*+-.^_`|~".IndexOf(c, StringComparison.Ordinal) < 0)
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
 
     private static string FormatKey(string key) => "\"" + key + "\"";
 
