@@ -1,4 +1,5 @@
 using Idempotency.AspNetCore.Deduplication;
+using Idempotency.AspNetCore.Mirroring;
 using Idempotency.AspNetCore.Preconditions;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -9,15 +10,35 @@ public static class PreconditionApplicationBuilderExtensions
     /// <summary>
     /// Answers 428 Precondition Required to an unsafe request without <c>If-Match</c> or <c>If-None-Match</c> on an
     /// endpoint marked with <c>.RequirePrecondition()</c> or <see cref="RequirePreconditionAttribute"/>, and 400 to one
-    /// whose header is malformed. Call it after <c>UseAuthentication()</c> and <c>UseAuthorization()</c>, so that an
-    /// unauthorized caller learns nothing about the endpoint, and before <c>UseIdempotency()</c>, so that a refused
-    /// request never reaches the idempotency store. Problem types use <see cref="IdempotencyOptions.ProblemTypeBaseUri"/>.
+    /// whose header is malformed. Call it after <c>UseRouting()</c> when you call that (it needs the endpoint to find
+    /// the requirement), after <c>UseAuthentication()</c> and <c>UseAuthorization()</c>, so that an unauthorized caller
+    /// learns nothing about the endpoint, and before <c>UseIdempotency()</c>, so that a refused request never reaches
+    /// the idempotency store. Problem types use <see cref="IdempotencyOptions.ProblemTypeBaseUri"/>.
     /// </summary>
     /// <param name="app">The application builder.</param>
     /// <returns>The same application builder.</returns>
+    /// <exception cref="InvalidOperationException">
+    /// <c>UseRouting()</c> is called after it: the host fails when it builds its pipeline, at start-up.
+    /// </exception>
     public static IApplicationBuilder UsePreconditions(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // Before routing the middleware sees no endpoint, hence no requirement, and would let every unconditional write
+        // through: fail open, silently. Whether UseRouting() comes later is only known when the pipeline is built.
+        var routedBefore = app.Properties.ContainsKey(MirrorGuardPipelineOrder.UseRoutingCalledKey);
+        app.Use(next =>
+        {
+            if (!routedBefore && app.Properties.ContainsKey(MirrorGuardPipelineOrder.UseRoutingCalledKey))
+            {
+                throw new InvalidOperationException(
+                    "'app.UsePreconditions()' must be called after 'app.UseRouting()': before routing it cannot see which endpoints " +
+                    "require a precondition, and writes without If-Match would reach them. Move 'app.UsePreconditions()' after " +
+                    "'app.UseRouting()', or remove the explicit 'app.UseRouting()' call (WebApplication then routes first).");
+            }
+
+            return next;
+        });
         return app.UseMiddleware<PreconditionMiddleware>();
     }
 }
