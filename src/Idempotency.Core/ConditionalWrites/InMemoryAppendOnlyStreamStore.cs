@@ -16,16 +16,18 @@ internal sealed class InMemoryAppendOnlyStreamStore : IAppendOnlyStreamStore
         var copy = payload.ToArray(); // outside the lock: the caller may reuse its buffer after the call
         lock (_lock)
         {
-            if (!_streams.TryGetValue(stream, out var entries))
+            // Entries are numbered 1..Count with no gaps, so the last sequence is the count (0 for a stream never appended to).
+            var last = _streams.TryGetValue(stream, out var entries) ? entries.Count : 0;
+            if (last != expectedLastSequence)
+            {
+                // A refusal keeps nothing: any client can name any stream, and an empty list kept per name would grow for good.
+                return ValueTask.FromResult(ConditionalWriteResult.VersionConflict(last));
+            }
+
+            if (entries is null)
             {
                 entries = [];
                 _streams.Add(stream, entries);
-            }
-
-            // Entries are numbered 1..Count with no gaps, so the last sequence is the count.
-            if (entries.Count != expectedLastSequence)
-            {
-                return ValueTask.FromResult(ConditionalWriteResult.VersionConflict(entries.Count));
             }
 
             entries.Add(new StreamEntry(expectedLastSequence + 1, copy));
