@@ -9,6 +9,18 @@ internal sealed class InMemoryAppendOnlyStreamStore : IAppendOnlyStreamStore
     private readonly Dictionary<string, List<StreamEntry>> _streams = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
 
+    /// <summary>Gets how many streams hold at least one entry: the streams the store keeps in memory.</summary>
+    internal int StreamsHeld
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _streams.Count;
+            }
+        }
+    }
+
     public ValueTask<ConditionalWriteResult> AppendIfLastAsync(string stream, long expectedLastSequence, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(stream);

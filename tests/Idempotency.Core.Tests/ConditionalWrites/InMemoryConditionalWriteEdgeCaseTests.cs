@@ -1,6 +1,3 @@
-using System.Collections;
-using System.Reflection;
-
 namespace Idempotency.Core.Tests.ConditionalWrites;
 
 /// <summary>Edge cases of the in-memory conditional-write stores found in review.</summary>
@@ -20,7 +17,7 @@ public sealed class InMemoryConditionalWriteEdgeCaseTests
             Assert.Equal(ConditionalWriteResult.VersionConflict(0), result);
         }
 
-        Assert.Equal(0, StreamsKept(store));
+        Assert.Equal(0, store.StreamsHeld);
     }
 
     [Fact]
@@ -37,13 +34,6 @@ public sealed class InMemoryConditionalWriteEdgeCaseTests
         Assert.Equal([1L, 2L], entries.Select(e => e.Sequence));
         Assert.Equal("b"u8.ToArray(), entries[0].Payload.ToArray());
         Assert.True(entries[1].Payload.IsEmpty);
-        Assert.Equal(1, StreamsKept(store));
+        Assert.Equal(1, store.StreamsHeld);
     }
-
-    // The store's state is private by design; the test reads it to show what a refusal leaves behind. A rename of the
-    // field makes this throw, never pass.
-    private static int StreamsKept(InMemoryAppendOnlyStreamStore store) =>
-        ((ICollection)typeof(InMemoryAppendOnlyStreamStore)
-            .GetField("_streams", BindingFlags.Instance | BindingFlags.NonPublic)!
-            .GetValue(store)!).Count;
 }
