@@ -1,5 +1,5 @@
 using Idempotency.AspNetCore.Deduplication;
-using Idempotency.AspNetCore.Mirroring;
+using Idempotency.AspNetCore;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -14,7 +14,10 @@ public static class IdempotencyApplicationBuilderExtensions
     /// </summary>
     /// <param name="app">The application builder.</param>
     /// <returns>The same application builder.</returns>
-    /// <exception cref="InvalidOperationException"><c>services.AddIdempotency()</c> was not called.</exception>
+    /// <exception cref="InvalidOperationException">
+    /// <c>services.AddIdempotency()</c> was not called. When <c>UseRouting()</c> is called after it, the host fails when
+    /// it builds its pipeline, at start-up.
+    /// </exception>
     public static IApplicationBuilder UseIdempotency(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
@@ -25,8 +28,12 @@ public static class IdempotencyApplicationBuilderExtensions
                 "when configuring services, before calling 'app.UseIdempotency()'.");
         }
 
+        // Before routing the middleware sees no endpoint, hence no requirement: every keyed request would run, retries too.
+        PipelineOrder.RequireRoutingFirst(
+            app, "app.UseIdempotency()", "cannot see which endpoints take an Idempotency-Key, and every keyed request (its retries too) would run unprotected");
+
         // Lets a later UseMirrorGuard() refuse to start: after this middleware, mirrored copies would claim real keys.
-        app.Properties[MirrorGuardPipelineOrder.UseIdempotencyCalledKey] = true;
+        app.Properties[PipelineOrder.UseIdempotencyCalledKey] = true;
         return app.UseMiddleware<IdempotencyMiddleware>();
     }
 }

@@ -1,3 +1,4 @@
+using Idempotency.AspNetCore;
 using Idempotency.AspNetCore.Mirroring;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -29,28 +30,16 @@ public static class MirrorGuardApplicationBuilderExtensions
 
         // After the idempotency middleware, a copy would claim its key before the guard marks it as a copy: in a store
         // shared with the primary, the real client's request would then get 409 or be replayed the canary's answer.
-        if (app.Properties.ContainsKey(MirrorGuardPipelineOrder.UseIdempotencyCalledKey))
+        if (app.Properties.ContainsKey(PipelineOrder.UseIdempotencyCalledKey))
         {
             throw new InvalidOperationException(
                 "'app.UseMirrorGuard()' must be called before 'app.UseIdempotency()': after it, a mirrored copy would claim " +
                 "the original's Idempotency-Key before the guard could keep it apart. Move 'app.UseMirrorGuard()' up.");
         }
 
-        // Before routing, the guard sees no endpoint and classifies copies by their method alone, so a GET declared
-        // .NotMirrorSafe() would run as Safe. Whether UseRouting() comes later is only known when the pipeline is built.
-        var routedBefore = app.Properties.ContainsKey(MirrorGuardPipelineOrder.UseRoutingCalledKey);
-        app.Use(next =>
-        {
-            if (!routedBefore && app.Properties.ContainsKey(MirrorGuardPipelineOrder.UseRoutingCalledKey))
-            {
-                throw new InvalidOperationException(
-                    "'app.UseMirrorGuard()' must be called after 'app.UseRouting()': before routing it cannot see the endpoint's " +
-                    "mirror-safety declarations, and a copy of a GET declared .NotMirrorSafe() would run. Move 'app.UseMirrorGuard()' " +
-                    "after 'app.UseRouting()', or remove the explicit 'app.UseRouting()' call (WebApplication then routes first).");
-            }
-
-            return next;
-        });
+        // Before routing the guard sees no endpoint and classifies copies by their method alone.
+        PipelineOrder.RequireRoutingFirst(
+            app, "app.UseMirrorGuard()", "cannot see the endpoint's mirror-safety declarations, and a copy of a GET declared .NotMirrorSafe() would run");
         return app.UseMiddleware<MirrorGuardMiddleware>();
     }
 }

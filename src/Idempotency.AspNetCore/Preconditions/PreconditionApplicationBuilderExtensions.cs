@@ -1,5 +1,5 @@
 using Idempotency.AspNetCore.Deduplication;
-using Idempotency.AspNetCore.Mirroring;
+using Idempotency.AspNetCore;
 using Idempotency.AspNetCore.Preconditions;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -24,21 +24,9 @@ public static class PreconditionApplicationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
 
-        // Before routing the middleware sees no endpoint, hence no requirement, and would let every unconditional write
-        // through: fail open, silently. Whether UseRouting() comes later is only known when the pipeline is built.
-        var routedBefore = app.Properties.ContainsKey(MirrorGuardPipelineOrder.UseRoutingCalledKey);
-        app.Use(next =>
-        {
-            if (!routedBefore && app.Properties.ContainsKey(MirrorGuardPipelineOrder.UseRoutingCalledKey))
-            {
-                throw new InvalidOperationException(
-                    "'app.UsePreconditions()' must be called after 'app.UseRouting()': before routing it cannot see which endpoints " +
-                    "require a precondition, and writes without If-Match would reach them. Move 'app.UsePreconditions()' after " +
-                    "'app.UseRouting()', or remove the explicit 'app.UseRouting()' call (WebApplication then routes first).");
-            }
-
-            return next;
-        });
+        // Before routing the middleware sees no endpoint, hence no requirement: every write would pass, silently.
+        PipelineOrder.RequireRoutingFirst(
+            app, "app.UsePreconditions()", "cannot see which endpoints require a precondition, and writes without If-Match would reach them");
         return app.UseMiddleware<PreconditionMiddleware>();
     }
 }
