@@ -351,17 +351,8 @@ public sealed class MirrorGuardEdgeCaseTests
         Assert.Equal(1, primary.Effects.Count("payment"));
     }
 
-    private static WebApplicationBuilder NewBuilder(Action<MirroringOptions> configure, Action<IServiceCollection>? services = null)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Logging.ClearProviders();
-        builder.Services.AddProblemDetails();
-        builder.Services.AddIdempotency();
-        builder.Services.AddMirroring(configure);
-        services?.Invoke(builder.Services);
-        return builder;
-    }
+    private static WebApplicationBuilder NewBuilder(Action<MirroringOptions> configure, Action<IServiceCollection>? services = null) =>
+        MirrorTestApp.CreateBuilder(configure, services);
 
     /// <summary>Keeps the other test controllers of this assembly (with their own requirements) out of the app.</summary>
     private sealed class OnlyTheEdgeCaseController : Microsoft.AspNetCore.Mvc.ApplicationParts.IApplicationFeatureProvider<Microsoft.AspNetCore.Mvc.Controllers.ControllerFeature>

@@ -39,15 +39,7 @@ internal sealed class MirrorTestApp : IAsyncDisposable
         Effects? effects = null)
     {
         effects ??= new Effects();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.WebHost.UseTestServer();
-        builder.Logging.ClearProviders();
-        builder.Services.AddProblemDetails();
-        builder.Services.AddIdempotency();
-        builder.Services.AddMirroring(configure);
-        services?.Invoke(builder.Services);
-
-        var app = builder.Build();
+        var app = CreateBuilder(configure, services).Build();
         app.UseRouting();
         app.UseMirrorGuard();
         app.UseIdempotency();
@@ -55,6 +47,19 @@ internal sealed class MirrorTestApp : IAsyncDisposable
         map?.Invoke(app);
         await app.StartAsync();
         return new MirrorTestApp(app, effects);
+    }
+
+    /// <summary>A test-server application with idempotency and mirroring configured, not yet built.</summary>
+    public static WebApplicationBuilder CreateBuilder(Action<MirroringOptions> configure, Action<IServiceCollection>? services = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Logging.ClearProviders();
+        builder.Services.AddProblemDetails();
+        builder.Services.AddIdempotency();
+        builder.Services.AddMirroring(configure);
+        services?.Invoke(builder.Services);
+        return builder;
     }
 
     /// <summary>One endpoint per class; each write counts its effect and answers who ran it.</summary>
