@@ -52,11 +52,17 @@ public sealed class RedisIdempotencyStoreOptions
     /// </summary>
     /// <value>The default is <c>"idempotency:"</c>.</value>
     /// <remarks>
-    /// It must not be empty and must not contain <c>{</c> or <c>}</c>: in Redis Cluster a hash tag in the prefix
-    /// would put every record in one slot, on one node.
+    /// It must not be empty and must not contain <c>{</c> or <c>}</c>, except as an empty pair <c>{}</c>: in Redis
+    /// Cluster a hash tag in the prefix would put every record in one slot, on one node. An empty pair before the
+    /// client's key (<c>"orders:{}:"</c>) makes Redis Cluster hash the whole key, so braces in a client's own key
+    /// (<c>{x}1</c>, <c>{x}2</c>) cannot gather records on one node of the attacker's choosing; without it, they can.
+    /// Changing the prefix of a running service orphans its records until their retention ends (retries of requests
+    /// made before the change run again): choose it before going live.
+    /// No prefix may begin another one in the same Redis (<c>svc</c> and <c>svc2</c>): storage keys start with a digit,
+    /// so such prefixes can produce the same key.
     /// </remarks>
     [Required(ErrorMessage = "RedisIdempotencyStoreOptions.KeyPrefix must not be empty: it keeps idempotency records apart from every other key in Redis.")]
-    [RegularExpression("^[^{}]*$", ErrorMessage = "RedisIdempotencyStoreOptions.KeyPrefix must not contain '{{' or '}}': in Redis Cluster a hash tag in the prefix would put every record on one node.")]
+    [RegularExpression("^(?:[^{}]|\\{\\})*$", ErrorMessage = "RedisIdempotencyStoreOptions.KeyPrefix must not contain '{{' or '}}' other than an empty pair '{{}}': in Redis Cluster a hash tag in the prefix would put every record on one node.")]
     public string KeyPrefix { get; set; } = RedisStoreDefaults.KeyPrefix;
 
     /// <summary>

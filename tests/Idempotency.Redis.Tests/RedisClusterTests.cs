@@ -36,6 +36,25 @@ public sealed class RedisClusterMultiInstanceTests(RedisClusterFixture redis) : 
     protected override string ConnectionString => redis.Cluster.ConnectionString();
 
     [Fact]
+    public async Task AnEmptyBracePairInTheKeyPrefix_StopsAClientsOwnBracesFromChoosingTheSlot()
+    {
+        // Redis Cluster hashes only what is between the first '{' and the next '}', unless that is empty. Under
+        // "orders:" a client's keys "{x}0", "{x}1", ... all land in one slot, on one node of the client's choosing; under
+        // "orders:{}:" (which KeyPrefix accepts) the whole key is hashed and they spread.
+        var node = redis.Cluster.Servers[0];
+        var plain = new HashSet<string>();
+        var emptyPair = new HashSet<string>();
+        for (var i = 0; i < 16; i++)
+        {
+            plain.Add(await RedisCluster.CommandAsync(node, "CLUSTER", "KEYSLOT", $"orders:1:a:{{x}}{i}"));
+            emptyPair.Add(await RedisCluster.CommandAsync(node, "CLUSTER", "KEYSLOT", $"orders:{{}}:1:a:{{x}}{i}"));
+        }
+
+        Assert.Single(plain);
+        Assert.True(emptyPair.Count > 8, $"16 keys under an empty pair landed in {emptyPair.Count} slots");
+    }
+
+    [Fact]
     public async Task Records_AreSpreadOverEveryPrimary_WithoutCrossSlotErrors()
     {
         await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(ConnectionString));

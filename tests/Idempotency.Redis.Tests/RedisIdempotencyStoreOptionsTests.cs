@@ -38,13 +38,22 @@ public sealed class RedisIdempotencyStoreOptionsTests
     }
 
     [Theory]
+    [InlineData("orders:{}:")]
+    [InlineData("{}")]
+    public void Validation_Accepts_AnEmptyBracePairInTheKeyPrefix(string prefix)
+    {
+        Assert.Empty(Failures(new RedisIdempotencyStoreOptions { KeyPrefix = prefix }));
+    }
+
+    [Theory]
     [InlineData("{orders}:")]
     [InlineData("orders}")]
+    [InlineData("orders:{}{x}:")]
     public void Validation_Fails_WhenKeyPrefixContainsAHashTagBrace(string prefix)
     {
         var failures = Failures(new RedisIdempotencyStoreOptions { KeyPrefix = prefix });
 
-        Assert.Equal(["KeyPrefix: RedisIdempotencyStoreOptions.KeyPrefix must not contain '{' or '}': in Redis Cluster a hash tag in the prefix would put every record on one node."], failures);
+        Assert.Equal(["KeyPrefix: RedisIdempotencyStoreOptions.KeyPrefix must not contain '{' or '}' other than an empty pair '{}': in Redis Cluster a hash tag in the prefix would put every record on one node."], failures);
     }
 
     [Theory]
