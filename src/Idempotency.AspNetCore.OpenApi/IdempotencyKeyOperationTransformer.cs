@@ -11,8 +11,10 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
 
     public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
-        // The nearest metadata wins, as in the middleware: .DisableIdempotency() on an endpoint overrides its group.
-        var metadata = context.Description.ActionDescriptor.EndpointMetadata.OfType<IIdempotencyMetadata>().LastOrDefault();
+        // The declaration the middleware obeys, from the same metadata by the same rule (IdempotencyDeclarations, linked):
+        // .DisableIdempotency() on an endpoint overrides its group; a controller action's or controller's attribute
+        // overrides MapControllers()'s convention, and without one that convention applies.
+        var metadata = IdempotencyDeclarations.Nearest(OpenApiOperationEditor.EndpointMetadata(context));
         if (metadata is null || metadata.Requirement == IdempotencyRequirement.Disabled || !OpenApiOperationEditor.IsUnsafe(context))
         {
             return;

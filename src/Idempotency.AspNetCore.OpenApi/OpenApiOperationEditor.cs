@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using Idempotency.AspNetCore.Deduplication;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.OpenApi;
+using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
@@ -30,6 +32,30 @@ internal static class OpenApiOperationEditor
             { Ticks: > 0 } when duration.Ticks % TimeSpan.TicksPerSecond == 0 => Unit(duration.Ticks / TimeSpan.TicksPerSecond, "second"),
             _ => duration.ToString("c", CultureInfo.InvariantCulture),
         };
+    }
+
+    /// <summary>
+    /// The metadata of the endpoint the middleware sees for this operation. For a controller action the description's
+    /// <see cref="Microsoft.AspNetCore.Mvc.Abstractions.ActionDescriptor.EndpointMetadata"/> holds only the controller's
+    /// and the action's attributes, not the conventions of <c>MapControllers()</c> (<c>.RequireIdempotency()</c>,
+    /// <c>.RequirePrecondition()</c>); the endpoint built from it holds both, with the action descriptor. An endpoint
+    /// of minimal APIs has no action descriptor of its own, and its description's metadata is already the endpoint's.
+    /// </summary>
+    public static EndpointMetadataCollection EndpointMetadata(OpenApiOperationTransformerContext context)
+    {
+        var action = context.Description.ActionDescriptor;
+        if (context.ApplicationServices.GetService<EndpointDataSource>() is { } endpoints)
+        {
+            foreach (var endpoint in endpoints.Endpoints)
+            {
+                if (ReferenceEquals(endpoint.Metadata.GetMetadata<Microsoft.AspNetCore.Mvc.Abstractions.ActionDescriptor>(), action))
+                {
+                    return endpoint.Metadata;
+                }
+            }
+        }
+
+        return new EndpointMetadataCollection(action.EndpointMetadata);
     }
 
     public static bool IsUnsafe(OpenApiOperationTransformerContext context) =>

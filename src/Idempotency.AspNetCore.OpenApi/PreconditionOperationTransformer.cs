@@ -12,7 +12,8 @@ internal sealed class PreconditionOperationTransformer : IOpenApiOperationTransf
     public async Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
         // As UsePreconditions(): unsafe methods except CONNECT, which ignores preconditions (RFC 9110 section 13.2.1).
-        if (!context.Description.ActionDescriptor.EndpointMetadata.OfType<IPreconditionMetadata>().Any()
+        // The endpoint's metadata, as the middleware reads it: a MapControllers().RequirePrecondition() convention counts.
+        if (OpenApiOperationEditor.EndpointMetadata(context).GetMetadata<IPreconditionMetadata>() is null
             || !OpenApiOperationEditor.IsUnsafe(context)
             || HttpMethods.IsConnect(context.Description.HttpMethod!))
         {
