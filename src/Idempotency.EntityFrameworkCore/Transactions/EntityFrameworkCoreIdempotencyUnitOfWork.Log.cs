@@ -23,4 +23,8 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork
     [LoggerMessage(EventId = 3204, EventName = "EfCoreSaveChangesFailed", Level = LogLevel.Warning,
         Message = "SaveChanges failed while the EF Core idempotency unit of work completed; everything was rolled back and the operation may be retried. {Fault}")]
     private partial void LogSaveChangesFailed(string fault);
+
+    [LoggerMessage(EventId = 3205, EventName = "EfCoreTransactionEndedByOperation", Level = LogLevel.Warning,
+        Message = "The operation committed or rolled back the EF Core idempotency unit of work's transaction itself; what it saved before that did not commit with the key's record, and the key was unlocked from then on. The rest and the record commit in a new transaction. Never end the context's transaction in the operation.")]
+    private partial void LogTransactionEndedByOperation();
 }

@@ -23,7 +23,9 @@ namespace Idempotency.EntityFrameworkCore;
 /// </para>
 /// <para>
 /// A rollback also clears <see cref="Context"/>'s change tracker, so that entity changes that were not committed are
-/// never saved later by accident. Do not commit or roll back the context's transaction yourself.
+/// never saved later by accident. Do not commit or roll back the context's transaction yourself: what was saved
+/// before that is committed or gone without the key's record (<see cref="CompleteAsync"/> then commits the rest and the
+/// record in a new transaction, so that a retry replays instead of running again).
 /// </para>
 /// <para>
 /// An execution strategy that retries (<c>EnableRetryOnFailure</c>) retries single commands, which cannot work inside a
@@ -40,7 +42,7 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork : IIdempote
 
     private readonly IIdempotencyRecordsSql _sql;
     private readonly IdempotencyRecordsTable _table;
-    private readonly IDbContextTransaction _transaction;
+    private IDbContextTransaction _transaction; // replaced only when the operation ended it itself (CompleteAsync)
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private IdempotencyClaimRequest? _claim;
@@ -195,6 +197,28 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork : IIdempote
         if (!IsClaimed || !string.Equals(_claim!.OwnerToken, request.OwnerToken, StringComparison.Ordinal))
         {
             return CompletionStatus.ClaimLost;
+        }
+
+        if (!ReferenceEquals(Context.Database.CurrentTransaction, _transaction))
+        {
+            // The operation committed or rolled back the context's transaction itself, against the docs. What it saved
+            // before is committed or gone, beyond recall. Saved now without a transaction, the pending changes would
+            // commit one by one and the record would never be written: the client, told to retry, would run the
+            // operation again over what is committed. So the pending changes and the record commit together in a new
+            // transaction (or the one the operation began), and a retry replays the operation's response.
+            LogTransactionEndedByOperation();
+            try
+            {
+                // The old transaction is not disposed: it has ended, and its disposal would detach the context's new one.
+                _transaction = Context.Database.CurrentTransaction
+                    ?? await Context.Database.BeginTransactionAsync(IsolationLevel.ReadCommitted, CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (DbException ex)
+            {
+                Context.ChangeTracker.Clear();
+                _ended = true;
+                throw Fault(ex, BeginOperation, _claim.Key);
+            }
         }
 
         try
