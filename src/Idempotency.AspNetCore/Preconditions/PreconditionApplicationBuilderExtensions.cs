@@ -1,5 +1,5 @@
-using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore;
+using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.Preconditions;
 
 namespace Microsoft.AspNetCore.Builder;
