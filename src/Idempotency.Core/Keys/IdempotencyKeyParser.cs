@@ -132,7 +132,10 @@ public static class IdempotencyKeyParser
             }
         });
 
-    // Parameters (";name" or ";name=value") after the string are allowed and ignored; anything else is not.
+    // Parameters (";name" or ";name=value", RFC 9651 section 3.1.2) after the string are allowed and ignored; anything
+    // else is not. A value is a bare item: a string (which may hold a comma or a semicolon) or a token, number, byte
+    // sequence, boolean or date, none of which holds a comma, a space or a quote. So two keys folded into one field
+    // ("a";p=1, "b") are refused as a list, never read as the first key.
     private static bool AreValidParameters(ReadOnlySpan<char> rest)
     {
         while (!rest.IsEmpty)
@@ -143,26 +146,84 @@ public static class IdempotencyKeyParser
             }
 
             rest = rest[1..].TrimStart(' ');
-            var end = rest.IndexOf(';');
-            var parameter = end < 0 ? rest : rest[..end];
-            if (parameter.IsEmpty || !IsLowercaseAlphaOrStar(parameter[0]))
+            if (rest.IsEmpty || !IsLowercaseAlphaOrStar(rest[0]))
             {
                 return false;
             }
 
-            foreach (var c in parameter)
+            var keyEnd = 1;
+            while (keyEnd < rest.Length && IsParameterKeyChar(rest[keyEnd]))
             {
-                if (!IsVisibleAscii(c) && c != ' ')
+                keyEnd++;
+            }
+
+            rest = rest[keyEnd..];
+            if (!rest.IsEmpty && rest[0] == '=')
+            {
+                var valueLength = BareItemLength(rest[1..]);
+                if (valueLength <= 0)
                 {
                     return false;
                 }
-            }
 
-            rest = end < 0 ? ReadOnlySpan<char>.Empty : rest[end..];
+                rest = rest[(1 + valueLength)..];
+            }
         }
 
         return true;
     }
+
+    // The length of the bare item at the start of value, or 0 when there is none.
+    private static int BareItemLength(ReadOnlySpan<char> value)
+    {
+        if (value.IsEmpty)
+        {
+            return 0;
+        }
+
+        if (value[0] == '"' || (value[0] == '%' && value.Length > 1 && value[1] == '"'))
+        {
+            // A string, or a display string (%"..."), closed by an unescaped quote.
+            for (var i = value[0] == '"' ? 1 : 2; i < value.Length; i++)
+            {
+                var c = value[i];
+                if (c == '"')
+                {
+                    return i + 1;
+                }
+
+                if (c == '\\' && value[0] == '"')
+                {
+                    if (i + 1 >= value.Length || value[i + 1] is not ('"' or '\\'))
+                    {
+                        return 0;
+                    }
+
+                    i++;
+                }
+                else if (!IsVisibleAscii(c) && c != ' ')
+                {
+                    return 0;
+                }
+            }
+
+            return 0; // not closed
+        }
+
+        var length = 0;
+        while (length < value.Length && IsBareItemChar(value[length]))
+        {
+            length++;
+        }
+
+        return length;
+    }
+
+    private static bool IsParameterKeyChar(char c) => c is (>= 'a' and <= 'z') or (>= '0' and <= '9') or '_' or '-' or '.' or '*';
+
+    // Token (tchar, ":", "/"), integer and decimal, byte sequence (base64 between colons), boolean ("?"), date ("@").
+    private static bool IsBareItemChar(char c) =>
+        char.IsAsciiLetterOrDigit(c) || c is '!' or '#' or '$' or '%' or '&' or '\'' or '*' or '+' or '-' or '.' or '^' or '_' or '`' or '|' or '~' or ':' or '/' or '?' or '@' or '=';
 
     private static ReadOnlySpan<char> TrimOptionalWhitespace(ReadOnlySpan<char> value) => value.Trim(" \t");
 
