@@ -3,6 +3,7 @@ using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features.Authentication;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Idempotency.AspNetCore.Deduplication;
 
@@ -22,7 +23,7 @@ internal sealed partial class IdempotencyMiddleware
     /// </summary>
     private async ValueTask<string?> ResolveScopeAsync(HttpContext context, Endpoint endpoint)
     {
-        if (RequiresAuthorization(endpoint) && !context.Items.ContainsKey(AuthorizationMiddlewareInvokedKey))
+        if (!context.Items.ContainsKey(AuthorizationMiddlewareInvokedKey) && await RequiresAuthorizationAsync(context, endpoint))
         {
             LogPipelineMisordered(_logger, RouteTemplate(endpoint));
             await _problems.PipelineMisorderedAsync(context);
@@ -81,7 +82,21 @@ internal sealed partial class IdempotencyMiddleware
         return false;
     }
 
-    private static bool RequiresAuthorization(Endpoint endpoint) =>
-        endpoint.Metadata.GetMetadata<IAllowAnonymous>() is null
-        && (endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null || endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is not null);
+    // An endpoint requires authorization by its metadata, or, without any, by the fallback policy, which the
+    // authorization middleware applies to every endpoint that has none. Asked only when authorization has not run.
+    private static async ValueTask<bool> RequiresAuthorizationAsync(HttpContext context, Endpoint endpoint)
+    {
+        if (endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null)
+        {
+            return false;
+        }
+
+        if (endpoint.Metadata.GetMetadata<IAuthorizeData>() is not null || endpoint.Metadata.GetMetadata<AuthorizationPolicy>() is not null)
+        {
+            return true;
+        }
+
+        return context.RequestServices.GetService<IAuthorizationPolicyProvider>() is { } policies
+            && await policies.GetFallbackPolicyAsync() is not null;
+    }
 }
