@@ -56,14 +56,17 @@ internal sealed class CapturingServerCallContext : ServerCallContext
 
     protected override Task WriteResponseHeadersAsyncCore(Metadata responseHeaders)
     {
-        // Kept before they are sent: the same instance could be changed by the handler afterwards.
+        // Copied before they are sent: the same instance could be changed by the handler afterwards. Kept only once the
+        // call has taken them: Grpc.AspNetCore refuses a second write (headers go out once), and a handler that carries
+        // on after that refusal must not have a replay send headers its client never received.
         var copy = new Metadata();
         foreach (var entry in responseHeaders)
         {
             copy.Add(entry);
         }
 
-        WrittenHeaders = copy;
-        return _inner.WriteResponseHeadersAsync(responseHeaders);
+        var write = _inner.WriteResponseHeadersAsync(responseHeaders);
+        WrittenHeaders ??= copy;
+        return write;
     }
 }
