@@ -164,7 +164,7 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
         {
             LogReplayedOutcomeUnknown(_logger, request.Key);
             _engine.RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request);
-            await context.WriteResponseHeadersAsync(new Metadata { { GrpcIdempotencyMetadata.ReplayedName, "true" } }).ConfigureAwait(false);
+            await WriteReplayHeadersAsync(context, new Metadata { { GrpcIdempotencyMetadata.ReplayedName, "true" } }).ConfigureAwait(false);
             throw new RpcException(new Status(
                 StatusCode.Internal,
                 "A call with this idempotency key ran before, but its outcome could not be recorded; it will not run again under this key."));
@@ -197,7 +197,7 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
         }
 
         headers.Add(GrpcIdempotencyMetadata.ReplayedName, "true");
-        await context.WriteResponseHeadersAsync(headers).ConfigureAwait(false);
+        await WriteReplayHeadersAsync(context, headers).ConfigureAwait(false);
         foreach (var entry in stored.Trailers)
         {
             context.ResponseTrailers.Add(entry);
@@ -212,6 +212,14 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
         context.Status = stored.Status;
         return message;
     }
+
+    /// <summary>
+    /// Sends a replay's response headers, unless the call has sent its headers already: an application interceptor
+    /// outside this one may have written them, and a call sends headers once (a second write throws). The original call
+    /// then could not send any of its own either, so the replay loses nothing but its marker.
+    /// </summary>
+    private static Task WriteReplayHeadersAsync(ServerCallContext context, Metadata headers) =>
+        context.GetHttpContext().Response.HasStarted ? Task.CompletedTask : context.WriteResponseHeadersAsync(headers);
 
     private RpcException RefuseUnreadable(IdempotencyExecutionRequest request, Exception fault)
     {

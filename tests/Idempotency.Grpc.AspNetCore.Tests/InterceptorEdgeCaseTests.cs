@@ -1,5 +1,7 @@
 using Grpc.Core;
+using Grpc.Core.Interceptors;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Idempotency.Grpc.AspNetCore.Tests;
 
@@ -22,6 +24,31 @@ public sealed class InterceptorEdgeCaseTests
         Assert.Equal("first", originalHeaders.GetValue("x-write"));
         Assert.Equal("true", replayHeaders.GetValue("idempotent-replayed"));
         Assert.Equal(originalHeaders.GetValue("x-write"), replayHeaders.GetValue("x-write"));
+    }
+
+    [Fact]
+    public async Task Replay_UnderAnInterceptorThatSentTheHeadersFirst_ReturnsTheStoredReply()
+    {
+        // The application's interceptor, registered before AddIdempotency, runs outside it and sends the headers itself.
+        await using var server = await GrpcTestServer.StartAsync(
+            configureServices: services => services.AddGrpc(options =>
+            {
+                options.Interceptors.Add<HeaderSendingInterceptor>();
+                var registration = options.Interceptors[^1];
+                options.Interceptors.RemoveAt(options.Interceptors.Count - 1);
+                options.Interceptors.Insert(0, registration);
+            }),
+            map: app => app.MapGrpcService<EdgeCaseLedger>());
+        var request = new DepositRequest { Account = "acc-outer", Amount = 5 };
+
+        var original = await server.Client.DepositAsync(request, GrpcTestServer.Key("edge-outer-1"));
+        var replay = server.Client.DepositAsync(request, GrpcTestServer.Key("edge-outer-1"));
+        var replayHeaders = await replay.ResponseHeadersAsync;
+        var replayed = await replay;
+
+        Assert.Equal(1, server.State.Executions);
+        Assert.Equal(original, replayed);
+        Assert.Equal("outer", replayHeaders.GetValue("x-outer"));
     }
 }
 
@@ -46,5 +73,16 @@ internal sealed class EdgeCaseLedger(LedgerState state) : Ledger.LedgerBase
         }
 
         return new DepositReply { Account = request.Account, Execution = execution };
+    }
+}
+
+/// <summary>An application interceptor that sends the response headers before the call goes on.</summary>
+internal sealed class HeaderSendingInterceptor : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        await context.WriteResponseHeadersAsync(new Metadata { { "x-outer", "outer" } });
+        return await continuation(request, context);
     }
 }
