@@ -39,8 +39,13 @@ internal sealed partial class GrpcIdempotencyInterceptor
         where TRequest : class
         where TResponse : class
     {
+        // Trailers already set when the handler starts (by an application interceptor outside this one) are that
+        // interceptor's: it sets them again on a replay, so the record must not hold a second copy.
+        private Metadata.Entry[] _trailersBefore = [];
+
         public async ValueTask<CallOutcome<TResponse>> RunAsync(CancellationToken cancellationToken)
         {
+            _trailersBefore = [.. context.ResponseTrailers];
             try
             {
                 return new(await continuation(request, context).ConfigureAwait(false), null);
@@ -71,7 +76,10 @@ internal sealed partial class GrpcIdempotencyInterceptor
             var trailers = new Metadata();
             foreach (var entry in context.ResponseTrailers)
             {
-                trailers.Add(entry);
+                if (!Array.Exists(_trailersBefore, before => ReferenceEquals(before, entry)))
+                {
+                    trailers.Add(entry);
+                }
             }
 
             if (exception is not null)

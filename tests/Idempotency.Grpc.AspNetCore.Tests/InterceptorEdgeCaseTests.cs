@@ -50,6 +50,30 @@ public sealed class InterceptorEdgeCaseTests
         Assert.Equal(original, replayed);
         Assert.Equal("outer", replayHeaders.GetValue("x-outer"));
     }
+
+    [Fact]
+    public async Task Replay_UnderAnInterceptorThatSetsATrailerFirst_SendsThatTrailerOnce()
+    {
+        // The application's interceptor, outside this one, sets a trailer of its own on every call, replays included.
+        await using var server = await GrpcTestServer.StartAsync(configureServices: services => services.AddGrpc(options =>
+        {
+            options.Interceptors.Add<TrailerSettingInterceptor>();
+            var registration = options.Interceptors[^1];
+            options.Interceptors.RemoveAt(options.Interceptors.Count - 1);
+            options.Interceptors.Insert(0, registration);
+        }));
+        var request = new DepositRequest { Account = "acc-trailer", Amount = 5 };
+
+        var original = server.Client.DepositAsync(request, GrpcTestServer.Key("edge-trailer-1"));
+        await original;
+        var replay = server.Client.DepositAsync(request, GrpcTestServer.Key("edge-trailer-1"));
+        await replay;
+
+        Assert.Equal(1, server.State.Executions);
+        Assert.Single(original.GetTrailers(), entry => entry.Key == "x-outer");
+        Assert.Single(replay.GetTrailers(), entry => entry.Key == "x-outer");
+        Assert.Equal("1", replay.GetTrailers().GetValue("x-balance-version"));
+    }
 }
 
 /// <summary>A deposit whose behaviour the request's account chooses, for the edge cases above.</summary>
@@ -84,5 +108,16 @@ internal sealed class HeaderSendingInterceptor : Interceptor
     {
         await context.WriteResponseHeadersAsync(new Metadata { { "x-outer", "outer" } });
         return await continuation(request, context);
+    }
+}
+
+/// <summary>An application interceptor that sets a trailer before the call goes on.</summary>
+internal sealed class TrailerSettingInterceptor : Interceptor
+{
+    public override Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        context.ResponseTrailers.Add("x-outer", "outer");
+        return continuation(request, context);
     }
 }
