@@ -164,7 +164,7 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
         {
             LogReplayedOutcomeUnknown(_logger, request.Key);
             _engine.RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request);
-            await WriteReplayHeadersAsync(context, new Metadata { { GrpcIdempotencyMetadata.ReplayedName, "true" } }).ConfigureAwait(false);
+            await WriteReplayHeadersAsync(context, []).ConfigureAwait(false);
             throw new RpcException(new Status(
                 StatusCode.Internal,
                 "A call with this idempotency key ran before, but its outcome could not be recorded; it will not run again under this key."));
@@ -190,14 +190,7 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
 
         LogReplayed(_logger, request.Key, stored.Status.StatusCode);
         _engine.RecordOutcome(IdempotencyOutcome.Replayed, request);
-        var headers = new Metadata();
-        foreach (var entry in stored.Headers)
-        {
-            headers.Add(entry);
-        }
-
-        headers.Add(GrpcIdempotencyMetadata.ReplayedName, "true");
-        await WriteReplayHeadersAsync(context, headers).ConfigureAwait(false);
+        await WriteReplayHeadersAsync(context, stored.Headers).ConfigureAwait(false);
         foreach (var entry in stored.Trailers)
         {
             context.ResponseTrailers.Add(entry);
@@ -214,12 +207,35 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
     }
 
     /// <summary>
-    /// Sends a replay's response headers, unless the call has sent its headers already: an application interceptor
-    /// outside this one may have written them, and a call sends headers once (a second write throws). The original call
-    /// then could not send any of its own either, so the replay loses nothing but its marker.
+    /// Sends a replay's response headers as the original call sent them: written (and flushed) when its handler wrote
+    /// some, else left to go out with the response, so that an application interceptor outside this one can still send
+    /// its own, on a replay as on the original. The <c>idempotent-replayed</c> marker goes with them. Nothing is written
+    /// once the call has sent its headers (such an interceptor did, before the call): a call sends headers once, and
+    /// the original could not send any of its own either.
     /// </summary>
-    private static Task WriteReplayHeadersAsync(ServerCallContext context, Metadata headers) =>
-        context.GetHttpContext().Response.HasStarted ? Task.CompletedTask : context.WriteResponseHeadersAsync(headers);
+    private static Task WriteReplayHeadersAsync(ServerCallContext context, Metadata storedHeaders)
+    {
+        var response = context.GetHttpContext().Response;
+        if (response.HasStarted)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (storedHeaders.Count == 0)
+        {
+            response.Headers.Append(GrpcIdempotencyMetadata.ReplayedName, "true");
+            return Task.CompletedTask;
+        }
+
+        var headers = new Metadata();
+        foreach (var entry in storedHeaders)
+        {
+            headers.Add(entry);
+        }
+
+        headers.Add(GrpcIdempotencyMetadata.ReplayedName, "true");
+        return context.WriteResponseHeadersAsync(headers);
+    }
 
     private RpcException RefuseUnreadable(IdempotencyExecutionRequest request, Exception fault)
     {

@@ -74,6 +74,50 @@ public sealed class InterceptorEdgeCaseTests
         Assert.Single(replay.GetTrailers(), entry => entry.Key == "x-outer");
         Assert.Equal("1", replay.GetTrailers().GetValue("x-balance-version"));
     }
+
+    [Fact]
+    public async Task Replay_OfACallThatSentNoHeaders_LeavesThemToAnInterceptorThatSendsThemAfterTheCall()
+    {
+        // The application's interceptor, outside this one, sends headers once the call returns, as it can when the
+        // handler sent none: a replay of that call must leave it able to.
+        await using var server = await GrpcTestServer.StartAsync(
+            configureServices: services => services.AddGrpc(options =>
+            {
+                options.Interceptors.Add<HeaderSendingAfterInterceptor>();
+                var registration = options.Interceptors[^1];
+                options.Interceptors.RemoveAt(options.Interceptors.Count - 1);
+                options.Interceptors.Insert(0, registration);
+            }),
+            map: app => app.MapGrpcService<EdgeCaseLedger>());
+        var request = new DepositRequest { Account = "acc-after", Amount = 5 };
+
+        var original = await server.Client.DepositAsync(request, GrpcTestServer.Key("edge-after-1"));
+        var replay = server.Client.DepositAsync(request, GrpcTestServer.Key("edge-after-1"));
+        var replayHeaders = await replay.ResponseHeadersAsync;
+        var replayed = await replay;
+
+        Assert.Equal(1, server.State.Executions);
+        Assert.Equal(original, replayed);
+        Assert.Equal("after", replayHeaders.GetValue("x-after"));
+        Assert.Equal("true", replayHeaders.GetValue("idempotent-replayed"));
+    }
+
+    [Fact]
+    public async Task Replay_OfAFinalErrorThatSentNoHeaders_IsStillMarkedAsReplayed()
+    {
+        await using var server = await GrpcTestServer.StartAsync(map: app => app.MapGrpcService<EdgeCaseLedger>());
+        var request = new DepositRequest { Account = "no-headers", FailWith = (int)StatusCode.NotFound };
+
+        var original = server.Client.DepositAsync(request, GrpcTestServer.Key("edge-error-1"));
+        var originalError = await Assert.ThrowsAsync<RpcException>(() => original.ResponseAsync);
+        var replay = server.Client.DepositAsync(request, GrpcTestServer.Key("edge-error-1"));
+        var replayError = await Assert.ThrowsAsync<RpcException>(() => replay.ResponseAsync);
+
+        Assert.Equal(1, server.State.Executions);
+        Assert.Equal(originalError.Status, replayError.Status);
+        Assert.Null((await original.ResponseHeadersAsync).Get("idempotent-replayed"));
+        Assert.Equal("true", (await replay.ResponseHeadersAsync).GetValue("idempotent-replayed"));
+    }
 }
 
 /// <summary>A deposit whose behaviour the request's account chooses, for the edge cases above.</summary>
@@ -94,6 +138,11 @@ internal sealed class EdgeCaseLedger(LedgerState state) : Ledger.LedgerBase
             catch (InvalidOperationException)
             {
             }
+        }
+
+        if (request.FailWith != 0)
+        {
+            throw new RpcException(new Status((StatusCode)request.FailWith, $"deposit failed in execution {execution}"));
         }
 
         return new DepositReply { Account = request.Account, Execution = execution };
@@ -119,5 +168,17 @@ internal sealed class TrailerSettingInterceptor : Interceptor
     {
         context.ResponseTrailers.Add("x-outer", "outer");
         return continuation(request, context);
+    }
+}
+
+/// <summary>An application interceptor that sends the response headers once the call has returned.</summary>
+internal sealed class HeaderSendingAfterInterceptor : Interceptor
+{
+    public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
+        TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
+    {
+        var response = await continuation(request, context);
+        await context.WriteResponseHeadersAsync(new Metadata { { "x-after", "after" } });
+        return response;
     }
 }
