@@ -41,11 +41,16 @@ public sealed class TelemetryTests
         });
         using var durations = new MetricCollector<double>(app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(), "Microsoft.AspNetCore.Hosting", "http.server.request.duration");
 
+        // Hosting records a request as it ends, which can be after the client has its response: each request waits for
+        // its measurement, so that the next one's cannot come first (seen once under load: "replayed" before "executed").
         await app.SendAsync(TestApp.Post("/pay", "k"));
+        await durations.WaitForMeasurementsAsync(1, TimeSpan.FromSeconds(30));
         await app.SendAsync(TestApp.Post("/pay", "k"));
+        await durations.WaitForMeasurementsAsync(2, TimeSpan.FromSeconds(30));
         await app.SendAsync(TestApp.Post("/pay", key: null));
+        await durations.WaitForMeasurementsAsync(3, TimeSpan.FromSeconds(30));
         await Assert.ThrowsAsync<InvalidOperationException>(() => app.SendAsync(TestApp.Post("/throws", "k2"))); // the test server rethrows
-        await durations.WaitForMeasurementsAsync(4, TimeSpan.FromSeconds(30)); // hosting records a request as it ends
+        await durations.WaitForMeasurementsAsync(4, TimeSpan.FromSeconds(30));
 
         var outcomes = durations.GetMeasurementSnapshot().Select(m => m.Tags.TryGetValue("idempotency.outcome", out var value) ? (string?)value : null).ToArray();
         Assert.Equal(new string?[] { "executed", "replayed", "rejected", "released" }, outcomes);
