@@ -7,15 +7,17 @@ namespace Idempotency.Benchmarks;
 /// <see cref="InMemoryStoreSizeBenchmarks"/> measured by the process's CPU time instead of the wall clock: on a machine
 /// whose cores are shared with other work, a wall-clock nanosecond per operation measures the other work as much as
 /// ours, while the CPU time this process spends (its threads and the garbage collector's) measures ours. Run with
-/// <c>store-size [operations per measurement]</c>; prints one line per size and operation.
+/// <c>store-size [operations per measurement] [comma-separated sizes]</c>; prints one line per size and operation, with
+/// the process's working set after it.
 /// </summary>
 internal static class InMemoryStoreSizeProbe
 {
     public static void Run(string[] args)
     {
         var operations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
-        Console.WriteLine($"{"records",9} {"operation",-22} {"CPU ns/op",10} {"wall ns/op",10} {"alloc B/op",10} {"gen0",6} {"gen1",6} {"gen2",6} {"GC pause us/op",14}");
-        foreach (var records in (int[])[0, 1_000_000, 5_000_000])
+        var sizes = args.Length > 1 ? args[1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [0, 1_000_000, 5_000_000];
+        Console.WriteLine($"{"records",9} {"operation",-22} {"CPU ns/op",10} {"wall ns/op",10} {"alloc B/op",10} {"gen0",6} {"gen1",6} {"gen2",6} {"GC pause us/op",14} {"RSS MiB",8}");
+        foreach (var records in sizes)
         {
             var benchmarks = new InMemoryStoreSizeBenchmarks { Records = records };
             benchmarks.Setup();
@@ -55,6 +57,6 @@ internal static class InMemoryStoreSizeProbe
         var cpuNs = (process.TotalProcessorTime - cpu).TotalNanoseconds / operations;
         Console.WriteLine(string.Create(
             CultureInfo.InvariantCulture,
-            $"{records,9} {name,-22} {cpuNs,10:0} {wall.Elapsed.TotalNanoseconds / operations,10:0} {(GC.GetTotalAllocatedBytes(precise: false) - allocated) / operations,10} {GC.CollectionCount(0) - gen0,6} {GC.CollectionCount(1) - gen1,6} {GC.CollectionCount(2) - gen2,6} {(GC.GetTotalPauseDuration() - pause).TotalMicroseconds / operations,14:0.000}"));
+            $"{records,9} {name,-22} {cpuNs,10:0} {wall.Elapsed.TotalNanoseconds / operations,10:0} {(GC.GetTotalAllocatedBytes(precise: false) - allocated) / operations,10} {GC.CollectionCount(0) - gen0,6} {GC.CollectionCount(1) - gen1,6} {GC.CollectionCount(2) - gen2,6} {(GC.GetTotalPauseDuration() - pause).TotalMicroseconds / operations,14:0.000} {process.WorkingSet64 / (1024 * 1024),8}"));
     }
 }

@@ -2,17 +2,25 @@ using BenchmarkDotNet.Running;
 using Idempotency.Benchmarks;
 
 // "serve ..." runs the Kestrel app that scripts/benchmark-e2e.sh drives with wrk; anything else (but "store-size",
-// "direct-cpu", "allocation-types", "first-touch" and "pg-unit-of-work") runs BenchmarkDotNet.
+// "faster-store-size", "direct-cpu", "allocation-types", "first-touch" and "pg-unit-of-work") runs BenchmarkDotNet.
 if (args.Length > 0 && args[0] == "serve")
 {
     await BenchmarkServer.RunAsync(args[1..]);
     return;
 }
 
-// "store-size [operations]" measures the in-memory store at 0, 1 M and 5 M records by CPU time (InMemoryStoreSizeProbe).
+// "store-size [operations] [sizes]" measures the in-memory store at 0, 1 M and 5 M records (or the comma-separated
+// sizes given) by CPU time (InMemoryStoreSizeProbe).
 if (args.Length > 0 && args[0] == "store-size")
 {
     InMemoryStoreSizeProbe.Run(args[1..]);
+    return;
+}
+
+// "faster-store-size [operations] [sizes]" measures the same operations modelled on Microsoft.FASTER.Core (FasterStoreSizeProbe).
+if (args.Length > 0 && args[0] == "faster-store-size")
+{
+    FasterStoreSizeProbe.Run(args[1..]);
     return;
 }
 
