@@ -53,6 +53,10 @@ public sealed class IdempotentExecutor
     /// <see cref="IdempotencyScopeQuotaExceededException.RetryAfter"/>.
     /// </exception>
     /// <exception cref="IdempotentOperationOutcomeUnknownException">The operation ran before, but its result could not be recorded.</exception>
+    /// <exception cref="IdempotentOperationResultMismatchException">
+    /// The key was executed by an operation without a result, or with a result this <paramref name="resultType"/> cannot
+    /// read (another type): nothing ran and nothing is replayed.
+    /// </exception>
     public async ValueTask<IdempotentResult<TResult>> ExecuteAsync<TResult>(
         IdempotentOperation request,
         Func<CancellationToken, ValueTask<TResult>> operation,
@@ -67,7 +71,7 @@ public sealed class IdempotentExecutor
         var execution = await _engine.ExecuteAsync(CreateRequest(request), work, cancellationToken).ConfigureAwait(false);
         return RanAndKept(request, execution)
             ? new(execution.Outcome!, IsReplay: false)
-            : new(JsonSerializer.Deserialize(OperationResultCodec.Decode(ReplayedContent(request, execution).Span), resultType)!, IsReplay: true);
+            : new(ReplayedResult(request, execution, resultType), IsReplay: true);
     }
 
     /// <summary>Runs <paramref name="operation"/>, which has no result, unless an execution with the same key has completed.</summary>
@@ -83,6 +87,9 @@ public sealed class IdempotentExecutor
     /// </exception>
     /// <exception cref="IdempotencyScopeQuotaExceededException">The operation's scope holds its full share of the store; the operation did not run.</exception>
     /// <exception cref="IdempotentOperationOutcomeUnknownException">The operation ran before, but its result could not be recorded.</exception>
+    /// <exception cref="IdempotentOperationResultMismatchException">
+    /// The key was executed by an operation with a result (<see cref="ExecuteAsync{TResult}"/>): nothing ran.
+    /// </exception>
     public async ValueTask<IdempotentResult> ExecuteAsync(IdempotentOperation request, Func<CancellationToken, Task> operation, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -94,8 +101,80 @@ public sealed class IdempotentExecutor
             return new(IsReplay: false);
         }
 
-        ReplayedContent(request, execution);
+        if (!OperationResultCodec.Decode(ReplayedContent(request, execution).Span).IsEmpty)
+        {
+            throw ResultMismatch(
+                request,
+                "its record was written by an operation with a result (ExecuteAsync<TResult>), but this call runs an operation without a result");
+        }
+
+        _engine.RecordOutcome(IdempotencyOutcome.Replayed, request.Name, request.Key, request.Scope);
         return new(IsReplay: true);
+    }
+
+    /// <summary>
+    /// The stored result, read as <typeparamref name="TResult"/>. A record without a result, or one whose JSON
+    /// <paramref name="resultType"/> cannot read, was written by another operation under the same key: refused with
+    /// <see cref="IdempotentOperationResultMismatchException"/> rather than System.Text.Json's exception.
+    /// </summary>
+    private TResult ReplayedResult<TResult>(IdempotentOperation request, IdempotencyExecution<TResult> execution, JsonTypeInfo<TResult> resultType)
+    {
+        var json = OperationResultCodec.Decode(ReplayedContent(request, execution).Span);
+        if (json.IsEmpty)
+        {
+            throw ResultMismatch(
+                request,
+                $"its record was written by an operation without a result (ExecuteAsync without TResult), and holds no {resultType.Type.Name} to replay");
+        }
+
+        TResult result;
+        try
+        {
+            result = JsonSerializer.Deserialize(json, resultType)!;
+        }
+        catch (JsonException)
+        {
+            // The JsonException is not kept: its message can quote the stored JSON (a property name, a dictionary key,
+            // a character of a value), which is the operation's result and may hold personal data.
+            throw ResultMismatch(request, $"its stored result, {DescribeJson(json)} of {json.Length} bytes, cannot be read as {resultType.Type.Name}");
+        }
+
+        _engine.RecordOutcome(IdempotencyOutcome.Replayed, request.Name, request.Key, request.Scope);
+        return result;
+    }
+
+    private IdempotentOperationResultMismatchException ResultMismatch(IdempotentOperation request, string what)
+    {
+        _engine.RecordOutcome(IdempotencyOutcome.Mismatch, request.Name, request.Key, request.Scope);
+        return new IdempotentOperationResultMismatchException(
+            $"The idempotency key was already executed by an operation with a different result type: {what}. This call did not run its " +
+            "operation, and no redelivery of it will while the record is kept. Two operations share the key, scope and payload (two " +
+            "handlers of the same message, or a handler whose result type changed): give each operation its own scope, and dead-letter this message.");
+    }
+
+    // Only the kind of the first token: never any of the stored result itself.
+    private static string DescribeJson(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        try
+        {
+            reader.Read();
+        }
+        catch (JsonException)
+        {
+            return "not valid JSON";
+        }
+
+        return reader.TokenType switch
+        {
+            JsonTokenType.StartObject => "a JSON object",
+            JsonTokenType.StartArray => "a JSON array",
+            JsonTokenType.String => "a JSON string",
+            JsonTokenType.Number => "a JSON number",
+            JsonTokenType.True or JsonTokenType.False => "a JSON boolean",
+            JsonTokenType.Null => "JSON null",
+            _ => "JSON",
+        };
     }
 
     // A run whose record was not kept still happened, unless its unit of work held everything back: then nothing did.
@@ -111,7 +190,7 @@ public sealed class IdempotentExecutor
             OperationName = request.Name,
         };
 
-    /// <summary>The stored result of a replay; for every other way an execution that did not run can end, its exception.</summary>
+    /// <summary>The stored result of a replay (not yet counted); for every other way an execution that did not run can end, its exception.</summary>
     private ReadOnlyMemory<byte> ReplayedContent<TOutcome>(IdempotentOperation request, IdempotencyExecution<TOutcome> execution)
     {
         switch (execution.Status)
@@ -120,7 +199,7 @@ public sealed class IdempotentExecutor
                 var record = execution.Record;
                 if (record.Kind == IdempotencyRecordKind.OperationResult)
                 {
-                    _engine.RecordOutcome(IdempotencyOutcome.Replayed, request.Name, request.Key, request.Scope);
+                    // The caller counts the replay once it knows the result fits (ResultMismatch otherwise).
                     return record.Content;
                 }
 
