@@ -81,11 +81,48 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
         if (IdempotencyKeyParser.TryParse(key, strict: false, IdempotencyProtocol.MaxKeyLength, out var parsed) != IdempotencyKeyParseStatus.Valid
             || !string.Equals(parsed, key, StringComparison.Ordinal))
         {
+            // Never the value itself: a generator builds it from the request (an order id, an e-mail address), and
+            // the application logs this exception at Error.
             throw new InvalidOperationException(
-                $"IdempotencyKeyHandlerOptions.KeyGenerator returned '{key}', which is not a valid idempotency key: use 1 to {IdempotencyProtocol.MaxKeyLength} visible ASCII characters other than '\"', '\\', ',' and ';'.");
+                $"IdempotencyKeyHandlerOptions.KeyGenerator returned a value that is not a valid idempotency key: {DescribeInvalidKey(key)}. " +
+                $"Return 1 to {IdempotencyProtocol.MaxKeyLength} visible ASCII characters other than '\"', '\\', ',' and ';' " +
+                "(the value is not quoted here, as it may hold data of the request).");
         }
 
         return key;
+    }
+
+    // What is wrong with a key, and where (a 1-based position), without any of its characters but a forbidden one.
+    private static string DescribeInvalidKey(string key)
+    {
+        if (key.Length == 0)
+        {
+            return "it is empty";
+        }
+
+        if (key.Length > IdempotencyProtocol.MaxKeyLength)
+        {
+            return $"it is {key.Length} characters long, and the most is {IdempotencyProtocol.MaxKeyLength}";
+        }
+
+        for (var i = 0; i < key.Length; i++)
+        {
+            var c = key[i];
+            var problem = c switch
+            {
+                ' ' => "a space",
+                '"' or '\\' or ',' or ';' => $"'{c}'",
+                _ when c < ' ' || c == '\u007F' => "a control character",
+                _ when !char.IsAscii(c) => "not ASCII",
+                _ => null,
+            };
+            if (problem is not null)
+            {
+                return $"its character at position {i + 1} is {problem}";
+            }
+        }
+
+        return "it is not a key the Idempotency-Key header can carry";
     }
 
     /// <summary>

@@ -68,6 +68,40 @@ public sealed class IdempotencyKeyHandlerTests
         Assert.Contains("KeyGenerator", error.Message, StringComparison.Ordinal);
     }
 
+    // A generator often builds the key from the message (an order id, a customer's e-mail address): the exception,
+    // which the application logs at Error, says what is wrong with the value and where, never the value itself.
+    [Theory]
+    [InlineData("order-17 alice@example.com", "its character at position 9 is a space")]
+    [InlineData("order-17\nalice@example.com", "its character at position 9 is a control character")]
+    [InlineData("order-17;alice@example.com", "its character at position 9 is ';'")]
+    [InlineData("order-17-alice@exämple.com", "its character at position 18 is not ASCII")]
+    [InlineData("\"order-17-alice@example.com\"", "its character at position 1 is '\"'")]
+    [InlineData("", "it is empty")]
+    public async Task InvalidGeneratedKey_IsDescribed_WithoutQuotingIt(string key, string what)
+    {
+        var server = new ScriptedServer(_ => new HttpResponseMessage(HttpStatusCode.OK));
+        using var client = new HttpClient(new IdempotencyKeyHandler(new() { KeyGenerator = _ => key }) { InnerHandler = server });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => client.PostAsync(new Uri("http://test/a"), new StringContent("{}")));
+
+        Assert.Contains("IdempotencyKeyHandlerOptions.KeyGenerator returned a value that is not a valid idempotency key: " + what, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("alice", error.Message, StringComparison.Ordinal);
+        Assert.Empty(server.Keys);
+    }
+
+    [Fact]
+    public async Task TooLongGeneratedKey_IsDescribedByItsLength_WithoutQuotingIt()
+    {
+        var key = "customer-alice@example.com-" + new string('x', 300);
+        var server = new ScriptedServer(_ => new HttpResponseMessage(HttpStatusCode.OK));
+        using var client = new HttpClient(new IdempotencyKeyHandler(new() { KeyGenerator = _ => key }) { InnerHandler = server });
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => client.PostAsync(new Uri("http://test/a"), new StringContent("{}")));
+
+        Assert.Contains($"it is {key.Length} characters long, and the most is 255", error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("alice", error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task InFlightConflict_IsSentAgainAfterRetryAfter_WithTheSameKey()
     {
