@@ -1,6 +1,6 @@
 namespace Idempotency.Redis;
 
-/// <summary>The stable event ids of everything the Redis store logs (the 3100 range belongs to Idempotency.Redis; 3150-3199 to replica acknowledgement).</summary>
+/// <summary>The stable event ids of everything the Redis store logs (the 3100 range belongs to Idempotency.Redis; 3150-3159 to replica acknowledgement, 3160-3169 to Garnet, 3170-3179 to the conditional-write stores).</summary>
 internal static class RedisLogEvents
 {
     public const int EvictionPolicyUnsafe = 3101;
@@ -16,4 +16,9 @@ internal static class RedisLogEvents
     public const int TooFewReplicas = 3152;
     public const int GarnetMemoryOnly = 3160;
     public const int GarnetStorageTier = 3161;
+    public const int ConditionalWritesEvictionPolicyUnsafe = 3170;
+    public const int ConditionalWritesEvictionPolicyNotChecked = 3171;
+    public const int ConditionalWritesEvictionPolicySafe = 3172;
+    public const int ConditionalWritesStartupChecksIncomplete = 3173;
+    public const int ConditionalWritesGarnetMemoryOnly = 3174;
 }

@@ -1,6 +1,7 @@
 using Idempotency;
 using Idempotency.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -14,11 +15,12 @@ public static class RedisConditionalWriteServiceCollectionExtensions
     /// replacing any registered before (such as the in-memory ones). Each write is one Lua script: one atomic round
     /// trip. They use the application's <see cref="IConnectionMultiplexer"/> (registered in the service collection, or
     /// made by <see cref="RedisConditionalWriteOptions.ConnectionMultiplexerFactory"/>) and never dispose it.
-    /// Options are validated when the host starts.
+    /// Options are validated when the host starts, and a hosted service checks Redis's <c>maxmemory-policy</c> then
+    /// (<see cref="RedisConditionalWriteOptions.EvictionPolicyCheck"/>).
     /// </summary>
     /// <remarks>
     /// Run Redis with <c>maxmemory-policy noeviction</c>: under an eviction policy Redis may drop a record or a stream
-    /// to free memory, and a dropped stream starts again at entry 1.
+    /// to free memory, and a dropped record starts again at version 1, a dropped stream at entry 1.
     /// </remarks>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Sets the key prefix and, optionally, where the multiplexer comes from.</param>
@@ -34,6 +36,7 @@ public static class RedisConditionalWriteServiceCollectionExtensions
 
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisConditionalWriteOptions>, RedisConditionalWriteOptionsValidator>());
         services.TryAddSingleton(provider => new RedisConditionalWriteConnection(Multiplexer(provider)));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisConditionalWriteInitializer>());
         services.Replace(ServiceDescriptor.Singleton<IVersionedRecordStore>(
             provider => new RedisVersionedRecordStore(provider.GetRequiredService<RedisConditionalWriteConnection>().Multiplexer, Options(provider))));
         services.Replace(ServiceDescriptor.Singleton<IAppendOnlyStreamStore>(

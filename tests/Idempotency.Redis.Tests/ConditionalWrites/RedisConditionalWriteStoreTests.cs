@@ -171,6 +171,16 @@ public sealed class RedisConditionalWriteStoreTests(RedisServerFixture redis) : 
 
         Assert.Equal("conditional:", options.KeyPrefix);
         Assert.Null(options.ConnectionMultiplexerFactory);
+        Assert.Equal(RedisEvictionPolicyCheck.Warn, options.EvictionPolicyCheck);
+    }
+
+    [Fact]
+    public async Task UndefinedEvictionPolicyCheck_FailsAtStartUp()
+    {
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(
+            () => RedisConditionalWriteHost.StartAsync(redis.Server.ConnectionString(), options => options.EvictionPolicyCheck = (RedisEvictionPolicyCheck)7));
+
+        Assert.Contains("RedisConditionalWriteOptions.EvictionPolicyCheck must be Warn, Fail or Ignore.", error.Message, StringComparison.Ordinal);
     }
 
     private static string NewId() => Guid.NewGuid().ToString("N");
