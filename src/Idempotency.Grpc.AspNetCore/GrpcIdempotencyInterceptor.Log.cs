@@ -31,4 +31,10 @@ internal sealed partial class GrpcIdempotencyInterceptor
 
     [LoggerMessage(607, LogLevel.Debug, "Replayed 'outcome unknown' with INTERNAL for idempotency key {IdempotencyKey}: the original call ran, but its outcome could not be recorded.", EventName = "GrpcReplayedOutcomeUnknown")]
     private static partial void LogReplayedOutcomeUnknown(ILogger logger, string idempotencyKey);
+
+    [LoggerMessage(608, LogLevel.Information, "The outcome of a call to {Method} with key hash {KeyHash} takes {BodyLength} bytes to store, over MaxStoredBodySize ({MaxStoredBodySize}): the key completes with its status code alone, and retries get FAILED_PRECONDITION.", EventName = "GrpcResponseTooLargeToStore")]
+    private static partial void LogResponseTooLargeToStore(ILogger logger, string method, long bodyLength, int maxStoredBodySize, string keyHash);
+
+    [LoggerMessage(609, LogLevel.Debug, "Call with idempotency key {IdempotencyKey} already completed with {StatusCode}, but its outcome was too large to store: answered FAILED_PRECONDITION.", EventName = "GrpcReplayTooLarge")]
+    private static partial void LogReplayTooLarge(ILogger logger, string idempotencyKey, StatusCode statusCode);
 }

@@ -32,9 +32,17 @@ internal sealed partial class GrpcIdempotencyInterceptor
     /// The handler as the engine's work. An <see cref="RpcException"/> is an outcome (a status the client receives), not a
     /// failure of the work: it is caught so that a final status is stored and a transient one releases the key. Any other
     /// exception propagates through the engine, which releases the key; the client then gets UNKNOWN, as without this.
+    /// A final outcome whose record would be larger than <paramref name="maxStoredSize"/> completes the key with its
+    /// status code alone (<paramref name="onTooLarge"/> is told its size), as the HTTP middleware does with a response
+    /// body over <c>MaxStoredBodySize</c>.
     /// </summary>
     private sealed class CallWork<TRequest, TResponse>(
-        TRequest request, CapturingServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation, Marshaller<TResponse> responseMarshaller)
+        TRequest request,
+        CapturingServerCallContext context,
+        UnaryServerMethod<TRequest, TResponse> continuation,
+        Marshaller<TResponse> responseMarshaller,
+        int maxStoredSize,
+        Action<long> onTooLarge)
         : IIdempotentWork<CallOutcome<TResponse>>
         where TRequest : class
         where TResponse : class
@@ -90,8 +98,18 @@ internal sealed partial class GrpcIdempotencyInterceptor
                 }
             }
 
+            // Everything the record would hold counts, the status detail and metadata as much as the message: each is
+            // the handler's to make as large as it likes, and the store would keep it for every key.
             var message = exception is null ? MessageCodec.Serialize(responseMarshaller, outcome.Response!) : null;
-            return GrpcResponseFormat.Content(new StoredGrpcResponse(status, message, context.WrittenHeaders ?? [], trailers));
+            var response = new StoredGrpcResponse(status, message, context.WrittenHeaders ?? [], trailers);
+            var length = GrpcResponseFormat.EncodedLength(response);
+            if (length > maxStoredSize)
+            {
+                onTooLarge(length);
+                return GrpcResponseFormat.OmittedContent(status.StatusCode);
+            }
+
+            return GrpcResponseFormat.Content(response);
         }
     }
 }

@@ -97,7 +97,13 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
                 OperationName = method.FullName,
                 TraceId = httpContext.TraceIdentifier,
             };
-            var work = new CallWork<TRequest, TResponse>(request, new CapturingServerCallContext(context, httpContext), continuation, method.ResponseMarshaller);
+            var work = new CallWork<TRequest, TResponse>(
+                request,
+                new CapturingServerCallContext(context, httpContext),
+                continuation,
+                method.ResponseMarshaller,
+                _options.MaxStoredBodySize,
+                length => LogResponseTooLargeToStore(_logger, method.FullName, length, _options.MaxStoredBodySize, _engine.HashKey(key)));
             var execution = await _engine.ExecuteAsync(executionRequest, work, context.CancellationToken).ConfigureAwait(false);
             switch (execution.Status)
             {
@@ -188,6 +194,16 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
             throw RefuseUnreadable(request, ex);
         }
 
+        if (stored.IsOmitted)
+        {
+            LogReplayTooLarge(_logger, request.Key, stored.Status.StatusCode);
+            _engine.RecordOutcome(IdempotencyOutcome.Replayed, request);
+            await WriteReplayHeadersAsync(context, []).ConfigureAwait(false);
+            throw new RpcException(new Status(
+                StatusCode.FailedPrecondition,
+                $"The call with this idempotency key has already been processed (status {StatusName(stored.Status.StatusCode)}), but its outcome was too large to store for replay. Do not resend it with a new key; read the resulting state instead."));
+        }
+
         LogReplayed(_logger, request.Key, stored.Status.StatusCode);
         _engine.RecordOutcome(IdempotencyOutcome.Replayed, request);
         await WriteReplayHeadersAsync(context, stored.Headers).ConfigureAwait(false);
@@ -235,6 +251,24 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
 
         headers.Add(GrpcIdempotencyMetadata.ReplayedName, "true");
         return context.WriteResponseHeadersAsync(headers);
+    }
+
+    // The status code's name as gRPC documents it (NOT_FOUND, not NotFound), which is what its users search for.
+    private static string StatusName(StatusCode code)
+    {
+        var name = code.ToString();
+        var builder = new System.Text.StringBuilder(name.Length + 4);
+        for (var i = 0; i < name.Length; i++)
+        {
+            if (i > 0 && char.IsUpper(name[i]) && char.IsLower(name[i - 1]))
+            {
+                builder.Append('_');
+            }
+
+            builder.Append(char.ToUpperInvariant(name[i]));
+        }
+
+        return builder.ToString();
     }
 
     private RpcException RefuseUnreadable(IdempotencyExecutionRequest request, Exception fault)

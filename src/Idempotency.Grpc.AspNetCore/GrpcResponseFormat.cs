@@ -9,11 +9,30 @@ namespace Idempotency.Grpc.AspNetCore;
 /// The content of an <see cref="IdempotencyRecordKind.GrpcResponse"/> record, inside the engine's envelope. Version 1:
 /// <c>version:u8 | status:i32 | detail:str | hasMessage:u8 [message:bytes] | headers | trailers</c>, where a str or
 /// bytes is an i32 length then the bytes (UTF-8 for text), and metadata is an i32 count then, per entry,
-/// <c>key:str | binary:u8 | value:bytes</c>. Integers are big-endian. A reader refuses a version it does not know.
+/// <c>key:str | binary:u8 | value:bytes</c>. Integers are big-endian. Version 2, an outcome whose version 1 content was
+/// over <c>MaxStoredBodySize</c>, keeps only its status code: <c>version:u8 | status:i32</c>. A reader refuses a version
+/// it does not know (so a release that predates version 2 answers it UNAVAILABLE, never as a reply without a message).
 /// </summary>
 internal static class GrpcResponseFormat
 {
     private const byte Version1 = 1;
+    private const byte Version2Omitted = 2;
+
+    /// <summary>The length of <paramref name="response"/>'s version 1 content, computed without writing it.</summary>
+    public static long EncodedLength(StoredGrpcResponse response)
+    {
+        var length = 1L + 4 + StringLength(response.Status.Detail ?? string.Empty) + 1 + (response.Message is { } message ? 4L + message.Length : 0);
+        return length + MetadataLength(response.Headers) + MetadataLength(response.Trailers);
+    }
+
+    /// <summary>The content of an outcome too large to store: its status code, without detail, message or metadata.</summary>
+    public static IdempotencyRecordContent OmittedContent(StatusCode statusCode)
+    {
+        var content = new byte[5];
+        content[0] = Version2Omitted;
+        BinaryPrimitives.WriteInt32BigEndian(content.AsSpan(1), (int)statusCode);
+        return IdempotencyRecordContent.FromBytes(IdempotencyRecordKind.GrpcResponse, content);
+    }
 
     public static IdempotencyRecordContent Content(StoredGrpcResponse response)
     {
@@ -43,6 +62,14 @@ internal static class GrpcResponseFormat
         try
         {
             var version = reader.ReadByte();
+            if (version == Version2Omitted)
+            {
+                var code = (StatusCode)reader.ReadInt32();
+                return reader.AtEnd
+                    ? StoredGrpcResponse.Omitted(code)
+                    : throw new InvalidDataException("The stored gRPC response has bytes after its status code; it is corrupt.");
+            }
+
             if (version != Version1)
             {
                 throw new InvalidDataException($"The stored gRPC response is of format version {version}, which this release does not read.");
@@ -64,6 +91,19 @@ internal static class GrpcResponseFormat
             // A read past the end, or a metadata key that Metadata refuses.
             throw new InvalidDataException("The stored gRPC response is truncated or malformed; it is corrupt.", ex);
         }
+    }
+
+    private static long StringLength(string value) => 4L + Encoding.UTF8.GetByteCount(value);
+
+    private static long MetadataLength(Metadata metadata)
+    {
+        var length = 4L;
+        foreach (var entry in metadata)
+        {
+            length += StringLength(entry.Key) + 1 + (entry.IsBinary ? 4L + entry.ValueBytes.Length : StringLength(entry.Value));
+        }
+
+        return length;
     }
 
     private static void WriteMetadata(ArrayBufferWriter<byte> writer, Metadata metadata)

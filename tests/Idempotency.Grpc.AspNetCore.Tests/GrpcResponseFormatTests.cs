@@ -47,11 +47,50 @@ public sealed class GrpcResponseFormatTests
     public void Read_RefusesAnUnknownVersion()
     {
         var content = Content(new StoredGrpcResponse(Status.DefaultSuccess, [1], [], []));
-        content[0] = 2;
+        content[0] = 3; // version 2 is the outcome too large to store
 
         var error = Assert.Throws<InvalidDataException>(() => GrpcResponseFormat.Read(content));
 
-        Assert.Contains("version 2", error.Message, StringComparison.Ordinal);
+        Assert.Contains("version 3", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(StatusCode.OK)]
+    [InlineData(StatusCode.NotFound)]
+    public void OmittedContent_RoundTrips_AsTheStatusCodeAlone(StatusCode code)
+    {
+        var content = GrpcResponseFormat.OmittedContent(code);
+        var bytes = new byte[content.Length];
+        content.WriteTo(bytes);
+
+        var read = GrpcResponseFormat.Read(bytes);
+
+        Assert.Equal(5, bytes.Length);
+        Assert.True(read.IsOmitted);
+        Assert.Equal(code, read.Status.StatusCode);
+        Assert.Null(read.Message);
+        Assert.Empty(read.Headers);
+        Assert.Empty(read.Trailers);
+    }
+
+    [Fact]
+    public void OmittedContent_WithBytesAfterItsStatus_IsCorrupt()
+    {
+        var error = Assert.Throws<InvalidDataException>(() => GrpcResponseFormat.Read(new byte[] { 2, 0, 0, 0, 0, 1 }));
+
+        Assert.Contains("corrupt", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void EncodedLength_IsTheLengthOfTheContent()
+    {
+        var response = new StoredGrpcResponse(
+            new Status(StatusCode.NotFound, "détail"),
+            [1, 2, 3],
+            new Metadata { { "x-h", "v" }, { "x-h-bin", new byte[] { 9, 9 } } },
+            new Metadata { { "x-t", "ü" } });
+
+        Assert.Equal(Content(response).Length, GrpcResponseFormat.EncodedLength(response));
     }
 
     [Theory]

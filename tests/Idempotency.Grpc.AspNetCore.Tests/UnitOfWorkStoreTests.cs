@@ -54,8 +54,28 @@ public sealed class UnitOfWorkStoreTests
         Assert.Equal(0, server.State.Executions);
     }
 
-    private static Task<GrpcTestServer> StartAsync(UnitOfWorkProvider provider) =>
-        GrpcTestServer.StartAsync(map: app => app.MapGrpcService<LedgerService>().WithMetadata(provider));
+    [Fact]
+    public async Task ReplyOverMaxStoredBodySize_CommitsTheKeyWithTheCall_WithoutTheReply_AndDeliversTheReply()
+    {
+        // Unlike an HTTP response held for its commit, a unary reply is whole in memory when the call returns: it can
+        // go out after the commit, so the call is not rolled back; the record (without the reply) commits with it.
+        var provider = new UnitOfWorkProvider();
+        await using var server = await StartAsync(provider, maxStoredBodySize: 1024);
+
+        var call = await IdempotentCallTests.CallAsync(server, new DepositRequest { Account = new string('u', 4096), Amount = 3 }, "uow-4");
+
+        Assert.Null(call.Error);
+        Assert.Equal(4096, call.Reply!.Account.Length);
+        Assert.Equal("1", call.Trailers.GetValue("x-balance-version"));
+        var store = Assert.Single(provider.Created);
+        Assert.Equal((1, 1, 0), (store.Claims, store.Completions, store.Releases));
+        Assert.True(store.CompletedPayload < 1024, $"The record holds {store.CompletedPayload} bytes, over MaxStoredBodySize (1024).");
+    }
+
+    private static Task<GrpcTestServer> StartAsync(UnitOfWorkProvider provider, int? maxStoredBodySize = null) =>
+        GrpcTestServer.StartAsync(
+            map: app => app.MapGrpcService<LedgerService>().WithMetadata(provider),
+            configureOptions: maxStoredBodySize is { } size ? o => o.MaxStoredBodySize = size : null);
 
     private sealed class UnitOfWorkProvider : IIdempotencyRequestStoreProvider
     {
@@ -89,6 +109,8 @@ public sealed class UnitOfWorkStoreTests
 
         public bool Disposed { get; private set; }
 
+        public int CompletedPayload { get; private set; }
+
         public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
         {
             Claims++;
@@ -98,6 +120,7 @@ public sealed class UnitOfWorkStoreTests
         public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
         {
             Completions++;
+            CompletedPayload = request.Payload.Length;
             return commitFails ? throw new IdempotencyStoreException("The commit failed (test).") : ValueTask.FromResult(CompletionStatus.Completed);
         }
 

@@ -59,7 +59,9 @@ public sealed class IdempotencyOptions
 
     /// <summary>
     /// Gets or sets the largest response body stored for replay, in bytes. A larger response still completes its key
-    /// (the request never runs twice), and retries get a 410 problem saying the response was too large to replay.
+    /// (the request never runs twice), and retries get a 410 problem saying the response was too large to replay. For a
+    /// gRPC call (Idempotency.Grpc.AspNetCore) it bounds the whole stored outcome (message, status detail, headers and
+    /// trailers), and retries of a larger one get <c>FAILED_PRECONDITION</c>.
     /// </summary>
     /// <value>The default is 1 MiB.</value>
     [Int32Range(0, int.MaxValue, "{0} must not be negative; it is {1}.")]
