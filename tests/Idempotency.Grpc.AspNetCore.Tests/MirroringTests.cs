@@ -25,6 +25,9 @@ public sealed class MirroringTests
 
         /// <summary>No declaration, but the guard only reports: every copy runs.</summary>
         ReportOnly,
+
+        /// <summary>No declaration on shared data: the guard suppresses every copy of a call that changes state.</summary>
+        Undeclared,
     }
 
     [Theory]
@@ -109,7 +112,69 @@ public sealed class MirroringTests
         Assert.Equal(2, canary.State.Executions);
     }
 
-    private static Task<GrpcTestServer> StartCanaryAsync(IIdempotencyStore store, CopyPolicy policy) =>
+    [Fact]
+    public async Task ASuppressedCopy_GetsPermissionDenied_WithTheGuardsReason_AsAGrpcStatus()
+    {
+        // No declaration on shared data: the guard refuses the copy. Before, it answered 403 with a problem+json body,
+        // which the gRPC client could only report as "Bad gRPC response. HTTP status code: 403".
+        await using var canary = await StartCanaryAsync(new UnreachableStore(), CopyPolicy.Undeclared);
+
+        using var call = canary.Client.DepositAsync(new DepositRequest { Account = "acc-refused", Amount = 1 }, CopyMetadata("op-4"));
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
+
+        Assert.True(error.StatusCode == StatusCode.PermissionDenied, error.Status.ToString());
+        Assert.Equal(
+            "This instance is a canary that receives mirrored copies of live traffic and works on the primary's (shared) data. "
+            + "This copy was not run, so nothing was applied: The method is neither safe nor idempotent and the endpoint does not "
+            + "deduplicate it: a copy would apply its effect again.",
+            error.Status.Detail);
+        Assert.Equal(0, canary.State.Executions);
+    }
+
+    [Fact]
+    public async Task ACopyWithAWrongMarker_GetsPermissionDenied_NamingTheMarker_AsAGrpcStatus()
+    {
+        await using var canary = await StartCanaryAsync(new UnreachableStore(), CopyPolicy.MirrorSafeOnSharedData, secret: "the-proxys-secret");
+
+        using var call = canary.Client.DepositAsync(new DepositRequest { Account = "acc-spoofed", Amount = 1 }, CopyMetadata("op-5", marker: "guessed"));
+        var error = await Assert.ThrowsAsync<RpcException>(() => call.ResponseAsync);
+
+        Assert.True(error.StatusCode == StatusCode.PermissionDenied, error.Status.ToString());
+        Assert.Equal(
+            "This instance is a canary. The request carries the 'X-Shadow-Request' header that marks mirrored copies, but not the value "
+            + "this instance expects, so it was neither trusted as a copy nor run.",
+            error.Status.Detail);
+        Assert.Equal(0, canary.State.Executions);
+    }
+
+    [Theory]
+    [InlineData("application/grpc-web", "application/grpc-web")]
+    [InlineData("application/grpc-web-text", "application/grpc-web-text")]
+    [InlineData("application/grpc+proto", "application/grpc")]
+    public async Task ASuppressedCopy_OfAnyGrpcContentType_IsAnsweredTrailersOnly_InItsOwnProtocol(string requestType, string responseType)
+    {
+        await using var canary = await StartCanaryAsync(new UnreachableStore(), CopyPolicy.Undeclared);
+        using var http = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, canary.Address + "/idempotency.tests.Ledger/Deposit")
+        {
+            Version = System.Net.HttpVersion.Version20,
+            VersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            Content = new ByteArrayContent(new byte[5]),
+        };
+        request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(requestType);
+        request.Headers.Add(Marker, "1");
+
+        using var response = await http.SendAsync(request);
+
+        Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(responseType, response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal("7", Assert.Single(response.Headers.GetValues("grpc-status")));
+        Assert.StartsWith("This instance is a canary", Uri.UnescapeDataString(Assert.Single(response.Headers.GetValues("grpc-message"))), StringComparison.Ordinal);
+        Assert.Empty(await response.Content.ReadAsByteArrayAsync());
+        Assert.Equal(0, canary.State.Executions);
+    }
+
+    private static Task<GrpcTestServer> StartCanaryAsync(IIdempotencyStore store, CopyPolicy policy, string? secret = null) =>
         GrpcTestServer.StartAsync(
             services =>
             {
@@ -119,6 +184,7 @@ public sealed class MirroringTests
                     o.Role = MirrorRole.Canary;
                     o.Data = policy == CopyPolicy.IdempotentByDesignOnIsolatedData ? MirrorDataMode.Isolated : MirrorDataMode.Shared;
                     o.ReportOnly = policy == CopyPolicy.ReportOnly;
+                    o.Secret = secret;
                 });
             },
             app =>
@@ -133,7 +199,7 @@ public sealed class MirroringTests
                 };
             });
 
-    private static Metadata CopyMetadata(string key) => new() { { "idempotency-key", key }, { Marker, "1" } };
+    private static Metadata CopyMetadata(string key, string marker = "1") => new() { { "idempotency-key", key }, { Marker, marker } };
 
     /// <summary>Records the storage key of every claim it passes on.</summary>
     private sealed class RecordingStore(IIdempotencyStore inner) : IIdempotencyStore

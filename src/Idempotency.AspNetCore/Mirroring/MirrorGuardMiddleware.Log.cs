@@ -11,7 +11,7 @@ internal sealed partial class MirrorGuardMiddleware
     [LoggerMessage(201, LogLevel.Debug, "Mirrored copy of {Method} {Path} ran: {MirrorClass} ({MirrorReason}), recognised by {Signal}.", EventName = "MirrorCopyExecuted")]
     private static partial void LogCopyExecuted(ILogger logger, string method, PathString path, MirrorSafetyClass mirrorClass, MirrorSafetyReason mirrorReason, MirrorCopySignal signal);
 
-    [LoggerMessage(202, LogLevel.Information, "Mirrored copy of {Method} {RouteTemplate} suppressed with 403: {MirrorClass} ({MirrorReason}) is not mirror-safe with {MirrorData} data.", EventName = "MirrorCopySuppressed")]
+    [LoggerMessage(202, LogLevel.Information, "Mirrored copy of {Method} {RouteTemplate} suppressed with 403 (PERMISSION_DENIED for a gRPC call): {MirrorClass} ({MirrorReason}) is not mirror-safe with {MirrorData} data.", EventName = "MirrorCopySuppressed")]
     private static partial void LogCopySuppressed(ILogger logger, string method, string routeTemplate, MirrorSafetyClass mirrorClass, MirrorSafetyReason mirrorReason, MirrorDataMode mirrorData);
 
     [LoggerMessage(203, LogLevel.Warning, "Mirrored copy of {Method} {RouteTemplate} ran only because the guard is in report-only mode: {MirrorClass} ({MirrorReason}) is not mirror-safe with {MirrorData} data.", EventName = "MirrorCopyWouldBeSuppressed")]
@@ -23,7 +23,7 @@ internal sealed partial class MirrorGuardMiddleware
     [LoggerMessage(205, LogLevel.Debug, "Ignored the {HeaderName} copy marker on a request to {Path}: this instance is a primary and never trusts it.", EventName = "MirrorMarkerIgnored")]
     private static partial void LogMarkerIgnored(ILogger logger, string headerName, PathString path);
 
-    [LoggerMessage(206, LogLevel.Warning, "Refused {Method} {RouteTemplate} with 403: its {HeaderName} copy marker does not carry the configured secret. Check the proxy's marker value, or look for spoofing.", EventName = "MirrorMarkerRefused")]
+    [LoggerMessage(206, LogLevel.Warning, "Refused {Method} {RouteTemplate} with 403 (PERMISSION_DENIED for a gRPC call): its {HeaderName} copy marker does not carry the configured secret. Check the proxy's marker value, or look for spoofing.", EventName = "MirrorMarkerRefused")]
     private static partial void LogMarkerRefused(ILogger logger, string headerName, string method, string routeTemplate);
 
     [LoggerMessage(207, LogLevel.Warning, "{Method} {RouteTemplate} carries a {HeaderName} copy marker without the configured secret; it ran as an ordinary request only because the guard is in report-only mode.", EventName = "MirrorMarkerWouldBeRefused")]
