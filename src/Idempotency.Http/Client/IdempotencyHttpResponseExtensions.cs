@@ -28,7 +28,12 @@ public static class IdempotencyHttpResponseExtensions
     /// never a transient failure: do not retry it, and use a new key only for a new operation. An application's own
     /// 422 (a validation error, say) is not a key reuse.
     /// </summary>
-    /// <remarks>The body is buffered, so it can still be read after this call.</remarks>
+    /// <remarks>
+    /// At most 16 KiB of the body is read: a longer body (or one declaring a longer <c>Content-Length</c>) is never the
+    /// server's <c>key-reused</c> problem, so the answer is <see langword="false"/>. The whole body can still be read
+    /// through <see cref="HttpResponseMessage.Content"/> after this call, which may have replaced it: a body of unknown
+    /// length is handed back as the bytes read followed by the rest of the stream.
+    /// </remarks>
     /// <param name="response">The response.</param>
     /// <param name="cancellationToken">Cancels reading the body.</param>
     /// <returns><see langword="true"/> when the key was reused for another request.</returns>
@@ -58,7 +63,12 @@ public static class IdempotencyHttpResponseExtensions
     ///     HttpClientResiliencePredicates.IsTransient(args.Outcome)
     ///     || args.Outcome.Result is { } response &amp;&amp; await response.IsIdempotencyRequestInFlightAsync(args.Context.CancellationToken);
     /// </code>
-    /// <para>The body is buffered, so it can still be read after this call.</para>
+    /// <para>
+    /// At most 16 KiB of the body is read: a longer body (or one declaring a longer <c>Content-Length</c>) is never the
+    /// server's <c>request-in-flight</c> problem, so the answer is <see langword="false"/>. The whole body can still be
+    /// read through <see cref="HttpResponseMessage.Content"/> after this call, which may have replaced it: a body of
+    /// unknown length is handed back as the bytes read followed by the rest of the stream.
+    /// </para>
     /// </remarks>
     /// <param name="response">The response.</param>
     /// <param name="cancellationToken">Cancels reading the body.</param>

@@ -64,7 +64,7 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
                 || delay > s_longestTimerWait
                 // Only the middleware's own 409 means "same key still running"; an application's 409 (say,
                 // insufficient funds) is a final answer and must never be re-sent.
-                || !await ProblemTypeReader.HasTypeAsync(response, ProblemTypeReader.RequestInFlight, cancellationToken).ConfigureAwait(false))
+                || !await IsRequestInFlightAsync(response, cancellationToken).ConfigureAwait(false))
             {
                 return response;
             }
@@ -72,6 +72,20 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
             retries++;
             response.Dispose();
             await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<bool> IsRequestInFlightAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ProblemTypeReader.HasTypeAsync(response, ProblemTypeReader.RequestInFlight, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Cancelled or broken while reading the body: the caller never gets this response, so nobody else would free its connection.
+            response.Dispose();
+            throw;
         }
     }
 
