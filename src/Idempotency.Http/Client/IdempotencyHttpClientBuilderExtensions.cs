@@ -20,7 +20,8 @@ public static class IdempotencyHttpClientBuilderExtensions
     /// <param name="configure">Configures the handler; <see langword="null"/> keeps the defaults.</param>
     /// <returns>The same builder.</returns>
     /// <exception cref="ArgumentOutOfRangeException">
-    /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/> or <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> is negative.
+    /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/>, <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> or
+    /// <see cref="IdempotencyKeyHandlerOptions.MaxResendBufferSize"/> is negative.
     /// </exception>
     /// <exception cref="ArgumentException"><see cref="IdempotencyKeyHandlerOptions.HeaderName"/> is empty or not a valid HTTP header name.</exception>
     public static IHttpClientBuilder AddIdempotencyKeys(this IHttpClientBuilder builder, Action<IdempotencyKeyHandlerOptions>? configure = null)

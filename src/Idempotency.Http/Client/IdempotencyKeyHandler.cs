@@ -27,7 +27,8 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
     /// <param name="options">The options; <see langword="null"/> for the defaults.</param>
     /// <param name="timeProvider">The clock used to wait for <c>Retry-After</c>; <see langword="null"/> for the system clock.</param>
     /// <exception cref="ArgumentOutOfRangeException">
-    /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/> or <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> is negative.
+    /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/>, <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> or
+    /// <see cref="IdempotencyKeyHandlerOptions.MaxResendBufferSize"/> is negative.
     /// </exception>
     /// <exception cref="ArgumentException"><see cref="IdempotencyKeyHandlerOptions.HeaderName"/> is not a valid HTTP header name.</exception>
     public IdempotencyKeyHandler(IdempotencyKeyHandlerOptions? options = null, TimeProvider? timeProvider = null)
@@ -53,26 +54,74 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
             request.Headers.TryAddWithoutValidation(_options.HeaderName, FormatKey(CreateKey(request)));
         }
 
-        var retries = 0;
-        while (true)
+        if (_options.MaxInFlightRetries == 0)
         {
-            var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            if (retries >= _options.MaxInFlightRetries
-                || response.StatusCode != HttpStatusCode.Conflict
-                || RetryAfter(response) is not { } delay
-                || delay > _options.MaxRetryAfter
-                || delay > s_longestTimerWait
-                // Only the middleware's own 409 means "same key still running"; an application's 409 (say,
-                // insufficient funds) is a final answer and must never be re-sent.
-                || !await IsRequestInFlightAsync(response, cancellationToken).ConfigureAwait(false))
-            {
-                return response;
-            }
-
-            retries++;
-            response.Dispose();
-            await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+            return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
+
+        // A re-send goes under the same key, so it must carry the same bytes: a body the content may not write twice
+        // alike is kept as it is first sent (up to MaxResendBufferSize) and written from that copy afterwards.
+        var content = request.Content;
+        var sendsSameBytes = content is null || SendsTheSameBytesEachTime(content, _options.MaxResendBufferSize);
+        var recording = sendsSameBytes || _options.MaxResendBufferSize == 0 ? null : new RecordingContent(content!, _options.MaxResendBufferSize);
+        if (recording is not null)
+        {
+            request.Content = recording;
+        }
+
+        try
+        {
+            var retries = 0;
+            while (true)
+            {
+                var response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                if (retries >= _options.MaxInFlightRetries
+                    || response.StatusCode != HttpStatusCode.Conflict
+                    || RetryAfter(response) is not { } delay
+                    || delay > _options.MaxRetryAfter
+                    || delay > s_longestTimerWait
+                    // Never a different body under the same key: one that was not kept whole is not sent again.
+                    || !(sendsSameBytes || recording?.IsRecorded == true)
+                    // Only the middleware's own 409 means "same key still running"; an application's 409 (say,
+                    // insufficient funds) is a final answer and must never be re-sent.
+                    || !await IsRequestInFlightAsync(response, cancellationToken).ConfigureAwait(false))
+                {
+                    return response;
+                }
+
+                retries++;
+                response.Dispose();
+                await Task.Delay(delay, _timeProvider, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            // The caller's request keeps the content the caller gave it (and disposes it with the request).
+            if (recording is not null)
+            {
+                request.Content = content;
+            }
+        }
+    }
+
+    // Contents that write the same bytes every time they are sent, so need no copy. Exact types only: a subclass may
+    // write something else. A StreamContent seeks back to where it started or throws, never writes other bytes; it is
+    // copied all the same when short enough, as a stream it cannot seek is sent again only from a copy.
+    private static bool SendsTheSameBytesEachTime(HttpContent content, int copyLimit)
+    {
+        var type = content.GetType();
+        if (type == typeof(ByteArrayContent) || type == typeof(StringContent) || type == typeof(FormUrlEncodedContent) || type == typeof(ReadOnlyMemoryContent))
+        {
+            return true;
+        }
+
+        if (type == typeof(StreamContent))
+        {
+            return content.Headers.ContentLength > copyLimit;
+        }
+
+        return (type == typeof(MultipartContent) || type == typeof(MultipartFormDataContent))
+            && ((MultipartContent)content).All(part => SendsTheSameBytesEachTime(part, copyLimit));
     }
 
     private static async Task<bool> IsRequestInFlightAsync(HttpResponseMessage response, CancellationToken cancellationToken)
@@ -141,7 +190,7 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
 
     /// <summary>
     /// Refuses options the handler cannot work with, where they are configured rather than on every request: a negative
-    /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/>; a negative
+    /// <see cref="IdempotencyKeyHandlerOptions.MaxInFlightRetries"/> or <see cref="IdempotencyKeyHandlerOptions.MaxResendBufferSize"/>; a negative
     /// <see cref="IdempotencyKeyHandlerOptions.MaxRetryAfter"/> (every <c>Retry-After</c> is longer than it, so it would
     /// silently turn the in-flight re-send off; <see cref="Timeout.InfiniteTimeSpan"/>, .NET's usual "no limit", is one,
     /// -1 ms); a <see cref="IdempotencyKeyHandlerOptions.HeaderName"/> that is not an HTTP token (every request would fail
@@ -150,6 +199,7 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
     internal static void ThrowIfInvalid(IdempotencyKeyHandlerOptions options)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(options.MaxInFlightRetries, $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.MaxInFlightRetries)}");
+        ArgumentOutOfRangeException.ThrowIfNegative(options.MaxResendBufferSize, $"{nameof(IdempotencyKeyHandlerOptions)}.{nameof(IdempotencyKeyHandlerOptions.MaxResendBufferSize)}");
         ArgumentOutOfRangeException.ThrowIfLessThan(
             options.MaxRetryAfter,
             TimeSpan.Zero,

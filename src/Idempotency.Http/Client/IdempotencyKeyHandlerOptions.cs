@@ -33,4 +33,14 @@ public sealed class IdempotencyKeyHandlerOptions
     /// </summary>
     /// <value>The default is 30 seconds.</value>
     public TimeSpan MaxRetryAfter { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets the longest request body, in bytes, kept as it is sent so that a re-send after a 409
+    /// <c>request-in-flight</c> carries the same bytes under the same key. Only bodies whose content may not write the
+    /// same bytes twice are kept (a non-seekable <see cref="StreamContent"/>, <c>JsonContent</c>, a content of your own);
+    /// byte array, string, form and seekable stream contents above this size are sent again as they are. A request whose
+    /// body was not kept is never re-sent: the caller gets the 409. 0 keeps no body. It must not be negative.
+    /// </summary>
+    /// <value>The default is 65,536 (64 KiB).</value>
+    public int MaxResendBufferSize { get; set; } = 64 * 1024;
 }
