@@ -94,6 +94,32 @@ public sealed class KeyHandlerEdgeCaseTests
         Assert.Equal("\"order-17\"", Assert.Single(keys));
     }
 
+    // HttpClient.Send (synchronous) goes through DelegatingHandler.Send, which the handler did not override: the POST
+    // went out without a key, and every retry of a resilience handler inside could apply it again.
+    [Fact]
+    public void SynchronousSend_GetsAKeyToo()
+    {
+        var keys = new List<string?>();
+        var server = new SyncServer(request => keys.Add(request.Headers.TryGetValues("Idempotency-Key", out var values) ? values.Single() : null));
+        using var client = new HttpClient(new IdempotencyKeyHandler(new() { KeyGenerator = _ => "order-17" }) { InnerHandler = server });
+
+        using var response = client.Send(new HttpRequestMessage(HttpMethod.Post, "http://test/pay") { Content = new StringContent("{}") });
+
+        Assert.Equal("\"order-17\"", Assert.Single(keys));
+    }
+
+    private sealed class SyncServer(Action<HttpRequestMessage> inspect) : HttpMessageHandler
+    {
+        protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            inspect(request);
+            return new HttpResponseMessage(HttpStatusCode.Created) { RequestMessage = request };
+        }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken) =>
+            Task.FromResult(Send(request, cancellationToken));
+    }
+
     private sealed class CountingServer(Func<HttpResponseMessage> answer, Action<HttpRequestMessage>? inspect = null) : HttpMessageHandler
     {
         public int Attempts { get; private set; }

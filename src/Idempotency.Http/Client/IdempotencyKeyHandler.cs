@@ -38,6 +38,25 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
         _timeProvider = timeProvider ?? TimeProvider.System;
     }
 
+    /// <summary>
+    /// Sends the request synchronously (<see cref="HttpClient.Send(HttpRequestMessage)"/>) with its key, like
+    /// <see cref="SendAsync"/>; a 409 <c>request-in-flight</c> is returned to the caller rather than waited for, as that
+    /// would block the thread for <c>Retry-After</c>.
+    /// </summary>
+    /// <param name="request">The request.</param>
+    /// <param name="cancellationToken">Cancels the request.</param>
+    /// <returns>The response.</returns>
+    protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (_options.Methods.Contains(request.Method.Method))
+        {
+            AddKey(request);
+        }
+
+        return base.Send(request, cancellationToken);
+    }
+
     /// <inheritdoc />
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -47,13 +66,7 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         }
 
-        // HttpContent's headers take custom fields too, and both collections go on the wire: a key the caller put on
-        // the content is the caller's key, and a second, generated one next to it would make two different keys.
-        if (!request.Headers.Contains(_options.HeaderName) && request.Content?.Headers.Contains(_options.HeaderName) != true)
-        {
-            request.Headers.TryAddWithoutValidation(_options.HeaderName, FormatKey(CreateKey(request)));
-        }
-
+        AddKey(request);
         if (_options.MaxInFlightRetries == 0)
         {
             return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
@@ -135,6 +148,16 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
             // Cancelled or broken while reading the body: the caller never gets this response, so nobody else would free its connection.
             response.Dispose();
             throw;
+        }
+    }
+
+    private void AddKey(HttpRequestMessage request)
+    {
+        // HttpContent's headers take custom fields too, and both collections go on the wire: a key the caller put on
+        // the content is the caller's key, and a second, generated one next to it would make two different keys.
+        if (!request.Headers.Contains(_options.HeaderName) && request.Content?.Headers.Contains(_options.HeaderName) != true)
+        {
+            request.Headers.TryAddWithoutValidation(_options.HeaderName, FormatKey(CreateKey(request)));
         }
     }
 
