@@ -109,8 +109,9 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
         }
         finally
         {
-            // The caller's request keeps the content the caller gave it (and disposes it with the request).
-            if (recording is not null)
+            // The caller's request keeps the content the caller gave it (and disposes it with the request), unless a
+            // redirect to GET took the content off the request.
+            if (recording is not null && ReferenceEquals(request.Content, recording))
             {
                 request.Content = content;
             }

@@ -116,6 +116,23 @@ public sealed class InFlightReSendBodyTests
         Assert.Same(content, request.Content);
     }
 
+    // A 303 turns the POST into a GET without a body; the handler puts the caller's content back only where it took it.
+    [Fact]
+    public async Task ARedirectToGet_LeavesTheRequestAsTheRedirectLeftIt()
+    {
+        await using var target = new LoopbackHttpServer((_, stream, ct) => LoopbackHttpServer.WriteHeadAsync(stream, "200 OK", "Content-Length: 0\r\n", ct));
+        await using var server = new LoopbackHttpServer((_, stream, ct) =>
+            LoopbackHttpServer.WriteHeadAsync(stream, "303 See Other", $"Location: {target.Uri}\r\nContent-Length: 0\r\n", ct));
+        using var client = new HttpClient(new IdempotencyKeyHandler { InnerHandler = new SocketsHttpHandler() });
+        using var request = new HttpRequestMessage(HttpMethod.Post, server.Uri) { Content = JsonContent.Create(new { amount = 100 }) };
+
+        using var response = await client.SendAsync(request);
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal(HttpMethod.Get, request.Method);
+        Assert.Null(request.Content);
+    }
+
     // The first attempt answers 409 request-in-flight (Retry-After: 0), every later one 201.
     private static LoopbackHttpServer InFlightOnceServer()
     {
