@@ -22,7 +22,9 @@ internal static class ProblemTypeReader
 
     public static async Task<bool> HasTypeAsync(HttpResponseMessage response, string name, CancellationToken cancellationToken)
     {
-        if (response.Content.Headers.ContentType is not MediaTypeHeaderValue { MediaType: "application/problem+json" })
+        // Media types are case-insensitive (RFC 9110 section 8.3.1), and proxies do rewrite them.
+        if (response.Content.Headers.ContentType is not MediaTypeHeaderValue { MediaType: { } mediaType }
+            || !string.Equals(mediaType, "application/problem+json", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }

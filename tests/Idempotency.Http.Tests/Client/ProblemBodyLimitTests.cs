@@ -104,6 +104,19 @@ public sealed class ProblemBodyLimitTests
         Assert.Contains("insufficient-funds", await funds.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 
+    // Media types are case-insensitive (RFC 9110 section 8.3.1); a proxy that rewrites the case of Content-Type made the
+    // middleware's in-flight 409 look like an application's, so the handler returned it instead of waiting.
+    [Fact]
+    public async Task AProblemContentTypeInAnotherCase_IsStillAProblem()
+    {
+        using var response = new HttpResponseMessage(HttpStatusCode.Conflict)
+        {
+            Content = new StringContent($"{{\"type\":\"{InFlightType}\",\"status\":409}}", Encoding.UTF8, "Application/Problem+JSON"),
+        };
+
+        Assert.True(await response.IsIdempotencyRequestInFlightAsync());
+    }
+
     private static async Task<byte[]> ReadAsync(HttpResponseMessage response, int count, CancellationToken cancellationToken)
     {
         var bytes = new byte[count];
