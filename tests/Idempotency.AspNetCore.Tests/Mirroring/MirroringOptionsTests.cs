@@ -102,6 +102,56 @@ public sealed class MirroringOptionsTests
     }
 
     [Theory]
+    [InlineData("X-Request-Key")]
+    [InlineData("x-request-key")]
+    public async Task MarkerHeader_NamedAsTheCustomIdempotencyKeyHeader_FailsTheHostAtStartup(string marker)
+    {
+        // A primary strips the marker from every request: named as the app's own key header, it would strip every key,
+        // and keyed requests would run unprotected (optional key) or all be refused (required key).
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddIdempotency(o => o.HeaderName = "X-Request-Key");
+        builder.Services.AddMirroring(o => o.HeaderName = marker);
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains(
+            $"MirroringOptions.HeaderName must be a header of its own, such as the default 'X-Shadow-Request'; '{marker}' is IdempotencyOptions.HeaderName, " +
+            "the header that carries the idempotency key: a primary would remove the key from every request. Give the marker another name.",
+            error.Failures);
+    }
+
+    [Fact]
+    public async Task MarkerHeader_NamedAsTheDefaultKeyHeader_StartsWhenTheAppUsesAnotherKeyHeader_ButIsStillRefused()
+    {
+        // Idempotency-Key keeps its meaning (clients, the HttpClient handler) even when the app reads another header.
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddIdempotency(o => o.HeaderName = "X-Request-Key");
+        builder.Services.AddMirroring(o => o.HeaderName = "Idempotency-Key");
+        await using var app = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
+
+        Assert.Contains(error.Failures, failure => failure.StartsWith("MirroringOptions.HeaderName must be a header of its own", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task MarkerHeader_OfItsOwn_StartsWithACustomIdempotencyKeyHeader()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseTestServer();
+        builder.Services.AddIdempotency(o => o.HeaderName = "X-Request-Key");
+        builder.Services.AddMirroring(o => o.HeaderName = "X-Shadow-Request");
+        await using var app = builder.Build();
+
+        await app.StartAsync();
+
+        await app.StopAsync();
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("tab\there")]
     [InlineData("caf\u00e9")]
