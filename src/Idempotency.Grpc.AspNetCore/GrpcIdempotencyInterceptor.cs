@@ -354,16 +354,6 @@ internal sealed partial class GrpcIdempotencyInterceptor : Interceptor
         throw new RpcException(new Status(StatusCode.Internal, "The server could not resolve the idempotency scope of the authenticated caller; the call did not run."));
     }
 
-    private string? DefaultScope(ClaimsPrincipal user)
-    {
-        foreach (var claimType in _options.ScopeClaimTypes)
-        {
-            if (user.FindFirst(claimType) is { Value.Length: > 0 } claim)
-            {
-                return string.Create(CultureInfo.InvariantCulture, $"{claim.Issuer.Length}:{claim.Issuer}:{claim.Value}");
-            }
-        }
-
-        return null;
-    }
+    // Shared with the HTTP middleware (IdempotencyScopeClaims.cs): authenticated identities only.
+    private string? DefaultScope(ClaimsPrincipal user) => IdempotencyScopeClaims.DefaultScope(user, _options.ScopeClaimTypes);
 }

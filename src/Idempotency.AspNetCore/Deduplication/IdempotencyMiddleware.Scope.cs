@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features.Authentication;
@@ -36,10 +34,10 @@ internal sealed partial class IdempotencyMiddleware
         var user = context is DefaultHttpContext
             ? context.Features.Get<IHttpAuthenticationFeature>()?.User
             : context.User;
-        var authenticated = user is not null && IsAuthenticated(user);
+        var authenticated = user is not null && IdempotencyScopeClaims.IsAuthenticated(user);
         var scope = _options.ScopeResolver is { } resolver
             ? await resolver(new IdempotencyScopeArguments(context))
-            : authenticated ? DefaultScope(user!) : null;
+            : authenticated ? IdempotencyScopeClaims.DefaultScope(user!, _options.ScopeClaimTypes) : null;
         if (!string.IsNullOrEmpty(scope))
         {
             return scope;
@@ -53,33 +51,6 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         return AnonymousScope;
-    }
-
-    /// <summary>The first configured claim the user carries, qualified by its issuer: <c>{issuer length}:{issuer}:{value}</c>.</summary>
-    private string? DefaultScope(ClaimsPrincipal user)
-    {
-        foreach (var claimType in _options.ScopeClaimTypes)
-        {
-            if (user.FindFirst(claimType) is { Value.Length: > 0 } claim)
-            {
-                return string.Create(CultureInfo.InvariantCulture, $"{claim.Issuer.Length}:{claim.Issuer}:{claim.Value}");
-            }
-        }
-
-        return null;
-    }
-
-    private static bool IsAuthenticated(ClaimsPrincipal user)
-    {
-        foreach (var identity in user.Identities)
-        {
-            if (identity.IsAuthenticated)
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     // An endpoint requires authorization by its metadata, or, without any, by the fallback policy, which the

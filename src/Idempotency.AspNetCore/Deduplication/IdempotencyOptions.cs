@@ -97,15 +97,17 @@ public sealed class IdempotencyOptions
     /// means the anonymous scope, which every anonymous caller shares.
     /// </remarks>
     /// <value>
-    /// The default, when <see langword="null"/>, is the first of <see cref="ScopeClaimTypes"/> that the authenticated
-    /// user has, qualified by that claim's issuer; anonymous callers share the anonymous scope.
+    /// The default, when <see langword="null"/>, is the first of <see cref="ScopeClaimTypes"/> that an authenticated
+    /// identity of the user has, qualified by that claim's issuer; anonymous callers share the anonymous scope.
     /// </value>
     public Func<IdempotencyScopeArguments, ValueTask<string?>>? ScopeResolver { get; set; }
 
     /// <summary>
-    /// Gets the claim types the default scope is taken from, in order of preference: the first that the authenticated
-    /// user carries, with a non-empty value, names the scope, qualified by the claim's issuer so that the same user id
-    /// from two identity providers never shares records. An authenticated user with none of them is refused with 500
+    /// Gets the claim types the default scope is taken from, in order of preference: the first that an authenticated
+    /// identity of the user carries, with a non-empty value, names the scope, qualified by the claim's issuer so that the
+    /// same user id from two identity providers never shares records. Identities that are not authenticated (one added
+    /// by claims transformation, say) are never read; for each claim type the authenticated identities are tried in
+    /// the principal's order. An authenticated user with none of them is refused with 500
     /// <c>scope-unresolved</c> and event 20 names the claim to add here.
     /// </summary>
     /// <value>
