@@ -2,6 +2,7 @@ using System.Buffers;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.Primitives;
 
 namespace Idempotency.AspNetCore.Deduplication;
@@ -36,8 +37,7 @@ internal sealed partial class IdempotencyMiddleware
     /// named by <see cref="IdempotencyOptions.FingerprintHeaders"/> and the endpoint's policy, and the body. The body
     /// is hashed as it is read into the buffer the handler will then read from: one pooled array for small bodies
     /// (<see cref="BufferedRequestBody"/>), ASP.NET Core's request buffer for large ones. It is never held twice. A
-    /// JSON body under a policy that excludes members is read whole into a pooled array, then hashed re-written
-    /// without them.
+    /// JSON body under a policy that excludes members is buffered the same way, then hashed re-written without them.
     /// </summary>
     private static async ValueTask<byte[]> ComputeFingerprintAsync(HttpContext context, Endpoint endpoint, IdempotencyEndpointPolicy policy)
     {
@@ -230,11 +230,27 @@ internal sealed partial class IdempotencyMiddleware
         return (buffer, read, true);
     }
 
+    // Filtering needs the whole JSON value. A body that fits the pooled limit is read into one pooled array and filtered
+    // from it, as any small body is held; a longer one goes through request buffering (memory, then a temporary file)
+    // like any large body, and is filtered from there in pooled windows of at most PooledBodyLimit bytes: its size
+    // never decides how much pooled memory a request holds. Both write the same filtered bytes for the same body.
     private static async ValueTask BufferJsonBodyAsync(HttpContext context, RequestFingerprintBuilder fingerprint, JsonMemberPaths excluded)
     {
-        // Filtering needs the whole body: it is held in the pooled buffer whatever its size (up to the server's limit).
-        var (buffer, read, _) = await ReadBodyAsync(
-            context, context.Request.ContentLength is long length and > 0 and <= PooledBodyLimit ? (int)length : BodyChunkSize, limit: int.MaxValue);
+        var request = context.Request;
+        if (request.ContentLength > PooledBodyLimit)
+        {
+            await BufferLargeJsonBodyAsync(context, fingerprint, excluded);
+            return;
+        }
+
+        var (buffer, read, whole) = await ReadBodyAsync(
+            context, request.ContentLength is long length ? (int)length + 1 : BodyChunkSize, limit: PooledBodyLimit);
+        if (!whole)
+        {
+            await BufferLargeJsonBodyAsync(context, fingerprint, excluded, new PrefixedReadStream(buffer, read, request.Body));
+            return;
+        }
+
         BufferedRequestBody.Use(context, buffer, read);
         var body = buffer.AsSpan(0, read);
         var filtered = new ArrayBufferWriter<byte>(Math.Max(read, 1));
@@ -247,6 +263,67 @@ internal sealed partial class IdempotencyMiddleware
         {
             fingerprint.AppendBody(body);
         }
+    }
+
+    // Two passes over the buffered body: the first (which also buffers it) finds whether it filters, since the filtered
+    // fingerprint starts with a field the one of a body as sent does not have; the second hashes the filtered bytes as
+    // they are written, or the body as sent. A token longer than the window (PooledBodyLimit) fingerprints the body as
+    // sent, as one that is not JSON.
+    private static async ValueTask BufferLargeJsonBodyAsync(
+        HttpContext context, RequestFingerprintBuilder fingerprint, JsonMemberPaths excluded, PrefixedReadStream? readSoFar = null)
+    {
+        var request = context.Request;
+        if (readSoFar is not null)
+        {
+            request.Body = readSoFar;
+        }
+
+        request.EnableBuffering();
+        bool filters;
+        try
+        {
+            using (var discard = new FingerprintBodyWriter(null))
+            {
+                filters = await excluded.TryFilterAsync(request.Body, discard, PooledBodyLimit, context.RequestAborted);
+            }
+
+            // A body that does not filter may be left part-read: request buffering takes the rest now.
+            await request.Body.DrainAsync(context.RequestAborted);
+        }
+        finally
+        {
+            // Read to its end (or failed): request buffering holds the whole body now, and never reads it again.
+            readSoFar?.Dispose();
+        }
+
+        request.Body.Position = 0;
+        if (filters)
+        {
+            fingerprint.AppendHeader(ExcludedJsonMembersField, excluded.Description);
+            using var hashed = new FingerprintBodyWriter(fingerprint);
+            if (!await excluded.TryFilterAsync(request.Body, hashed, PooledBodyLimit, context.RequestAborted))
+            {
+                throw new InvalidOperationException("The buffered request body filtered once and not the second time; the request body changed while it was read.");
+            }
+        }
+        else
+        {
+            var chunk = ArrayPool<byte>.Shared.Rent(BodyChunkSize);
+            try
+            {
+                int read;
+                while ((read = await request.Body.ReadAsync(chunk.AsMemory(0, BodyChunkSize), context.RequestAborted)) > 0)
+                {
+                    fingerprint.AppendBody(chunk.AsSpan(0, read));
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(chunk);
+            }
+        }
+
+        request.Body.Position = 0;
     }
 
     /// <summary>

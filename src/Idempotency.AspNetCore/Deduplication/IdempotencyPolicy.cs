@@ -57,8 +57,11 @@ public sealed class IdempotencyPolicy
     /// <para>
     /// Only bodies whose <c>Content-Type</c> is JSON (<c>application/json</c> or a <c>+json</c> type) are filtered: the
     /// fingerprint then covers the body re-written compactly without the excluded members (so whitespace between tokens
-    /// no longer counts either), and such a body is held in memory once, whatever its size, to be filtered. A body of
-    /// another type, or one that is not valid JSON, is fingerprinted byte for byte, as without a policy.
+    /// no longer counts either). Such a body is buffered as any other: up to 64 KiB in one pooled array, a larger one
+    /// through ASP.NET Core's request buffering (memory, then a temporary file), filtered from there in windows of at
+    /// most 64 KiB. A body of another type, one that is not valid JSON, or one with a single token (a string, a number,
+    /// a member name) longer than 64 KiB, is fingerprinted byte for byte, as without a policy: its excluded members
+    /// then count.
     /// </para>
     /// <para>
     /// Adding a name changes the fingerprint of every JSON request to the endpoint, so a retry of a request recorded

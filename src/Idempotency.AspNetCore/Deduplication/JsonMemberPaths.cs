@@ -79,6 +79,115 @@ internal sealed class JsonMemberPaths
         }
     }
 
+    /// <summary>
+    /// Writes the JSON read from <paramref name="json"/> to <paramref name="output"/> exactly as <see cref="TryFilter"/>
+    /// writes it, holding only a window of at most <paramref name="maxTokenLength"/> bytes (rounded up to the pool's
+    /// array size) from the shared pool, however long the body. Returns <see langword="false"/> when it is not one valid
+    /// JSON value, or when one token (a string, a number, a member name) does not fit the window; the stream is then not
+    /// necessarily read to its end, and what was written to <paramref name="output"/> is to be discarded.
+    /// </summary>
+    public async ValueTask<bool> TryFilterAsync(Stream json, IBufferWriter<byte> output, int maxTokenLength, CancellationToken cancellationToken)
+    {
+        var filter = new StreamingFilter(_root);
+        using var writer = new Utf8JsonWriter(output);
+        var window = ArrayPool<byte>.Shared.Rent(Math.Min(StreamingWindowSize, maxTokenLength));
+        var filled = 0;
+        try
+        {
+            while (true)
+            {
+                var read = await json.ReadAsync(window.AsMemory(filled), cancellationToken);
+                filled += read;
+                var final = read == 0;
+                int consumed;
+                try
+                {
+                    consumed = filter.Feed(window.AsSpan(0, filled), final, writer);
+                    writer.Flush();
+                }
+                catch (Exception ex) when (ex is JsonException or InvalidOperationException or ArgumentException)
+                {
+                    return false; // as in TryFilter
+                }
+
+                if (final)
+                {
+                    return filter.Completed;
+                }
+
+                // What the reader could not use yet is the start of a token: it moves to the front, and the window
+                // grows only when one token fills it.
+                window.AsSpan(consumed, filled - consumed).CopyTo(window);
+                filled -= consumed;
+                if (filled == window.Length)
+                {
+                    filled = CollapseWhitespace(window, filled);
+                }
+
+                if (filled == window.Length)
+                {
+                    if (window.Length >= maxTokenLength)
+                    {
+                        return false;
+                    }
+
+                    var larger = ArrayPool<byte>.Shared.Rent(window.Length * 2);
+                    window.AsSpan(0, filled).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(window);
+                    window = larger;
+                }
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(window);
+        }
+    }
+
+    private const int StreamingWindowSize = 16 * 1024;
+
+    // The reader leaves whitespace unconsumed until the token after it is whole (between a member name and its colon,
+    // say): a run of whitespace longer than the window would count as a token too long. Outside strings a run of
+    // whitespace means only that it is there, to the reader and to the filter (its output is compact), so when the
+    // window is full each run becomes one space. What the reader left starts at a token's boundary, outside any string.
+    // Run only on a full window, each pass either frees what arrived since the last or leaves the window to grow.
+    private static int CollapseWhitespace(byte[] window, int filled)
+    {
+        var length = 0;
+        var inString = false;
+        var escaped = false;
+        var afterSpace = false;
+        for (var i = 0; i < filled; i++)
+        {
+            var b = window[i];
+            if (inString)
+            {
+                inString = escaped || b != (byte)'"';
+                escaped = !escaped && b == (byte)'\\';
+            }
+            else if (b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r')
+            {
+                if (afterSpace)
+                {
+                    continue;
+                }
+
+                afterSpace = true;
+                window[length++] = (byte)' ';
+                continue;
+            }
+            else
+            {
+                inString = b == (byte)'"';
+            }
+
+            afterSpace = false;
+            window[length++] = b;
+        }
+
+        return length;
+    }
+
     // node: where the value sits in the tree of excluded paths; null once no excluded path goes deeper.
     private static void WriteValue(ref Utf8JsonReader reader, Utf8JsonWriter writer, Node? node)
     {
@@ -128,6 +237,107 @@ internal sealed class JsonMemberPaths
             default:
                 throw new JsonException($"Unexpected JSON token {reader.TokenType}.");
         }
+    }
+
+    /// <summary>
+    /// <see cref="WriteValue"/> one token at a time, for a body read in windows: the reader's state, the open
+    /// containers and a member being skipped carry over from one window to the next.
+    /// </summary>
+    private sealed class StreamingFilter(Node root)
+    {
+        private readonly Stack<(Node? Node, bool IsObject)> _containers = new();
+        private JsonReaderState _state;
+        private Node? _member; // the node of the value after the last member name written
+        private int _skipDepth = -1; // the depth of an excluded member's name while its value is skipped
+
+        /// <summary>Gets whether one whole JSON value was written.</summary>
+        public bool Completed { get; private set; }
+
+        /// <summary>Writes the whole tokens of <paramref name="data"/>; returns how many bytes they took.</summary>
+        public int Feed(ReadOnlySpan<byte> data, bool final, Utf8JsonWriter writer)
+        {
+            var reader = new Utf8JsonReader(data, final, _state);
+            while (reader.Read())
+            {
+                Write(ref reader, writer);
+            }
+
+            _state = reader.CurrentState;
+            return (int)reader.BytesConsumed;
+        }
+
+        private void Write(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+        {
+            if (_skipDepth >= 0)
+            {
+                // The excluded value ends with a token at its name's depth that opens nothing: a primitive, or the
+                // end of the object or array it is.
+                if (reader.CurrentDepth == _skipDepth && reader.TokenType is not (JsonTokenType.StartObject or JsonTokenType.StartArray))
+                {
+                    _skipDepth = -1;
+                }
+
+                return;
+            }
+
+            if (Completed)
+            {
+                throw new JsonException("More than one JSON value.");
+            }
+
+            switch (reader.TokenType)
+            {
+                case JsonTokenType.StartObject:
+                    _containers.Push((ValueNode(), true));
+                    writer.WriteStartObject();
+                    return;
+                case JsonTokenType.StartArray:
+                    _containers.Push((ValueNode(), false));
+                    writer.WriteStartArray();
+                    return;
+                case JsonTokenType.EndObject:
+                    _containers.Pop();
+                    writer.WriteEndObject();
+                    break;
+                case JsonTokenType.EndArray:
+                    _containers.Pop();
+                    writer.WriteEndArray();
+                    break;
+                case JsonTokenType.PropertyName:
+                    var name = reader.GetString()!;
+                    Node? child = null;
+                    _containers.Peek().Node?.Children?.TryGetValue(name, out child);
+                    if (child is { Excluded: true })
+                    {
+                        _skipDepth = reader.CurrentDepth;
+                        return;
+                    }
+
+                    writer.WritePropertyName(name);
+                    _member = child;
+                    return;
+                case JsonTokenType.String:
+                    writer.WriteStringValue(reader.GetString());
+                    break;
+                case JsonTokenType.Number:
+                    writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
+                    break;
+                case JsonTokenType.True or JsonTokenType.False:
+                    writer.WriteBooleanValue(reader.GetBoolean());
+                    break;
+                case JsonTokenType.Null:
+                    writer.WriteNullValue();
+                    break;
+                default:
+                    throw new JsonException($"Unexpected JSON token {reader.TokenType}.");
+            }
+
+            Completed = _containers.Count == 0;
+        }
+
+        // As WriteValue passes it down: the root at the top, a member's child node in an object, the array's own node
+        // for its elements (arrays add no level).
+        private Node? ValueNode() => _containers.Count == 0 ? root : _containers.Peek() is { IsObject: true } ? _member : _containers.Peek().Node;
     }
 
     private sealed class Node
