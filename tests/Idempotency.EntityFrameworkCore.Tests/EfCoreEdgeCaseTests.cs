@@ -1,6 +1,10 @@
+using System.Net;
 using System.Text;
+using System.Text.Json;
+using Idempotency.EntityFrameworkCore.Tests.Execution;
 using Idempotency.EntityFrameworkCore.Tests.Infrastructure;
 using Idempotency.EntityFrameworkCore.Tests.Transactions;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Idempotency.EntityFrameworkCore.Tests;
 
@@ -59,5 +63,73 @@ public sealed class EfCoreEdgeCaseTests(EfCoreFixture fixture)
         await using var retryContext = EfCoreFixture.CreateContext(db);
         await using var retry = await EntityFrameworkCoreIdempotencyUnitOfWorkTests.Factory().BeginAsync(retryContext);
         Assert.Equal(entries == 0 ? ClaimStatus.Claimed : ClaimStatus.Completed, (await retry.ClaimAsync(Claim("k1", "owner-2"), default)).Status);
+    }
+
+    /// <summary>
+    /// A handler that ends the transaction itself and then fails (throws, or answers a status that is not stored): what it
+    /// committed stays committed, so the key must not be released for a retry to run the handler again over it.
+    /// </summary>
+    [Theory]
+    [InlineData("commit-then-throw", HttpStatusCode.InternalServerError)]
+    [InlineData("commit-then-503", HttpStatusCode.ServiceUnavailable)]
+    public async Task AHandlerThatCommitsItselfAndThenFails_IsNotRunAgainByTheRetry(string fail, HttpStatusCode firstStatus)
+    {
+        var db = await fixture.CreateLedgerDatabaseAsync();
+        await using var app = await LedgerWebApp.StartAsync(db);
+
+        using var first = await app.Client.SendAsync(LedgerWebApp.Deposit("alice", "k1", fail));
+        using var retry = await app.Client.SendAsync(LedgerWebApp.Deposit("alice", "k1"));
+
+        Assert.Equal(firstStatus, first.StatusCode);
+        Assert.Equal(1, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries"));
+        Assert.Equal(1, app.HandlerRuns);
+        Assert.Equal(HttpStatusCode.InternalServerError, retry.StatusCode);
+        Assert.Equal("application/problem+json", retry.Content.Headers.ContentType?.MediaType);
+        using var problem = JsonDocument.Parse(await retry.Content.ReadAsStringAsync());
+        Assert.EndsWith("outcome-unknown", problem.RootElement.GetProperty("type").GetString(), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The same through the executor: a message handler that commits the transaction itself, leaves another change pending
+    /// and throws. The committed change stays (once), the pending one is discarded with the failure, and the redelivery is
+    /// told the outcome is unknown instead of applying the message again.
+    /// </summary>
+    [Fact]
+    public async Task AMessageHandlerThatCommitsItselfAndThenThrows_IsNotAppliedAgainByTheRedelivery()
+    {
+        var db = await fixture.CreateLedgerDatabaseAsync();
+        await using var services = new ServiceCollection()
+            .AddLogging()
+            .AddDbContext<LedgerDbContext>(options => EfCoreFixture.Configure(options, db, retryOnFailure: false))
+            .AddIdempotentExecutor()
+            .UseEntityFrameworkCore<LedgerDbContext>()
+            .Services
+            .BuildServiceProvider();
+        var runs = 0;
+
+        async Task<IdempotentResult<long>> DeliverAsync()
+        {
+            await using var scope = services.CreateAsyncScope();
+            var executor = scope.ServiceProvider.GetRequiredService<EntityFrameworkCoreIdempotentExecutor<LedgerDbContext>>();
+            return await executor.ExecuteAsync(
+                new IdempotentOperation("msg-1", Encoding.UTF8.GetBytes("{}")) { Name = "deposit" },
+                async (context, ct) =>
+                {
+                    Interlocked.Increment(ref runs);
+                    context.Entries.Add(new LedgerEntry { Account = "alice", Amount = 100 });
+                    await context.SaveChangesAsync(ct);
+                    await context.Database.CommitTransactionAsync(ct);
+                    context.Entries.Add(new LedgerEntry { Account = "bob", Amount = 100 });
+                    throw new InvalidOperationException("The handler failed after committing its entry.");
+                },
+                ExecutorJson.Default.Int64);
+        }
+
+        await Assert.ThrowsAsync<InvalidOperationException>(DeliverAsync);
+        await Assert.ThrowsAsync<IdempotentOperationOutcomeUnknownException>(DeliverAsync);
+
+        Assert.Equal(1, runs);
+        Assert.Equal(1, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries WHERE account = 'alice'"));
+        Assert.Equal(0, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries WHERE account = 'bob'"));
     }
 }

@@ -177,6 +177,16 @@ internal sealed partial class IdempotencyMiddleware
             case IdempotencyExecutionStatus.Released:
                 await work.SendHeldResponseAsync();
                 break;
+            case IdempotencyExecutionStatus.OutcomeUnknown when work.HoldsResponse && work.HeldResponseTooLarge:
+                // A unit of work's handler committed part of its work itself, then answered more than could be held.
+                context.Response.Clear();
+                await _problems.OutcomeUnknownAsync(context, StatusCodes.Status500InternalServerError);
+                break;
+            case IdempotencyExecutionStatus.OutcomeUnknown:
+                // A unit of work's handler committed part of its work itself, then answered a status that is not stored:
+                // the client gets that answer; a retry is told the outcome is unknown (not held: already passed on).
+                await work.SendHeldResponseAsync();
+                break;
             case IdempotencyExecutionStatus.ClaimLost or IdempotencyExecutionStatus.CompletionFailed when work.HoldsResponse:
                 // Nothing was committed, the handler's work included: the client must retry.
                 context.Response.Clear();

@@ -36,6 +36,9 @@ public sealed partial class IdempotencyEngine
     [LoggerMessage(21, LogLevel.Warning, "Operation with key hash {KeyHash} threw {ExceptionType} after its outcome had started to reach the caller: its effect is presumed applied, so the key completed as 'outcome unknown' and retries are told so instead of running it again.", EventName = "OutcomeUnknown")]
     private static partial void LogOutcomeUnknown(ILogger logger, string exceptionType, string keyHash);
 
+    [LoggerMessage(27, LogLevel.Warning, "Operation with key hash {KeyHash} failed after it had committed part of its work outside its unit of work (it ended the transaction itself), which a rollback cannot undo: the key completed as 'outcome unknown' and retries are told so instead of running it again.", EventName = "OutcomeUnknownAfterCommitOutsideUnit")]
+    private static partial void LogOutcomeUnknownAfterCommitOutsideUnit(ILogger logger, string keyHash);
+
     [LoggerMessage(22, LogLevel.Error, "The outcome of the operation with key hash {KeyHash} could not be recorded (its outcome codec threw): the key completed as 'outcome unknown', or, when the outcome was held for a commit, was rolled back.", EventName = "OutcomeNotRecordable")]
     private static partial void LogOutcomeNotRecordable(ILogger logger, Exception exception, string keyHash);
 

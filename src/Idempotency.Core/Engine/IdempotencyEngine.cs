@@ -200,11 +200,14 @@ public sealed partial class IdempotencyEngine
                 RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request, work);
                 await CompleteOutcomeUnknownAsync(request, ownerToken, startedStatus).ConfigureAwait(false);
             }
-            else
+            else if (await ReleaseAsync(request, ownerToken).ConfigureAwait(false))
             {
                 LogReleasedAfterException(_logger, ex.GetType().Name, request.Key);
-                await ReleaseAsync(request, ownerToken).ConfigureAwait(false);
                 RecordOutcome(IdempotencyOutcome.Released, request, work);
+            }
+            else
+            {
+                await CompleteCommittedOutsideUnitAsync(request, work, ownerToken).ConfigureAwait(false);
             }
 
             throw;
@@ -225,9 +228,16 @@ public sealed partial class IdempotencyEngine
             LogOutcomeNotRecordable(_logger, ex, HashKey(request.Key));
             if (holdsOutcome)
             {
-                // Nothing has been committed or delivered: roll back, and let the exception surface as the work's would.
-                await ReleaseAsync(request, ownerToken).ConfigureAwait(false);
-                RecordOutcome(IdempotencyOutcome.Released, request, work);
+                // Nothing has been delivered: roll back, and let the exception surface as the work's would.
+                if (await ReleaseAsync(request, ownerToken).ConfigureAwait(false))
+                {
+                    RecordOutcome(IdempotencyOutcome.Released, request, work);
+                }
+                else
+                {
+                    await CompleteCommittedOutsideUnitAsync(request, work, ownerToken).ConfigureAwait(false);
+                }
+
                 throw;
             }
 
@@ -240,8 +250,14 @@ public sealed partial class IdempotencyEngine
 
         if (record is null)
         {
+            if (!await ReleaseAsync(request, ownerToken).ConfigureAwait(false))
+            {
+                // The transient outcome still goes to the caller, but a retry is told the outcome is unknown.
+                await CompleteCommittedOutsideUnitAsync(request, work, ownerToken).ConfigureAwait(false);
+                return new(IdempotencyExecutionStatus.OutcomeUnknown, outcome);
+            }
+
             LogReleasedAfterTransientOutcome(_logger, request.Key);
-            await ReleaseAsync(request, ownerToken).ConfigureAwait(false);
             RecordOutcome(IdempotencyOutcome.Released, request, work);
             return new(IdempotencyExecutionStatus.Released, outcome);
         }
@@ -305,14 +321,39 @@ public sealed partial class IdempotencyEngine
         }
     }
 
-    private async ValueTask ReleaseAsync(IdempotencyExecutionRequest request, string ownerToken)
+    /// <summary>
+    /// Completes the claim as "outcome unknown" after a unit of work's operation failed having committed part of its work
+    /// outside the unit (<see cref="IIdempotencyUnitOfWorkStore.TryRollBackAsync"/> returned <see langword="false"/>).
+    /// </summary>
+    private async ValueTask CompleteCommittedOutsideUnitAsync<TOutcome>(IdempotencyExecutionRequest request, IIdempotentWork<TOutcome> work, string ownerToken)
+    {
+        LogOutcomeUnknownAfterCommitOutsideUnit(_logger, HashKey(request.Key));
+        RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request, work);
+        work.HasDeliveryStarted(out var startedStatus);
+        await CompleteOutcomeUnknownAsync(request, ownerToken, startedStatus).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Releases the claim; for a unit of work, rolls it back (<see cref="IIdempotencyUnitOfWorkStore.TryRollBackAsync"/>).
+    /// Returns <see langword="false"/> only when the unit of work kept the claim because part of the work committed outside it.
+    /// </summary>
+    private async ValueTask<bool> ReleaseAsync(IdempotencyExecutionRequest request, string ownerToken)
     {
         try
         {
-            await CallStoreAsync(
+            return await CallStoreAsync(
                 request.Store,
                 StoreOperation.Release,
-                static (store, claim, ct) => store.ReleaseAsync(claim.StorageKey, claim.OwnerToken, ct),
+                static async (store, claim, ct) =>
+                {
+                    if (store is IIdempotencyUnitOfWorkStore unitOfWork)
+                    {
+                        return await unitOfWork.TryRollBackAsync(claim.StorageKey, claim.OwnerToken, ct).ConfigureAwait(false);
+                    }
+
+                    await store.ReleaseAsync(claim.StorageKey, claim.OwnerToken, ct).ConfigureAwait(false);
+                    return true;
+                },
                 (request.StorageKey, OwnerToken: ownerToken),
                 CancellationToken.None).ConfigureAwait(false);
         }
@@ -322,6 +363,7 @@ public sealed partial class IdempotencyEngine
             // in place of the work's own exception, which the caller rethrows.
             LogStoreFaultDetail(_logger, ex, request.Key);
             LogReleaseFailed(_logger, HashKey(request.Key), StoreFaultDescription.Describe(ex, request.StorageKey), request.LeaseDuration);
+            return true;
         }
     }
 }

@@ -27,4 +27,8 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork
     [LoggerMessage(EventId = 3205, EventName = "EfCoreTransactionEndedByOperation", Level = LogLevel.Warning,
         Message = "The operation committed or rolled back the EF Core idempotency unit of work's transaction itself; what it saved before that did not commit with the key's record, and the key was unlocked from then on. The rest and the record commit in a new transaction. Never end the context's transaction in the operation.")]
     private partial void LogTransactionEndedByOperation();
+
+    [LoggerMessage(EventId = 3206, EventName = "EfCoreOperationFailedAfterEndingTransaction", Level = LogLevel.Warning,
+        Message = "The operation committed or rolled back the EF Core idempotency unit of work's transaction itself and then failed; what it committed cannot be rolled back, so the key is not released: it completes as 'outcome unknown' and retries are told so instead of running the operation again. Never end the context's transaction in the operation.")]
+    private partial void LogOperationFailedAfterEndingTransaction();
 }

@@ -25,7 +25,8 @@ namespace Idempotency.EntityFrameworkCore;
 /// A rollback also clears <see cref="Context"/>'s change tracker, so that entity changes that were not committed are
 /// never saved later by accident. Do not commit or roll back the context's transaction yourself: what was saved
 /// before that is committed or gone without the key's record (<see cref="CompleteAsync"/> then commits the rest and the
-/// record in a new transaction, so that a retry replays instead of running again).
+/// record in a new transaction, so that a retry replays instead of running again; after an operation that then failed,
+/// <see cref="TryRollBackAsync"/> keeps the key for an "outcome unknown" record instead of releasing it).
 /// </para>
 /// <para>
 /// An execution strategy that retries (<c>EnableRetryOnFailure</c>) retries single commands, which cannot work inside a
@@ -48,6 +49,7 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork : IIdempote
     private IdempotencyClaimRequest? _claim;
     private bool _ended;
     private bool _disposed;
+    private bool _failedAfterEndingTransaction; // TryRollBackAsync kept the claim for an "outcome unknown" record
 
     private EntityFrameworkCoreIdempotencyUnitOfWork(
         DbContext context, IIdempotencyRecordsSql sql, IdempotencyRecordsTable table, IDbContextTransaction transaction, TimeProvider timeProvider, ILogger logger)
@@ -206,7 +208,11 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork : IIdempote
             // commit one by one and the record would never be written: the client, told to retry, would run the
             // operation again over what is committed. So the pending changes and the record commit together in a new
             // transaction (or the one the operation began), and a retry replays the operation's response.
-            LogTransactionEndedByOperation();
+            if (!_failedAfterEndingTransaction)
+            {
+                LogTransactionEndedByOperation();
+            }
+
             try
             {
                 // The old transaction is not disposed: it has ended, and its disposal would detach the context's new one.
@@ -277,6 +283,52 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork : IIdempote
         var owned = IsClaimed && string.Equals(_claim!.OwnerToken, ownerToken, StringComparison.Ordinal);
         await RollBackAsync().ConfigureAwait(false);
         return owned;
+    }
+
+    /// <summary>
+    /// Rolls the unit of work back after its operation failed, as <see cref="ReleaseAsync"/> does, unless the operation
+    /// committed or rolled back the context's transaction itself: what it saved before that may be committed (and what it
+    /// saved after, outside any transaction, is), beyond recall. Then the change tracker is cleared and any transaction
+    /// the operation began is rolled back (nothing more of the failed operation is kept), the claim is kept and
+    /// <see langword="false"/> is returned: the engine completes the key as "outcome unknown" (<see cref="CompleteAsync"/>
+    /// commits that record alone, in a new transaction), so that a retry is told so instead of running the operation again.
+    /// </summary>
+    /// <param name="key">The claimed key.</param>
+    /// <param name="ownerToken">The owner token of the claim.</param>
+    /// <param name="cancellationToken">Not used: the rollback always runs.</param>
+    /// <returns><see langword="true"/> when everything was rolled back; <see langword="false"/> when the claim is kept.</returns>
+    public async ValueTask<bool> TryRollBackAsync(string key, string ownerToken, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(ownerToken);
+        if (!IsClaimed || !string.Equals(_claim!.OwnerToken, ownerToken, StringComparison.Ordinal)
+            || ReferenceEquals(Context.Database.CurrentTransaction, _transaction))
+        {
+            await ReleaseAsync(key, ownerToken, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        // The operation ended the unit's transaction itself (against the docs) and then failed. A rollback can no longer
+        // undo what it committed, and releasing the key would let a retry run it again over that.
+        LogOperationFailedAfterEndingTransaction();
+        if (Context.Database.CurrentTransaction is { } begunByOperation)
+        {
+            try
+            {
+                await begunByOperation.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is DbException or InvalidOperationException)
+            {
+                LogRollbackFailed(ex);
+            }
+
+            await begunByOperation.DisposeAsync().ConfigureAwait(false);
+        }
+
+        // The failed operation's pending changes are not its outcome: only the record commits.
+        Context.ChangeTracker.Clear();
+        _failedAfterEndingTransaction = true;
+        return false;
     }
 
     /// <summary>Ends the unit of work: rolls it back unless it completed, and ends the context's transaction. Call it whatever the outcome.</summary>

@@ -14,7 +14,9 @@ namespace Idempotency.EntityFrameworkCore.Tests.Infrastructure;
 /// <summary>
 /// A ledger service on a real Kestrel (127.0.0.1, a free port) whose deposit endpoint runs in an EF Core idempotency
 /// transaction: <c>POST /deposits/{account}</c> adds a ledger entry through the request's <see cref="LedgerDbContext"/>
-/// and answers 201 with its id. <c>X-Fail: throw</c> makes the handler throw after saving its entry.
+/// and answers 201 with its id. <c>X-Fail: throw</c> makes the handler throw after saving its entry;
+/// <c>X-Fail: commit-then-throw</c> and <c>X-Fail: commit-then-503</c> make it commit the context's transaction itself
+/// (against the docs) and then throw, or answer 503.
 /// </summary>
 internal sealed class LedgerWebApp : IAsyncDisposable
 {
@@ -65,6 +67,17 @@ internal sealed class LedgerWebApp : IAsyncDisposable
             {
                 Console.WriteLine(InHandlerLine);
                 await Task.Delay(Timeout.Infinite, context.RequestAborted);
+            }
+
+            if (context.Request.Headers["X-Fail"] is ["commit-then-throw" or "commit-then-503"])
+            {
+                await db.Database.CommitTransactionAsync(context.RequestAborted);
+                if (context.Request.Headers["X-Fail"] == "commit-then-503")
+                {
+                    return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+                }
+
+                throw new InvalidOperationException("The handler failed after committing its entry.");
             }
 
             if (context.Request.Headers["X-Fail"] == "throw")
