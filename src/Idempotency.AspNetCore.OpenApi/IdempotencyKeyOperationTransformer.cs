@@ -28,6 +28,7 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
         var waits = (policy?.InFlightDuplicates ?? options.InFlightDuplicates) == InFlightDuplicateHandling.Wait;
         var excluded = policy?.FingerprintExcludedJsonMembers.Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal).ToArray() ?? [];
         var required = metadata.Requirement == IdempotencyRequirement.Required;
+        var runsUnprotected = !required && options.AllowUnprotectedExecutionWhenStoreUnavailable;
         var header = options.HeaderName;
         var types = options.ProblemTypeBaseUri;
 
@@ -64,6 +65,12 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
             });
         OpenApiOperationEditor.AddProblemResponse(
             operation,
+            410,
+            $"The request with this '{header}' was already processed, but its response was too large to store for replay ({types}{IdempotencyProblemTypes.ResponseTooLarge}); " +
+            "the originalStatus member holds its status. It is never run again with this key: fetch the resulting resource instead of resending it with a new key.",
+            problem);
+        OpenApiOperationEditor.AddProblemResponse(
+            operation,
             422,
             $"This '{header}' was already used for a different request: another body, path, endpoint, precondition or content type ({types}{IdempotencyProblemTypes.KeyReused}). " +
             (excluded.Length == 0 ? string.Empty : $"The JSON body's members {string.Join(", ", excluded.Select(static m => $"'{m}'"))} are not compared: a retry may change them. ") +
@@ -85,6 +92,21 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
             $"The original request with this '{header}' failed after its response had started, so its effect may have been applied ({types}{IdempotencyProblemTypes.OutcomeUnknown}). " +
             "It is never run again with this key: check the resource, then repeat the operation with a new key if it did not apply.",
             problem);
+
+        OpenApiOperationEditor.AddProblemResponse(
+            operation,
+            503,
+            (runsUnprotected
+                ? "While the idempotency store is unavailable a request with a key runs unprotected (a retry may run it again); this answer comes only when " +
+                  $"the stored result of this key cannot be read ({types}{IdempotencyProblemTypes.StoreUnavailable}). "
+                : "The service cannot check or record idempotency keys right now " +
+                  $"({types}{IdempotencyProblemTypes.StoreUnavailable}, or {types}{IdempotencyProblemTypes.StoreFull} when the store holds as many keys as it may). ") +
+            "The request was not run: retry with the same key after Retry-After.",
+            problem,
+            new Dictionary<string, IOpenApiHeader>
+            {
+                ["Retry-After"] = OpenApiOperationEditor.Header("Seconds to wait before retrying with the same key.", new OpenApiSchema { Type = JsonSchemaType.Integer }),
+            });
 
         foreach (var (status, response) in operation.Responses ?? [])
         {
