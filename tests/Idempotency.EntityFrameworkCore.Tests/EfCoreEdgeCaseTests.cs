@@ -4,6 +4,8 @@ using System.Text.Json;
 using Idempotency.EntityFrameworkCore.Tests.Execution;
 using Idempotency.EntityFrameworkCore.Tests.Infrastructure;
 using Idempotency.EntityFrameworkCore.Tests.Transactions;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Storage;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Idempotency.EntityFrameworkCore.Tests;
@@ -131,5 +133,43 @@ public sealed class EfCoreEdgeCaseTests(EfCoreFixture fixture)
         Assert.Equal(1, runs);
         Assert.Equal(1, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries WHERE account = 'alice'"));
         Assert.Equal(0, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries WHERE account = 'bob'"));
+    }
+
+    /// <summary>
+    /// A handler that writes through a second context (another DbContext type, or one from IDbContextFactory) commits
+    /// those writes on its own connection, outside the unit. docs/efcore.md says how to bring it in: the unit's
+    /// connection and transaction. Then its writes commit with the record, or roll back with the unit.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task ASecondContextOnTheUnitsConnectionAndTransaction_CommitsOrRollsBackWithTheUnit(bool complete)
+    {
+        var db = await fixture.CreateLedgerDatabaseAsync();
+        await using (var context = EfCoreFixture.CreateContext(db))
+        {
+            await using var unitOfWork = await EntityFrameworkCoreIdempotencyUnitOfWorkTests.Factory().BeginAsync(context);
+            Assert.Equal(ClaimStatus.Claimed, (await unitOfWork.ClaimAsync(Claim("k1", "owner-1"), default)).Status);
+
+            var options = new DbContextOptionsBuilder<LedgerDbContext>().UseNpgsql(context.Database.GetDbConnection()).Options;
+            await using (var second = new LedgerDbContext(options))
+            {
+                await second.Database.UseTransactionAsync(context.Database.CurrentTransaction!.GetDbTransaction());
+                second.Entries.Add(new LedgerEntry { Account = "alice", Amount = 100 });
+                await second.SaveChangesAsync();
+            }
+
+            if (complete)
+            {
+                Assert.Equal(CompletionStatus.Completed, await unitOfWork.CompleteAsync(new IdempotencyCompleteRequest("k1", "owner-1", Outcome, TimeSpan.FromHours(1)), default));
+            }
+            else
+            {
+                Assert.True(await unitOfWork.ReleaseAsync("k1", "owner-1", default));
+            }
+        }
+
+        Assert.Equal(complete ? 1 : 0, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries"));
+        Assert.Equal(complete ? 1 : 0, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM idempotency_records WHERE key = 'k1'"));
     }
 }
