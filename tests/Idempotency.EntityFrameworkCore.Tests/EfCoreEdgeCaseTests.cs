@@ -100,39 +100,68 @@ public sealed class EfCoreEdgeCaseTests(EfCoreFixture fixture)
     public async Task AMessageHandlerThatCommitsItselfAndThenThrows_IsNotAppliedAgainByTheRedelivery()
     {
         var db = await fixture.CreateLedgerDatabaseAsync();
-        await using var services = new ServiceCollection()
+        await using var services = ExecutorServices(db);
+        var runs = 0;
+        Func<LedgerDbContext, CancellationToken, ValueTask<long>> handler = async (context, ct) =>
+        {
+            Interlocked.Increment(ref runs);
+            context.Entries.Add(new LedgerEntry { Account = "alice", Amount = 100 });
+            await context.SaveChangesAsync(ct);
+            await context.Database.CommitTransactionAsync(ct);
+            context.Entries.Add(new LedgerEntry { Account = "bob", Amount = 100 });
+            throw new InvalidOperationException("The handler failed after committing its entry.");
+        };
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => DeliverAsync(services, handler));
+        await Assert.ThrowsAsync<IdempotentOperationOutcomeUnknownException>(() => DeliverAsync(services, handler));
+
+        Assert.Equal(1, runs);
+        Assert.Equal(1, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries WHERE account = 'alice'"));
+        Assert.Equal(0, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries WHERE account = 'bob'"));
+    }
+
+    /// <summary>
+    /// A handler that commits the transaction itself and returns, leaving a change that the completion cannot save: the
+    /// completion fails (the caller is told nothing of it was kept), but what the handler committed stays, so the
+    /// redelivery must not apply the message again.
+    /// </summary>
+    [Fact]
+    public async Task AHandlerThatCommitsItself_WhoseCompletionThenFails_IsNotAppliedAgainByTheRedelivery()
+    {
+        var db = await fixture.CreateLedgerDatabaseAsync();
+        await using var services = ExecutorServices(db);
+        var runs = 0;
+        Func<LedgerDbContext, CancellationToken, ValueTask<long>> handler = async (context, ct) =>
+        {
+            Interlocked.Increment(ref runs);
+            context.Entries.Add(new LedgerEntry { Account = "alice", Amount = 100 });
+            await context.SaveChangesAsync(ct);
+            await context.Database.CommitTransactionAsync(ct);
+            context.Entries.Add(new LedgerEntry { Account = null!, Amount = 100 }); // NOT NULL: the completion's SaveChanges fails
+            return 1L;
+        };
+
+        await Assert.ThrowsAsync<IdempotencyStoreException>(() => DeliverAsync(services, handler));
+        await Assert.ThrowsAsync<IdempotentOperationOutcomeUnknownException>(() => DeliverAsync(services, handler));
+
+        Assert.Equal(1, runs);
+        Assert.Equal(1, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries"));
+    }
+
+    private static ServiceProvider ExecutorServices(string db) =>
+        new ServiceCollection()
             .AddLogging()
             .AddDbContext<LedgerDbContext>(options => EfCoreFixture.Configure(options, db, retryOnFailure: false))
             .AddIdempotentExecutor()
             .UseEntityFrameworkCore<LedgerDbContext>()
             .Services
             .BuildServiceProvider();
-        var runs = 0;
 
-        async Task<IdempotentResult<long>> DeliverAsync()
-        {
-            await using var scope = services.CreateAsyncScope();
-            var executor = scope.ServiceProvider.GetRequiredService<EntityFrameworkCoreIdempotentExecutor<LedgerDbContext>>();
-            return await executor.ExecuteAsync(
-                new IdempotentOperation("msg-1", Encoding.UTF8.GetBytes("{}")) { Name = "deposit" },
-                async (context, ct) =>
-                {
-                    Interlocked.Increment(ref runs);
-                    context.Entries.Add(new LedgerEntry { Account = "alice", Amount = 100 });
-                    await context.SaveChangesAsync(ct);
-                    await context.Database.CommitTransactionAsync(ct);
-                    context.Entries.Add(new LedgerEntry { Account = "bob", Amount = 100 });
-                    throw new InvalidOperationException("The handler failed after committing its entry.");
-                },
-                ExecutorJson.Default.Int64);
-        }
-
-        await Assert.ThrowsAsync<InvalidOperationException>(DeliverAsync);
-        await Assert.ThrowsAsync<IdempotentOperationOutcomeUnknownException>(DeliverAsync);
-
-        Assert.Equal(1, runs);
-        Assert.Equal(1, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries WHERE account = 'alice'"));
-        Assert.Equal(0, await EfCoreFixture.CountAsync(db, "SELECT count(*) FROM ledger_entries WHERE account = 'bob'"));
+    private static async Task<IdempotentResult<long>> DeliverAsync(ServiceProvider services, Func<LedgerDbContext, CancellationToken, ValueTask<long>> handler)
+    {
+        await using var scope = services.CreateAsyncScope();
+        var executor = scope.ServiceProvider.GetRequiredService<EntityFrameworkCoreIdempotentExecutor<LedgerDbContext>>();
+        return await executor.ExecuteAsync(new IdempotentOperation("msg-1", Encoding.UTF8.GetBytes("{}")) { Name = "deposit" }, handler, ExecutorJson.Default.Int64);
     }
 
     /// <summary>

@@ -276,6 +276,15 @@ public sealed partial class IdempotencyEngine
         catch (Exception ex)
         {
             LogStoreFaultDetail(_logger, ex, request.Key);
+            if (holdsOutcome && !await ReleaseAsync(request, ownerToken).ConfigureAwait(false))
+            {
+                // The unit of work could not commit, but the work had committed part of itself outside it: the caller is
+                // told to retry, and the retry is told the outcome is unknown instead of running the work again.
+                LogCompleteFailed(_logger, HashKey(request.Key), StoreFaultDescription.Describe(ex, request.StorageKey), CommittedOutsideTheUnit);
+                await CompleteCommittedOutsideUnitAsync(request, work, ownerToken).ConfigureAwait(false);
+                return new(IdempotencyExecutionStatus.CompletionFailed, outcome, fault: ex);
+            }
+
             LogCompleteFailed(_logger, HashKey(request.Key), StoreFaultDescription.Describe(ex, request.StorageKey), holdsOutcome ? NothingCommitted : RetriesWaitForTheLease);
             RecordOutcome(IdempotencyOutcome.StoreUnavailable, request, work);
             return new(IdempotencyExecutionStatus.CompletionFailed, outcome, fault: ex);
@@ -294,6 +303,7 @@ public sealed partial class IdempotencyEngine
     }
 
     private const string NothingCommitted = "Nothing was committed, the work's changes included: the caller was told to retry.";
+    private const string CommittedOutsideTheUnit = "The work had committed part of itself outside its unit of work, so the key completes as 'outcome unknown' instead.";
     private const string RetriesWaitForTheLease = "A retry is told the operation is in flight until the lease ends, then runs it again.";
 
     /// <summary>Completes the claim with an "outcome unknown" record, so that no retry with this key runs the work again.</summary>

@@ -201,7 +201,8 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork : IIdempote
             return CompletionStatus.ClaimLost;
         }
 
-        if (!ReferenceEquals(Context.Database.CurrentTransaction, _transaction))
+        var endedByOperation = !ReferenceEquals(Context.Database.CurrentTransaction, _transaction);
+        if (endedByOperation)
         {
             // The operation committed or rolled back the context's transaction itself, against the docs. What it saved
             // before is committed or gone, beyond recall. Saved now without a transaction, the pending changes would
@@ -221,8 +222,8 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork : IIdempote
             }
             catch (DbException ex)
             {
+                // The claim is kept (see KeepClaimIfEndedByOperation): what the operation committed stays.
                 Context.ChangeTracker.Clear();
-                _ended = true;
                 throw Fault(ex, BeginOperation, _claim.Key);
             }
         }
@@ -235,9 +236,13 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork : IIdempote
         {
             LogSaveChangesFailed(StoreFaultDescription.Describe(ex, _claim.Key));
             await RollBackAsync().ConfigureAwait(false);
+            KeepClaimIfEndedByOperation(endedByOperation);
             throw new IdempotencyStoreException(
-                "SaveChanges failed while the idempotency unit of work completed, so nothing of the operation was committed (on PostgreSQL, a database error " +
-                "earlier in the operation aborts the whole transaction; run statements whose errors the operation handles in a savepoint).",
+                (endedByOperation
+                    ? "SaveChanges failed while the idempotency unit of work completed, so the rest of the operation was not committed (what it committed itself, " +
+                      "ending the unit's transaction, stays). "
+                    : "SaveChanges failed while the idempotency unit of work completed, so nothing of the operation was committed ") +
+                "(on PostgreSQL, a database error earlier in the operation aborts the whole transaction; run statements whose errors the operation handles in a savepoint).",
                 ex);
         }
 
@@ -267,7 +272,19 @@ public sealed partial class EntityFrameworkCoreIdempotencyUnitOfWork : IIdempote
         {
             _ended = false;
             await RollBackAsync().ConfigureAwait(false);
+            KeepClaimIfEndedByOperation(endedByOperation);
             throw Fault(ex, operation, _claim.Key);
+        }
+    }
+
+    // After the operation ended the unit's transaction itself, a failed completion rolls back only the rest: what the
+    // operation committed stays. The claim is kept, so that TryRollBackAsync answers false and the key completes as
+    // "outcome unknown" instead of being released for a retry that would run the operation again over it.
+    private void KeepClaimIfEndedByOperation(bool endedByOperation)
+    {
+        if (endedByOperation)
+        {
+            _ended = false;
         }
     }
 
