@@ -89,7 +89,7 @@ internal sealed class IdempotencyKeyOperationTransformer : IOpenApiOperationTran
         OpenApiOperationEditor.AddProblemResponse(
             operation,
             500,
-            $"The original request with this '{header}' failed after its response had started, so its effect may have been applied ({types}{IdempotencyProblemTypes.OutcomeUnknown}). " +
+            $"The original request with this '{header}' failed after its response had started, or after it had committed part of its work, so its effect may have been applied ({types}{IdempotencyProblemTypes.OutcomeUnknown}). " +
             "It is never run again with this key: check the resource, then repeat the operation with a new key if it did not apply.",
             problem);
 

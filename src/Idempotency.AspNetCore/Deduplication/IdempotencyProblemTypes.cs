@@ -53,8 +53,8 @@ public static class IdempotencyProblemTypes
     public const string PipelineMisordered = "pipeline-misordered";
 
     /// <summary>
-    /// 500: the original request with this key failed after its response had started, so its effect may have been
-    /// applied. It is never run again with this key; check the resource before retrying the operation with a new key.
+    /// 500: the original request with this key failed after its response had started (or after it had committed part of its
+    /// work itself), so its effect may have been applied. It is never run again with this key; check the resource before retrying the operation with a new key.
     /// </summary>
     public const string OutcomeUnknown = "outcome-unknown";
 

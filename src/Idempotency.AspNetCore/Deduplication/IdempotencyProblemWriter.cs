@@ -60,7 +60,7 @@ internal sealed class IdempotencyProblemWriter(IOptions<IdempotencyOptions> opti
 
     public Task OutcomeUnknownAsync(HttpContext context, int startedStatusCode) => WriteAsync(
         context, StatusCodes.Status500InternalServerError, IdempotencyProblemTypes.OutcomeUnknown, "Outcome unknown",
-        $"The original request with this idempotency key failed after its response had started (status {startedStatusCode}), so its effect may have been applied. It will not be run again with this key. Check the state of the resource before you repeat the operation with a new key.",
+        $"The original request with this idempotency key failed after its response had started, or after it had committed part of its work (status {startedStatusCode}), so its effect may have been applied. It will not be run again with this key. Check the state of the resource before you repeat the operation with a new key.",
         new Dictionary<string, object?> { ["originalStatus"] = startedStatusCode });
 
     public Task ResponseTooLargeToCommitAsync(HttpContext context, int maxStoredBodySize) => WriteAsync(

@@ -13,8 +13,8 @@ public static class IdempotencyOutcome
     public const string ClaimLost = "claim_lost";
 
     /// <summary>
-    /// The operation failed after its response had started (or its outcome could not be recorded): its effect is presumed
-    /// applied, and the key completed so that no retry runs it again.
+    /// The operation failed after its response had started (or its outcome could not be recorded, or it had committed part of
+    /// its work outside its unit of work): its effect is presumed applied, and the key completed so that no retry runs it again.
     /// </summary>
     public const string OutcomeUnknown = "outcome_unknown";
 
