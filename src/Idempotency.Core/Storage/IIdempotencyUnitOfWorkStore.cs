@@ -21,7 +21,7 @@ namespace Idempotency;
 /// <para>
 /// After the operation failed (it threw, or its outcome is not to be stored), the engine calls
 /// <see cref="TryRollBackAsync"/> instead of <see cref="IIdempotencyStore.ReleaseAsync"/>, so that a unit of work whose
-/// operation committed part of its work outside it (an EF Core handler that committed the context's transaction itself)
+/// operation committed part of its work outside it (an EF Core or PostgreSQL handler that committed the unit's transaction itself)
 /// can say that a rollback no longer undoes everything.
 /// </para>
 /// </remarks>

@@ -66,6 +66,9 @@ internal sealed class PostgreSqlTransactionalRequestStore : IIdempotencyUnitOfWo
     public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken) =>
         _unitOfWork.ReleaseAsync(key, ownerToken, cancellationToken);
 
+    public ValueTask<bool> TryRollBackAsync(string key, string ownerToken, CancellationToken cancellationToken) =>
+        _unitOfWork.TryRollBackAsync(key, ownerToken, cancellationToken);
+
     public ValueTask DisposeAsync()
     {
         _context.Features.Set<IPostgreSqlTransactionFeature>(null);

@@ -27,4 +27,12 @@ public sealed partial class PostgreSqlIdempotencyUnitOfWork
     [LoggerMessage(EventId = 3050, EventName = "PostgreSqlSessionUnlockFailed", Level = LogLevel.Warning,
         Message = "Could not {Operation} at the end of the unit of work; the server lets go of it when the connection closes, and Npgsql's pool reset when the connection is next used.")]
     private partial void LogUnlockFailed(Exception exception, string operation);
+
+    [LoggerMessage(EventId = 3035, EventName = "PostgreSqlTransactionEndedByOperation", Level = LogLevel.Warning,
+        Message = "The operation committed or rolled back the PostgreSQL idempotency unit of work's transaction itself; what it wrote before that did not commit with the key's record, and what it wrote after committed statement by statement. The record commits in a new transaction. Never end the unit's transaction in the operation.")]
+    private partial void LogTransactionEndedByOperation();
+
+    [LoggerMessage(EventId = 3036, EventName = "PostgreSqlOperationFailedAfterEndingTransaction", Level = LogLevel.Warning,
+        Message = "The operation committed or rolled back the PostgreSQL idempotency unit of work's transaction itself and then failed; what it committed cannot be rolled back, so the key is not released: it completes as 'outcome unknown' and retries are told so instead of running the operation again. Never end the unit's transaction in the operation.")]
+    private partial void LogOperationFailedAfterEndingTransaction();
 }

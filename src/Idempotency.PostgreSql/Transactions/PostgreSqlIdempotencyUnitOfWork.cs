@@ -22,6 +22,15 @@ namespace Idempotency.PostgreSql;
 /// statement inside a savepoint (<see cref="NpgsqlTransaction.SaveAsync(string, CancellationToken)"/>).
 /// </para>
 /// <para>
+/// An operation that commits or rolls back <see cref="Transaction"/> itself anyway leaves what it wrote before that
+/// committed or gone without the key's record, and the key unlocked from then on (under Read Committed).
+/// <see cref="CompleteAsync"/> then commits the record in a new transaction, so that a retry replays instead of running
+/// again; after an operation that then failed, <see cref="TryRollBackAsync"/> keeps the key for an "outcome unknown"
+/// record instead of releasing it. One that begins a transaction of its own on <see cref="Connection"/> after ending the
+/// unit's cannot be told apart from the unit's (Npgsql hands out the same transaction object): its work commits with the
+/// record, or, when it fails, rolls back and releases the key while what it committed before stays.
+/// </para>
+/// <para>
 /// The claim writes nothing: it takes an advisory lock on the key without waiting and then reads the key's committed
 /// record. While this unit of work holds the lock no other transactional claim of the key can run, so a concurrent
 /// duplicate answers "in flight" (or replays a committed record) at once, and never waits on this one. Leases play no
@@ -46,6 +55,8 @@ public sealed partial class PostgreSqlIdempotencyUnitOfWork : IIdempotencyUnitOf
     private const string CompleteOperation = "store the outcome in the unit of work's transaction";
     private const string CommitOperation = "commit the unit of work's transaction";
     private const string UnlockOperation = "let go of the key's session lock";
+    private const string CompleteAfterEndedOperation =
+        "store the outcome after the operation ended the unit of work's transaction itself (what the operation committed stays, and the key is kept for an 'outcome unknown' record)";
 
     private readonly PostgreSqlStoreSql _sql;
     private readonly NpgsqlConnection _connection;
@@ -58,6 +69,9 @@ public sealed partial class PostgreSqlIdempotencyUnitOfWork : IIdempotencyUnitOf
     private bool _claimed;
     private bool _ended;
     private bool _disposed;
+    private bool _endedByOperation; // the operation committed or rolled back the unit's transaction itself
+    private bool _failedAfterEndingTransaction; // TryRollBackAsync kept the claim for an "outcome unknown" record
+    private bool _completionFailed; // the unit's own completion failed: its COMMIT, not the operation, may have ended the transaction
 
     private PostgreSqlIdempotencyUnitOfWork(
         PostgreSqlStoreSql sql, NpgsqlConnection connection, NpgsqlTransaction? transaction, IsolationLevel isolationLevel, ILogger logger)
@@ -193,6 +207,11 @@ public sealed partial class PostgreSqlIdempotencyUnitOfWork : IIdempotencyUnitOf
             return CompletionStatus.ClaimLost;
         }
 
+        if (_endedByOperation)
+        {
+            return await CompleteAfterOperationEndedTransactionAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+
         try
         {
             // The one moment that decides: the record, the handler's changes and the response commit together here.
@@ -206,6 +225,13 @@ public sealed partial class PostgreSqlIdempotencyUnitOfWork : IIdempotencyUnitOf
 
             return CompletionStatus.Completed;
         }
+        catch (InvalidOperationException) when (HasEnded(_transaction))
+        {
+            // Npgsql refused the batch before sending anything: the operation committed or rolled back the transaction
+            // itself, against the docs. Checked only here, so that the usual completion costs nothing more.
+            _endedByOperation = true;
+            return await CompleteAfterOperationEndedTransactionAsync(request, cancellationToken).ConfigureAwait(false);
+        }
         catch (PostgresException ex) when (PostgreSqlStoreCommands.IsClaimedElsewhere(ex, _sql))
         {
             // A plain store claim took the key during this transaction: nothing of this unit of work commits.
@@ -215,6 +241,7 @@ public sealed partial class PostgreSqlIdempotencyUnitOfWork : IIdempotencyUnitOf
         }
         catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.InFailedSqlTransaction)
         {
+            _completionFailed = true;
             LogTransactionAborted(ex);
             throw new IdempotencyStoreException(
                 "The PostgreSQL idempotency transaction was aborted by an earlier error in the operation's work, so neither its changes nor its " +
@@ -225,6 +252,7 @@ public sealed partial class PostgreSqlIdempotencyUnitOfWork : IIdempotencyUnitOf
         catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
         {
             // Committed or not, a retry is safe: it replays what committed, or runs again if nothing did.
+            _completionFailed = true;
             throw Fault(ex, ex is PostgresException { BatchCommand.CommandText: "COMMIT" } ? CommitOperation : CompleteOperation);
         }
     }
@@ -241,6 +269,37 @@ public sealed partial class PostgreSqlIdempotencyUnitOfWork : IIdempotencyUnitOf
         var owned = !_ended && string.Equals(_claim?.OwnerToken, ownerToken, StringComparison.Ordinal);
         await RollBackAsync().ConfigureAwait(false);
         return owned;
+    }
+
+    /// <summary>
+    /// Rolls the unit of work back after its operation failed, as <see cref="ReleaseAsync"/> does, unless the operation
+    /// committed or rolled back <see cref="Transaction"/> itself: what it wrote before that may be committed (and what it
+    /// wrote after, outside any transaction, is), beyond recall. Then the claim is kept and <see langword="false"/> is
+    /// returned: the engine completes the key as "outcome unknown" (<see cref="CompleteAsync"/> commits that record alone,
+    /// in a new transaction), so that a retry is told so instead of running the operation again.
+    /// </summary>
+    /// <param name="key">The claimed key.</param>
+    /// <param name="ownerToken">The owner token of the claim.</param>
+    /// <param name="cancellationToken">Not used: the rollback always runs.</param>
+    /// <returns><see langword="true"/> when everything was rolled back; <see langword="false"/> when the claim is kept.</returns>
+    public async ValueTask<bool> TryRollBackAsync(string key, string ownerToken, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(ownerToken);
+        if (_ended || _transaction is null || !string.Equals(_claim?.OwnerToken, ownerToken, StringComparison.Ordinal)
+            || !(_endedByOperation || (!_completionFailed && HasEnded(_transaction))))
+        {
+            await ReleaseAsync(key, ownerToken, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        // The operation ended the unit's transaction itself (against the docs) and then failed. A rollback can no longer
+        // undo what it committed, and releasing the key would let a retry run it again over that.
+        LogOperationFailedAfterEndingTransaction();
+        _endedByOperation = true;
+        _failedAfterEndingTransaction = true;
+        await RollBackKeepingTheClaimAsync().ConfigureAwait(false);
+        return false;
     }
 
     /// <summary>
@@ -313,6 +372,87 @@ public sealed partial class PostgreSqlIdempotencyUnitOfWork : IIdempotencyUnitOf
                 // A broken connection: the server rolls the transaction back when it loses the connection.
                 LogRollbackFailed(ex);
             }
+        }
+    }
+
+    // After the operation ended the unit's transaction itself: what it committed stays, and the statements it ran after
+    // that committed one by one. The record commits in a new transaction, so that a retry replays the operation's
+    // outcome instead of running it over what is committed. A failure keeps the claim (only the record is lost), so
+    // that TryRollBackAsync answers false and the key completes as "outcome unknown" rather than being released.
+    private async ValueTask<CompletionStatus> CompleteAfterOperationEndedTransactionAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
+    {
+        if (!_failedAfterEndingTransaction)
+        {
+            LogTransactionEndedByOperation();
+        }
+
+        try
+        {
+            if (HasEnded(_transaction!))
+            {
+                // No round trip: Npgsql sends the BEGIN with the completion's batch.
+                _transaction = await _connection.BeginTransactionAsync(IsolationLevel, CancellationToken.None).ConfigureAwait(false);
+            }
+
+            var unlock = _sessionLock == SessionLock.Held;
+            await PostgreSqlStoreCommands.CompleteAndCommitAsync(_connection, _transaction!, _sql, _claim!, request, unlock, cancellationToken).ConfigureAwait(false);
+            _ended = true;
+            if (unlock)
+            {
+                _sessionLock = SessionLock.NotHeld;
+            }
+
+            return CompletionStatus.Completed;
+        }
+        catch (PostgresException ex) when (PostgreSqlStoreCommands.IsClaimedElsewhere(ex, _sql))
+        {
+            // Since the operation's commit unlocked the key, another caller claimed it: its record stays.
+            LogClaimedElsewhere();
+            await RollBackAsync().ConfigureAwait(false);
+            return CompletionStatus.ClaimLost;
+        }
+        catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex) || ex is InvalidOperationException)
+        {
+            await RollBackKeepingTheClaimAsync().ConfigureAwait(false);
+            throw Fault(ex, CompleteAfterEndedOperation);
+        }
+    }
+
+    private async Task RollBackKeepingTheClaimAsync()
+    {
+        if (_transaction is null || HasEnded(_transaction))
+        {
+            return;
+        }
+
+        try
+        {
+            await _transaction.RollbackAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex) || ex is InvalidOperationException)
+        {
+            LogRollbackFailed(ex);
+        }
+    }
+
+    // Npgsql exposes no IsCompleted, and a committed transaction keeps its Connection: once committed or rolled back, its
+    // members throw InvalidOperationException. A disposed one (ObjectDisposedException) is left to the usual rollback and
+    // release, as before. Only called off the usual path: after the completion's batch was refused, or after the
+    // operation failed.
+    private static bool HasEnded(NpgsqlTransaction transaction)
+    {
+        try
+        {
+            _ = transaction.IsolationLevel;
+            return false;
+        }
+        catch (ObjectDisposedException)
+        {
+            return false;
+        }
+        catch (InvalidOperationException)
+        {
+            return true;
         }
     }
 

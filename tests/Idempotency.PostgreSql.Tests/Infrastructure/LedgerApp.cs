@@ -18,7 +18,8 @@ namespace Idempotency.PostgreSql.Tests.Infrastructure;
 /// through the request's transaction and answers 201. Headers, which are not part of the request's fingerprint, make
 /// the handler misbehave after its insert: <c>X-Fail: throw</c>, <c>X-Fail: 503</c>, <c>X-Fail: abort</c> (a swallowed
 /// database error, then 409), <c>X-Hold: gate</c> (wait for <see cref="LedgerGate"/>), <c>X-Hold: forever</c> (print a
-/// line and never return; for the process-kill test).
+/// line and never return; for the process-kill test). <c>X-End: commit</c> or <c>X-End: rollback</c> makes it end the
+/// request's transaction itself after its insert (against the docs) and then insert a deposit to bob outside it.
 /// </summary>
 internal sealed class LedgerApp : IAsyncDisposable
 {
@@ -67,7 +68,7 @@ internal sealed class LedgerApp : IAsyncDisposable
         await app.WaitForShutdownAsync();
     }
 
-    public static HttpRequestMessage Deposit(string account, string? key, string? fail = null, string? hold = null)
+    public static HttpRequestMessage Deposit(string account, string? key, string? fail = null, string? hold = null, string? end = null)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, $"/deposits/{account}")
         {
@@ -86,6 +87,11 @@ internal sealed class LedgerApp : IAsyncDisposable
         if (hold is not null)
         {
             request.Headers.Add("X-Hold", hold);
+        }
+
+        if (end is not null)
+        {
+            request.Headers.Add("X-End", end);
         }
 
         return request;
@@ -133,8 +139,15 @@ internal sealed class LedgerApp : IAsyncDisposable
             Interlocked.Increment(ref runs.Count);
             string? fail = context.Request.Headers["X-Fail"];
             string? hold = context.Request.Headers["X-Hold"];
+            string? end = context.Request.Headers["X-End"];
             var id = await tx.Connection.ExecuteScalarAsync<long>(
                 $"INSERT INTO {ledger} (account, amount) VALUES (@account, 100) RETURNING id", new { account }, tx.Transaction);
+            if (end is not null)
+            {
+                // Wrong on purpose: the handler ends the request's transaction itself, then writes outside any transaction.
+                await (end == "commit" ? tx.Transaction.CommitAsync() : tx.Transaction.RollbackAsync());
+                await tx.Connection.ExecuteAsync($"INSERT INTO {ledger} (account, amount) VALUES ('bob', 100)");
+            }
             if (hold == "forever")
             {
                 Console.WriteLine(InHandlerLine);
