@@ -44,49 +44,20 @@ internal static class FasterStoreSizeProbe
     {
         var operations = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 1_000_000;
         var sizes = args.Length > 1 ? args[1].Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray() : [0, 1_000_000, 5_000_000];
-        Console.WriteLine($"{"records",9} {"operation",-22} {"CPU ns/op",10} {"wall ns/op",10} {"alloc B/op",10} {"gen0",6} {"gen1",6} {"gen2",6} {"GC pause us/op",14} {"log MiB",8} {"RSS MiB",8}");
+        InMemoryStoreSizeProbe.WriteHeader($" {"log MiB",8}");
         foreach (var records in sizes)
         {
             using var store = new Store(records);
             store.Fill();
-            Measure(store, records, "replay (hot key)", operations, store.Replay);
-            Measure(store, records, "look-up of a held key", operations, store.LookUpRandomHeldKey);
-            Measure(store, records, "new key", operations, store.NewKey, store.ResetCompactionCounters);
-            Measure(store, records, "forced gen2 collection", 5, () => GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false));
+            string LogSize() => string.Create(CultureInfo.InvariantCulture, $" {store.LogBytes / (1024 * 1024),8}");
+            InMemoryStoreSizeProbe.Measure(records, "replay (hot key)", operations, store.Replay, extraColumns: LogSize);
+            InMemoryStoreSizeProbe.Measure(records, "look-up of a held key", operations, store.LookUpRandomHeldKey, extraColumns: LogSize);
+            InMemoryStoreSizeProbe.Measure(records, "new key", operations, store.NewKey, store.ResetCompactionCounters, LogSize);
+            InMemoryStoreSizeProbe.Measure(records, "forced gen2 collection", 5, () => GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false), extraColumns: LogSize);
             Console.WriteLine(string.Create(
                 CultureInfo.InvariantCulture,
                 $"{records,9} compactions during the measured new keys: {store.Compactions}, {store.CompactedBytes >> 20} MiB compacted, {store.CompactionCopiedBytes >> 20} MiB of it copied to the tail, {store.CompactionCpu.TotalMilliseconds:0} ms of CPU"));
         }
-    }
-
-    private static void Measure(Store store, int records, string name, int operations, Action operation, Action? afterWarmUp = null)
-    {
-        for (var i = 0; i < Math.Min(operations, 200_000); i++)
-        {
-            operation(); // warm: tier-up, caches
-        }
-
-        afterWarmUp?.Invoke();
-        var process = Process.GetCurrentProcess();
-        var gen0 = GC.CollectionCount(0);
-        var gen1 = GC.CollectionCount(1);
-        var gen2 = GC.CollectionCount(2);
-        var pause = GC.GetTotalPauseDuration();
-        var allocated = GC.GetTotalAllocatedBytes(precise: false);
-        process.Refresh();
-        var cpu = process.TotalProcessorTime;
-        var wall = Stopwatch.StartNew();
-        for (var i = 0; i < operations; i++)
-        {
-            operation();
-        }
-
-        wall.Stop();
-        process.Refresh();
-        var cpuNs = (process.TotalProcessorTime - cpu).TotalNanoseconds / operations;
-        Console.WriteLine(string.Create(
-            CultureInfo.InvariantCulture,
-            $"{records,9} {name,-22} {cpuNs,10:0} {wall.Elapsed.TotalNanoseconds / operations,10:0} {(GC.GetTotalAllocatedBytes(precise: false) - allocated) / operations,10} {GC.CollectionCount(0) - gen0,6} {GC.CollectionCount(1) - gen1,6} {GC.CollectionCount(2) - gen2,6} {(GC.GetTotalPauseDuration() - pause).TotalMicroseconds / operations,14:0.000} {store.LogBytes / (1024 * 1024),8} {process.WorkingSet64 / (1024 * 1024),8}"));
     }
 
     /// <summary>What a claim or a completion found.</summary>
