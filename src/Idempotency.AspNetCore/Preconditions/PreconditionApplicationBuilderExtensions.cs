@@ -18,11 +18,23 @@ public static class PreconditionApplicationBuilderExtensions
     /// <param name="app">The application builder.</param>
     /// <returns>The same application builder.</returns>
     /// <exception cref="InvalidOperationException">
-    /// <c>UseRouting()</c> is called after it: the host fails when it builds its pipeline, at start-up.
+    /// <c>UseIdempotency()</c> was called before it. When <c>UseRouting()</c> is called after it, the host fails when it
+    /// builds its pipeline, at start-up.
     /// </exception>
     public static IApplicationBuilder UsePreconditions(this IApplicationBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // After the idempotency middleware, the 428 or 400 would be stored under the request's key: the resubmission the
+        // problem asks for (the same operation, so the same key, now with If-Match) would then be refused as a reuse
+        // of the key, and an identical retry replayed the stored refusal.
+        if (app.Properties.ContainsKey(PipelineOrder.UseIdempotencyCalledKey))
+        {
+            throw new InvalidOperationException(
+                "'app.UsePreconditions()' must be called before 'app.UseIdempotency()': after it, a write refused with 428 " +
+                "or 400 would be stored under its Idempotency-Key, and the client's resubmission with If-Match and the same " +
+                "key would be refused as a reuse of the key (422). Move 'app.UsePreconditions()' up.");
+        }
 
         // Before routing the middleware sees no endpoint, hence no requirement: every write would pass, silently.
         PipelineOrder.RequireRoutingFirst(

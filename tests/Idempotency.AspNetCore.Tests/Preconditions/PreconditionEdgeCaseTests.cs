@@ -49,6 +49,65 @@ public sealed class PreconditionEdgeCaseTests
         Assert.Equal(0, _handled);
     }
 
+    [Fact]
+    public async Task UsePreconditions_AfterUseIdempotency_FailsWhereItIsCalled()
+    {
+        // After the idempotency middleware, the 428 or 400 it answers would be stored under the request's key.
+        await using var app = NewApp(withIdempotency: true);
+        app.UseRouting();
+        app.UseIdempotency();
+
+        var exception = Record.Exception(() => app.UsePreconditions());
+
+        var invalid = Assert.IsType<InvalidOperationException>(exception);
+        Assert.Contains("UseIdempotency()", invalid.Message, StringComparison.Ordinal);
+        Assert.Contains("UsePreconditions()", invalid.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task UsePreconditions_AfterUseIdempotency_WouldRefuseTheAdvisedResubmission_SoItMustNotStart()
+    {
+        // The harm the check prevents, end to end: the 428 is stored under the key, and the resubmission the 428 asks
+        // for (the same operation, so the same key, now with If-Match) is refused as a reuse of the key (422).
+        await using var app = NewApp(withIdempotency: true);
+        var finished = new SemaphoreSlim(0);
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context);
+            }
+            finally
+            {
+                finished.Release();
+            }
+        });
+        app.UseRouting();
+        app.UseIdempotency();
+        try
+        {
+            app.UsePreconditions();
+        }
+        catch (InvalidOperationException)
+        {
+            Assert.Equal(0, _handled);
+            return; // refused where it is called: the harm below cannot happen
+        }
+
+        MapConditionalWrite(app).RequireIdempotency();
+        await app.StartAsync();
+        var client = app.GetTestClient();
+
+        using var unconditional = await PostWithKeyAsync(client, ifMatch: null);
+        await finished.WaitAsync();
+        using var resubmitted = await PostWithKeyAsync(client, ifMatch: "\"1\"");
+        await finished.WaitAsync();
+
+        Assert.Equal(HttpStatusCode.PreconditionRequired, unconditional.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, resubmitted.StatusCode);
+        Assert.Equal(1, _handled);
+    }
+
     // ---- Header shapes (these pin right behaviour that a refactoring of the parser could easily lose) ----
 
     [Theory]
@@ -81,16 +140,33 @@ public sealed class PreconditionEdgeCaseTests
         Assert.Equal(PreconditionOutcome.MalformedHeader, result.Outcome);
     }
 
-    private static WebApplication NewApp()
+    private static WebApplication NewApp(bool withIdempotency = false)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseTestServer();
         builder.Logging.ClearProviders();
         builder.Services.AddProblemDetails();
+        if (withIdempotency)
+        {
+            builder.Services.AddIdempotency();
+        }
+
         return builder.Build();
     }
 
-    private void MapConditionalWrite(WebApplication app) =>
+    private static async Task<HttpResponseMessage> PostWithKeyAsync(HttpClient client, string? ifMatch)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/documents");
+        request.Headers.Add("Idempotency-Key", "\"edit-doc-1\"");
+        if (ifMatch is not null)
+        {
+            request.Headers.TryAddWithoutValidation("If-Match", ifMatch);
+        }
+
+        return await client.SendAsync(request);
+    }
+
+    private RouteHandlerBuilder MapConditionalWrite(WebApplication app) =>
         app.MapPost("/documents", () =>
         {
             Interlocked.Increment(ref _handled);
