@@ -36,6 +36,8 @@ internal static class PreconditionEvaluator
                 }
 
                 break;
+            case ListStatus.Ignored:
+                break; // section 13.1.4: If-Unmodified-Since is ignored when the request contains If-Match at all
             default:
                 if (modified is { } last && TryReadDate(headers.IfUnmodifiedSince, out var unmodifiedSince) && last > unmodifiedSince)
                 {
@@ -59,6 +61,8 @@ internal static class PreconditionEvaluator
                 }
 
                 break;
+            case ListStatus.Ignored:
+                break; // section 13.1.3: If-Modified-Since is ignored when the request contains If-None-Match at all
             default:
                 if (isGetOrHead && modified is { } last && TryReadDate(headers.IfModifiedSince, out var modifiedSince) && last <= modifiedSince)
                 {
@@ -79,8 +83,8 @@ internal static class PreconditionEvaluator
     private static PreconditionResult Failed(EntityTag? currentETag, DateTimeOffset? lastModified) =>
         new(PreconditionOutcome.PreconditionFailed, currentETag, lastModified, null);
 
-    // A safe method ignores a header it cannot read: the worst outcome is a full response. A write must not, since
-    // ignoring the condition would run it unconditionally.
+    // A safe method ignores a header it cannot read: the worst outcome is a full response (so the date it replaces is
+    // not read in its place). A write must not, since ignoring the condition would run it unconditionally.
     private static ListStatus ReadTagList(StringValues values, bool ignoreIfMalformed, out EntityTagList? list)
     {
         if (values.Count == 0)
@@ -94,7 +98,7 @@ internal static class PreconditionEvaluator
             return ListStatus.Present;
         }
 
-        return ignoreIfMalformed ? ListStatus.Absent : ListStatus.Malformed;
+        return ignoreIfMalformed ? ListStatus.Ignored : ListStatus.Malformed;
     }
 
     // Sections 13.1.3 and 13.1.4: a recipient ignores a date that is not one valid HTTP-date, including a list of dates.
@@ -117,5 +121,8 @@ internal static class PreconditionEvaluator
         Absent,
         Present,
         Malformed,
+
+        // Sent but unreadable, on a read: neither evaluated nor replaced by its date counterpart.
+        Ignored,
     }
 }

@@ -309,11 +309,25 @@ public sealed class PreconditionEvaluatorTests
     }
 
     [Fact]
-    public void Evaluate_FallsBackToIfModifiedSince_WhenIfNoneMatchIsUnreadableOnGet()
+    public void Evaluate_IgnoresIfModifiedSince_WhenIfNoneMatchIsUnreadableOnGet()
     {
+        // RFC 9110 section 13.1.3: a recipient MUST ignore If-Modified-Since if the request contains an If-None-Match
+        // field, readable or not; ignoring the unreadable tag list leaves a full response, not a 304 decided by date.
         var result = Evaluate("GET", [("If-None-Match", "563"), ("If-Modified-Since", Same)]);
 
-        Assert.Equal(PreconditionOutcome.NotModified, result.Outcome);
+        Assert.Equal(PreconditionOutcome.Proceed, result.Outcome);
+    }
+
+    [Theory]
+    [InlineData("GET")]
+    [InlineData("HEAD")]
+    public void Evaluate_IgnoresIfUnmodifiedSince_WhenIfMatchIsUnreadableOnARead(string method)
+    {
+        // RFC 9110 section 13.1.4: a recipient MUST ignore If-Unmodified-Since if the request contains an If-Match
+        // field. The read ignores the unreadable If-Match, so the worst outcome is a full response, never a 412.
+        var result = Evaluate(method, [("If-Match", "563"), ("If-Unmodified-Since", Earlier)]);
+
+        Assert.Equal(PreconditionOutcome.Proceed, result.Outcome);
     }
 
     [Fact]
