@@ -245,7 +245,11 @@ internal sealed partial class IdempotencyMiddleware
 
         var (buffer, read, whole) = await ReadBodyAsync(
             context, request.ContentLength is long length ? (int)length + 1 : BodyChunkSize, limit: PooledBodyLimit);
-        if (!whole)
+
+        // The array may hold the whole body and still more than the pooled limit (up to twice it, a body sent without
+        // Content-Length or longer than declared): such a body is filtered as one declared that long, or its fingerprint
+        // would depend on how it was framed (a token longer than the window is filtered here, hashed as sent there).
+        if (!whole || read > PooledBodyLimit)
         {
             await BufferLargeJsonBodyAsync(context, fingerprint, excluded, new PrefixedReadStream(buffer, read, request.Body));
             return;
