@@ -120,7 +120,9 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
 
     // Contents that write the same bytes every time they are sent, so need no copy. Exact types only: a subclass may
     // write something else. A StreamContent seeks back to where it started or throws, never writes other bytes; it is
-    // copied all the same when short enough, as a stream it cannot seek is sent again only from a copy.
+    // copied all the same when short enough, as a stream it cannot seek is sent again only from a copy. A longer one is
+    // sent again only when its stream can seek: a Content-Length the caller declared on a stream that cannot (its
+    // length is not computed then) would otherwise make the re-send throw "already consumed" in place of the 409.
     private static bool SendsTheSameBytesEachTime(HttpContent content, int copyLimit)
     {
         var type = content.GetType();
@@ -131,7 +133,9 @@ public sealed class IdempotencyKeyHandler : DelegatingHandler
 
         if (type == typeof(StreamContent))
         {
-            return content.Headers.ContentLength > copyLimit;
+            // StreamContent's read stream is a read-only view of its stream, which tells whether that can seek; getting
+            // it reads nothing.
+            return content.Headers.ContentLength > copyLimit && content.ReadAsStream().CanSeek;
         }
 
         return (type == typeof(MultipartContent) || type == typeof(MultipartFormDataContent))

@@ -57,6 +57,44 @@ public sealed class InFlightReSendBodyTests
         Assert.Equal(body, Assert.Single(server.Requests).Body);
     }
 
+    // A Content-Length the caller set on a non-seekable stream says nothing about whether it can be sent again.
+    [Fact]
+    public async Task NonSeekableContentTooLongToKeep_WithADeclaredLength_IsNotSentAgain_AndTheCallerGetsThe409()
+    {
+        await using var server = InFlightOnceServer();
+        using var client = new HttpClient(new IdempotencyKeyHandler { InnerHandler = new SocketsHttpHandler() });
+        var body = LoopbackHttpServer.Body("{\"blob\":\"", 1024 * 1024);
+        var content = new StreamContent(new NonSeekableStream(body));
+        content.Headers.ContentLength = body.Length;
+
+        using var response = await client.PostAsync(server.Uri, content);
+
+        Assert.Equal(HttpStatusCode.Conflict, response.StatusCode);
+        Assert.Equal(body, Assert.Single(server.Requests).Body);
+    }
+
+    // A seekable stream goes back to where it started: re-sent whatever its size, with or without a declared length.
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task LongSeekableStreamContent_IsStillSentAgain(bool declaredLength)
+    {
+        await using var server = InFlightOnceServer();
+        using var client = new HttpClient(new IdempotencyKeyHandler { InnerHandler = new SocketsHttpHandler() });
+        var body = LoopbackHttpServer.Body("{\"blob\":\"", 1024 * 1024);
+        var content = new StreamContent(new MemoryStream(body));
+        if (declaredLength)
+        {
+            content.Headers.ContentLength = body.Length;
+        }
+
+        using var response = await client.PostAsync(server.Uri, content);
+
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal(2, server.Requests.Count);
+        Assert.All(server.Requests, r => Assert.Equal(body, r.Body));
+    }
+
     // A string body is re-sent whatever its size: the content holds its bytes and writes the same ones each time.
     [Fact]
     public async Task LongStringContent_IsStillSentAgain()
