@@ -222,6 +222,18 @@ internal sealed class JsonMemberPaths
 
                 writer.WriteEndArray();
                 break;
+            default:
+                WriteScalar(ref reader, writer);
+                break;
+        }
+    }
+
+    // A string, number, boolean or null as the filtered form writes it, whichever filter reads it (the in-memory one
+    // above or the windowed one below): both must write the same bytes for the same input.
+    private static void WriteScalar(ref Utf8JsonReader reader, Utf8JsonWriter writer)
+    {
+        switch (reader.TokenType)
+        {
             case JsonTokenType.String:
                 writer.WriteStringValue(reader.GetString());
                 break;
@@ -316,20 +328,9 @@ internal sealed class JsonMemberPaths
                     writer.WritePropertyName(name);
                     _member = child;
                     return;
-                case JsonTokenType.String:
-                    writer.WriteStringValue(reader.GetString());
-                    break;
-                case JsonTokenType.Number:
-                    writer.WriteRawValue(reader.ValueSpan, skipInputValidation: true);
-                    break;
-                case JsonTokenType.True or JsonTokenType.False:
-                    writer.WriteBooleanValue(reader.GetBoolean());
-                    break;
-                case JsonTokenType.Null:
-                    writer.WriteNullValue();
-                    break;
                 default:
-                    throw new JsonException($"Unexpected JSON token {reader.TokenType}.");
+                    WriteScalar(ref reader, writer);
+                    break;
             }
 
             Completed = _containers.Count == 0;
