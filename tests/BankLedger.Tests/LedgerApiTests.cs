@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using BankLedger.Endpoints;
+using BankLedger.Ledger;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -125,6 +127,48 @@ public abstract class LedgerApiTests(WebApplicationFactory<Program> factory)
         Assert.Equal([5_000L, -2_000L, 50_000L], entries!.Select(e => e.GetProperty("amount").GetInt64()).ToArray());
         Assert.Equal([5_000L, 3_000L, 53_000L], entries!.Select(e => e.GetProperty("balance").GetInt64()).ToArray());
         Assert.Equal([1L, 2L, 3L], entries!.Select(e => e.GetProperty("entry").GetInt64()).ToArray());
+    }
+
+    [Fact]
+    public async Task ABalanceNearTheLimit_RefusesPostingsThatWouldWrapItAround_WithAProblem()
+    {
+        // MaxAmount keeps one posting small, but enough of them add up: 9,223 deposits of MaxAmount reach
+        // long.MaxValue, and the next one would wrap the balance around to a large negative number.
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+        var other = await OpenAccountAsync(alice);
+        await SendAsync(alice, HttpMethod.Post, $"/accounts/{other}/deposits", new { amount = LedgerEndpoints.MaxAmount }, NewKey());
+        using (var scope = factory.Services.CreateScope())
+        {
+            var ledger = scope.ServiceProvider.GetRequiredService<ILedger>();
+            for (var i = 0; i < long.MaxValue / LedgerEndpoints.MaxAmount; i++)
+            {
+                var seeded = await ledger.PostAsync("alice", id, LedgerEndpoints.MaxAmount, CancellationToken.None);
+                Assert.Equal(LedgerError.None, seeded.Error);
+            }
+        }
+
+        var before = await alice.GetFromJsonAsync<JsonElement>($"/accounts/{id}");
+        var deposit = await SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/deposits", new { amount = LedgerEndpoints.MaxAmount }, NewKey());
+        var transfer = await SendAsync(alice, HttpMethod.Post, "/transfers", new { from = other, to = id, amount = LedgerEndpoints.MaxAmount }, NewKey());
+        var entry = new HttpRequestMessage(HttpMethod.Post, $"/accounts/{id}/entries") { Content = JsonContent.Create(new { amount = LedgerEndpoints.MaxAmount }) };
+        entry.Headers.TryAddWithoutValidation("If-Match", $"\"{before.GetProperty("lastEntry").GetInt64()}\"");
+        var appended = await alice.SendAsync(entry);
+        var after = await alice.GetFromJsonAsync<JsonElement>($"/accounts/{id}");
+        var source = await alice.GetFromJsonAsync<JsonElement>($"/accounts/{other}");
+
+        foreach (var refused in new[] { deposit, transfer, appended })
+        {
+            Assert.Equal(HttpStatusCode.Conflict, refused.StatusCode);
+            Assert.Equal("application/problem+json", refused.Content.Headers.ContentType?.MediaType);
+            var problem = await refused.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.EndsWith("balance-limit", problem.GetProperty("type").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.True(after.GetProperty("balance").GetInt64() > 0);
+        Assert.Equal(before.GetProperty("balance").GetInt64(), after.GetProperty("balance").GetInt64());
+        Assert.Equal(before.GetProperty("lastEntry").GetInt64(), after.GetProperty("lastEntry").GetInt64());
+        Assert.Equal(LedgerEndpoints.MaxAmount, source.GetProperty("balance").GetInt64()); // the transfer took nothing
     }
 
     [Fact]

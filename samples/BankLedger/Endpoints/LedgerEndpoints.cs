@@ -150,6 +150,8 @@ public static partial class LedgerEndpoints
                 return AccountNotFound(id);
             case LedgerError.InsufficientFunds:
                 return InsufficientFunds(id);
+            case LedgerError.BalanceLimitExceeded:
+                return BalanceLimitExceeded(id);
             case LedgerError.LastEntryMismatch:
                 LogEntryRefused(logger, id, result.LastEntry);
                 break;
@@ -184,6 +186,8 @@ public static partial class LedgerEndpoints
             case LedgerError.InsufficientFunds:
                 LogWithdrawalRefused(logger, -amount, id);
                 return InsufficientFunds(id);
+            case LedgerError.BalanceLimitExceeded:
+                return BalanceLimitExceeded(id);
         }
 
         var posting = result.Value!;
@@ -209,6 +213,8 @@ public static partial class LedgerEndpoints
                     detail: $"Transfers go from one of your accounts to another existing account; account {from} or {to} does not qualify.");
             case LedgerError.InsufficientFunds:
                 return InsufficientFunds(from);
+            case LedgerError.BalanceLimitExceeded:
+                return BalanceLimitExceeded(to);
         }
 
         var transfer = result.Value!;
@@ -252,6 +258,12 @@ public static partial class LedgerEndpoints
         type: ProblemTypeBase + "insufficient-funds",
         title: "Insufficient funds",
         detail: $"Account {id} holds less than the amount requested.");
+
+    private static IResult BalanceLimitExceeded(long id) => Results.Problem(
+        statusCode: StatusCodes.Status409Conflict,
+        type: ProblemTypeBase + "balance-limit",
+        title: "Balance limit reached",
+        detail: $"Account {id} cannot hold more than {LedgerLimits.MaxBalance} cents, and this credit would take it past that. Move money out of it first, or credit another account.");
 
     private static IResult Invalid(string field, string detail) => Results.ValidationProblem(
         new Dictionary<string, string[]> { [field] = [detail] },

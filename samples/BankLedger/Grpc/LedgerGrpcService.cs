@@ -28,9 +28,12 @@ public sealed partial class LedgerGrpcService(ILedger ledger, ILogger<LedgerGrpc
         }
 
         var result = await ledger.PostAsync(UserId(context), request.AccountId, request.Amount, context.CancellationToken);
-        if (result.Error == LedgerError.AccountNotFound)
+        switch (result.Error)
         {
-            throw new RpcException(new Status(StatusCode.NotFound, $"You have no account {request.AccountId}."));
+            case LedgerError.AccountNotFound:
+                throw new RpcException(new Status(StatusCode.NotFound, $"You have no account {request.AccountId}."));
+            case LedgerError.BalanceLimitExceeded:
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, BalanceLimitExceeded(request.AccountId)));
         }
 
         var posting = result.Value!;
@@ -59,12 +62,17 @@ public sealed partial class LedgerGrpcService(ILedger ledger, ILogger<LedgerGrpc
             case LedgerError.InsufficientFunds:
                 // FAILED_PRECONDITION, not ABORTED or UNAVAILABLE: a final answer, stored and replayed, never retried as is.
                 throw new RpcException(new Status(StatusCode.FailedPrecondition, $"Account {request.FromAccountId} holds less than the amount requested."));
+            case LedgerError.BalanceLimitExceeded:
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, BalanceLimitExceeded(request.ToAccountId)));
         }
 
         var transfer = result.Value!;
         LogTransferMade(logger, transfer.Id, transfer.Amount, transfer.From, transfer.To);
         return new TransferReply { Id = transfer.Id, FromAccountId = transfer.From, ToAccountId = transfer.To, Amount = transfer.Amount };
     }
+
+    private static string BalanceLimitExceeded(long accountId) =>
+        $"Account {accountId} cannot hold more than {LedgerLimits.MaxBalance} cents, and this credit would take it past that.";
 
     private static string UserId(ServerCallContext context) =>
         context.GetHttpContext().User.FindFirstValue(ClaimTypes.NameIdentifier)!;

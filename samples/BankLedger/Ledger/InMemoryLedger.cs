@@ -44,6 +44,11 @@ public sealed class InMemoryLedger : ILedger
                 return Task.FromResult<LedgerResult<PostingView>>(LedgerError.AccountNotFound);
             }
 
+            if (LedgerLimits.ExceedsMaxBalance(account.Balance, amount))
+            {
+                return Task.FromResult<LedgerResult<PostingView>>(LedgerError.BalanceLimitExceeded);
+            }
+
             if (account.Balance + amount < 0)
             {
                 return Task.FromResult<LedgerResult<PostingView>>(LedgerError.InsufficientFunds);
@@ -70,6 +75,11 @@ public sealed class InMemoryLedger : ILedger
                 return Task.FromResult(new EntryAppendResult(LedgerError.LastEntryMismatch, account.Entries.Count, null));
             }
 
+            if (LedgerLimits.ExceedsMaxBalance(account.Balance, amount))
+            {
+                return Task.FromResult(new EntryAppendResult(LedgerError.BalanceLimitExceeded, account.Entries.Count, null));
+            }
+
             if (account.Balance + amount < 0)
             {
                 return Task.FromResult(new EntryAppendResult(LedgerError.InsufficientFunds, account.Entries.Count, null));
@@ -93,6 +103,11 @@ public sealed class InMemoryLedger : ILedger
             if (source.Balance < amount)
             {
                 return Task.FromResult<LedgerResult<TransferView>>(LedgerError.InsufficientFunds);
+            }
+
+            if (LedgerLimits.ExceedsMaxBalance(destination.Balance, amount))
+            {
+                return Task.FromResult<LedgerResult<TransferView>>(LedgerError.BalanceLimitExceeded);
             }
 
             source.Append(-amount);

@@ -28,6 +28,9 @@ public enum LedgerError
 
     /// <summary>The account's last entry is not the one the request named: it was written after a newer entry, or is a duplicate.</summary>
     LastEntryMismatch,
+
+    /// <summary>The credit would take the account past <see cref="LedgerLimits.MaxBalance"/>: refused rather than let its balance wrap around.</summary>
+    BalanceLimitExceeded,
 }
 
 /// <summary>The outcome of a ledger operation: a value, or the reason there is none.</summary>

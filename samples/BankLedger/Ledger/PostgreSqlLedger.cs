@@ -75,8 +75,7 @@ public sealed class PostgreSqlLedger(NpgsqlDataSource dataSource, PostgreSqlIdem
                 return LedgerError.AccountNotFound;
             }
 
-            var posting = await AppendAsync(streams.WithTransaction(transaction), accountId, amount, requireFunds: true, cancellationToken);
-            return posting is null ? LedgerError.InsufficientFunds : posting;
+            return await AppendAsync(streams.WithTransaction(transaction), accountId, amount, requireFunds: true, cancellationToken);
         }, cancellationToken);
 
     public Task<EntryAppendResult> AppendIfAsync(string userId, long accountId, Func<long, bool> lastEntryMatches, long amount, string? memo, CancellationToken cancellationToken) =>
@@ -98,6 +97,11 @@ public sealed class PostgreSqlLedger(NpgsqlDataSource dataSource, PostgreSqlIdem
                 if (!lastEntryMatches(last))
                 {
                     return new EntryAppendResult(LedgerError.LastEntryMismatch, last, null);
+                }
+
+                if (LedgerLimits.ExceedsMaxBalance(balance, amount))
+                {
+                    return new EntryAppendResult(LedgerError.BalanceLimitExceeded, last, null);
                 }
 
                 if (balance + amount < 0)
@@ -132,30 +136,52 @@ public sealed class PostgreSqlLedger(NpgsqlDataSource dataSource, PostgreSqlIdem
                 return LedgerError.AccountNotFound;
             }
 
+            // The destination is checked before anything is written: a refusal is a final answer that commits with the
+            // key, so it must leave both accounts as they were.
             var entries = streams.WithTransaction(transaction);
-            if (await AppendAsync(entries, from, -amount, requireFunds: true, cancellationToken) is null)
+            if (LedgerLimits.ExceedsMaxBalance((await HeadAsync(entries, to, cancellationToken)).Balance, amount))
             {
-                return LedgerError.InsufficientFunds; // nothing written yet
+                return LedgerError.BalanceLimitExceeded;
             }
 
-            await AppendAsync(entries, to, amount, requireFunds: false, cancellationToken);
+            var debit = await AppendAsync(entries, from, -amount, requireFunds: true, cancellationToken);
+            if (debit.Error != LedgerError.None)
+            {
+                return debit.Error; // nothing written yet
+            }
+
+            // Deposits do not take the account's row lock, so one may have filled the destination since the check above:
+            // then the whole transaction rolls back (the exception), never the debit alone.
+            if ((await AppendAsync(entries, to, amount, requireFunds: false, cancellationToken)).Error != LedgerError.None)
+            {
+                throw new InvalidOperationException(
+                    $"Account {to} filled up to the balance limit while a transfer to it ran; nothing of the transfer was written. Retry it to get the refusal.");
+            }
+
             var id = await connection.ExecuteScalarAsync<long>(new CommandDefinition(
                 "INSERT INTO bank_transfers (from_account, to_account, amount) VALUES (@from, @to, @amount) RETURNING id", new { from, to, amount }, transaction, cancellationToken: cancellationToken));
             return new TransferView(id, from, to, amount);
         }, cancellationToken);
 
     /// <summary>
-    /// Appends <paramref name="amount"/> after whatever entry is last, reading again after each lost race; null when
-    /// <paramref name="requireFunds"/> and the balance does not cover it (nothing written).
+    /// Appends <paramref name="amount"/> after whatever entry is last, reading again after each lost race; nothing is
+    /// written when <paramref name="requireFunds"/> and the balance does not cover it
+    /// (<see cref="LedgerError.InsufficientFunds"/>), or when the credit would take the balance past
+    /// <see cref="LedgerLimits.MaxBalance"/> (<see cref="LedgerError.BalanceLimitExceeded"/>).
     /// </summary>
-    private static async Task<PostingView?> AppendAsync(IAppendOnlyStreamStore entries, long accountId, long amount, bool requireFunds, CancellationToken cancellationToken)
+    private static async Task<LedgerResult<PostingView>> AppendAsync(IAppendOnlyStreamStore entries, long accountId, long amount, bool requireFunds, CancellationToken cancellationToken)
     {
         for (var attempt = 1; attempt <= MaxAppendAttempts; attempt++)
         {
             var (last, balance) = await HeadAsync(entries, accountId, cancellationToken);
+            if (LedgerLimits.ExceedsMaxBalance(balance, amount))
+            {
+                return LedgerError.BalanceLimitExceeded;
+            }
+
             if (requireFunds && balance + amount < 0)
             {
-                return null;
+                return LedgerError.InsufficientFunds;
             }
 
             var write = await entries.AppendIfLastAsync(Stream(accountId), last, new LedgerEntryPayload(amount, balance + amount, null).ToBytes(), cancellationToken);

@@ -62,8 +62,7 @@ public sealed class EfCoreLedger(LedgerDbContext db) : ILedger
                 return LedgerError.AccountNotFound;
             }
 
-            var posting = await AppendAsync(accountId, amount, memo: null, requireFunds: true, cancellationToken);
-            return posting is null ? LedgerError.InsufficientFunds : posting;
+            return await AppendAsync(accountId, amount, memo: null, requireFunds: true, cancellationToken);
         }, cancellationToken);
 
     public Task<EntryAppendResult> AppendIfAsync(string userId, long accountId, Func<long, bool> lastEntryMatches, long amount, string? memo, CancellationToken cancellationToken) =>
@@ -80,6 +79,11 @@ public sealed class EfCoreLedger(LedgerDbContext db) : ILedger
             if (!lastEntryMatches(last))
             {
                 return new EntryAppendResult(LedgerError.LastEntryMismatch, last, null);
+            }
+
+            if (LedgerLimits.ExceedsMaxBalance(balance, amount))
+            {
+                return new EntryAppendResult(LedgerError.BalanceLimitExceeded, last, null);
             }
 
             if (balance + amount < 0)
@@ -105,9 +109,17 @@ public sealed class EfCoreLedger(LedgerDbContext db) : ILedger
                 return LedgerError.AccountNotFound;
             }
 
-            if (await AppendAsync(from, -amount, memo: null, requireFunds: true, cancellationToken) is null)
+            // The destination is checked before anything is added (both rows are locked, so it cannot change): a refusal
+            // is a final answer that commits with the key, so it must leave both accounts as they were.
+            if (LedgerLimits.ExceedsMaxBalance((await HeadAsync(to, cancellationToken)).Balance, amount))
             {
-                return LedgerError.InsufficientFunds; // nothing added
+                return LedgerError.BalanceLimitExceeded;
+            }
+
+            var debit = await AppendAsync(from, -amount, memo: null, requireFunds: true, cancellationToken);
+            if (debit.Error != LedgerError.None)
+            {
+                return debit.Error; // nothing added
             }
 
             await AppendAsync(to, amount, memo: null, requireFunds: false, cancellationToken);
@@ -124,11 +136,20 @@ public sealed class EfCoreLedger(LedgerDbContext db) : ILedger
     private Task<List<BankAccountRow>> LockAsync(long[] ids, CancellationToken cancellationToken) =>
         db.Accounts.FromSql($"SELECT id, user_id, owner FROM bank_accounts WHERE id = ANY({ids}) ORDER BY id FOR UPDATE").AsNoTracking().ToListAsync(cancellationToken);
 
-    /// <summary>Adds the account's next entry after its last one; null when <paramref name="requireFunds"/> and the balance does not cover it.</summary>
-    private async Task<PostingView?> AppendAsync(long accountId, long amount, string? memo, bool requireFunds, CancellationToken cancellationToken)
+    /// <summary>
+    /// Adds the account's next entry after its last one; nothing is added when <paramref name="requireFunds"/> and the
+    /// balance does not cover it (<see cref="LedgerError.InsufficientFunds"/>), or when the credit would take the
+    /// balance past <see cref="LedgerLimits.MaxBalance"/> (<see cref="LedgerError.BalanceLimitExceeded"/>).
+    /// </summary>
+    private async Task<LedgerResult<PostingView>> AppendAsync(long accountId, long amount, string? memo, bool requireFunds, CancellationToken cancellationToken)
     {
         var (last, balance) = await HeadAsync(accountId, cancellationToken);
-        return requireFunds && balance + amount < 0 ? null : Add(accountId, last, balance, amount, memo);
+        if (LedgerLimits.ExceedsMaxBalance(balance, amount))
+        {
+            return LedgerError.BalanceLimitExceeded;
+        }
+
+        return requireFunds && balance + amount < 0 ? LedgerError.InsufficientFunds : Add(accountId, last, balance, amount, memo);
     }
 
     private PostingView Add(long accountId, long last, long balance, long amount, string? memo)
