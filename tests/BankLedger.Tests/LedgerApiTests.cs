@@ -130,6 +130,24 @@ public abstract class LedgerApiTests(WebApplicationFactory<Program> factory)
     }
 
     [Fact]
+    public async Task ConcurrentWithdrawalsWithDifferentKeys_NeverOverdrawTheAccount()
+    {
+        // Each request is a different operation (its own key), so deduplication cannot help: only the ledger's
+        // compare-and-append (or lock) stops two withdrawals that each see enough funds from both being applied.
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+        await SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/deposits", new { amount = 10_000 }, NewKey());
+
+        var responses = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ =>
+            SendAsync(alice, HttpMethod.Post, $"/accounts/{id}/withdrawals", new { amount = 3_000 }, NewKey())));
+        var entries = await alice.GetFromJsonAsync<JsonElement[]>($"/accounts/{id}/entries");
+
+        Assert.Equal(3, responses.Count(r => r.StatusCode == HttpStatusCode.Created));
+        Assert.Equal(13, responses.Count(r => r.StatusCode == HttpStatusCode.Conflict));
+        Assert.Equal([10_000L, 7_000L, 4_000L, 1_000L], entries!.Select(e => e.GetProperty("balance").GetInt64()).ToArray());
+    }
+
+    [Fact]
     public async Task ABalanceNearTheLimit_RefusesPostingsThatWouldWrapItAround_WithAProblem()
     {
         // MaxAmount keeps one posting small, but enough of them add up: 9,223 deposits of MaxAmount reach
@@ -253,6 +271,29 @@ public abstract class LedgerApiTests(WebApplicationFactory<Program> factory)
 
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType!.MediaType);
+    }
+
+    [Theory]
+    [InlineData("/deposits", "{\"amount\":")]
+    [InlineData("/deposits", "{\"amount\":\"ten\"}")]
+    [InlineData("/deposits", "{\"amount\":99999999999999999999}")]
+    [InlineData("/deposits", "{\"amount\":1.5}")]
+    [InlineData("/withdrawals", "not json")]
+    [InlineData("/entries", "{\"amount\":-1e30}")]
+    public async Task MalformedJson_Gets400Problem_AndAppliesNothing(string endpoint, string body)
+    {
+        var alice = Client("alice-token");
+        var id = await OpenAccountAsync(alice);
+        using var request = new HttpRequestMessage(HttpMethod.Post, $"/accounts/{id}{endpoint}") { Content = new StringContent(body, MediaTypeHeaderValue.Parse("application/json")) };
+        request.Headers.Add("Idempotency-Key", NewKey());
+        request.Headers.TryAddWithoutValidation("If-Match", "\"0\"");
+
+        var response = await alice.SendAsync(request);
+        var account = await alice.GetFromJsonAsync<JsonElement>($"/accounts/{id}");
+
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(0, account.GetProperty("lastEntry").GetInt64());
     }
 
     [Theory]
