@@ -1,5 +1,6 @@
 using System.Data;
 using System.Text.Json;
+using BankLedger.Endpoints;
 using BankLedger.Ledger;
 using Idempotency;
 using Idempotency.PostgreSql;
@@ -171,12 +172,22 @@ public sealed partial class TransferQueueWorker(
         try
         {
             transfer = TransferCommand.FromBytes(command.Payload);
-            return true;
         }
         catch (JsonException)
         {
             reason = "The payload is not a transfer command.";
             return false;
         }
+
+        // The same rules as the HTTP and gRPC APIs: a queued command is input too. A negative amount would run the
+        // transfer backwards (out of the destination, another user's account), and would otherwise fail only on the
+        // bank_transfers CHECK constraint, on every delivery, until MaxAttempts.
+        if (string.IsNullOrEmpty(transfer.UserId) || transfer.Amount is <= 0 or > LedgerEndpoints.MaxAmount)
+        {
+            reason = $"The command needs a userId and a positive amount in cents of at most {LedgerEndpoints.MaxAmount}.";
+            return false;
+        }
+
+        return true;
     }
 }

@@ -1,3 +1,4 @@
+using BankLedger.Endpoints;
 using BankLedger.Ledger;
 using BankLedger.Queue;
 using BankLedger.Tests.Infrastructure;
@@ -86,6 +87,36 @@ public sealed class TransferQueueWorkerTests(PostgreSqlSampleFixture fixture)
         Assert.Equal((990, 10), await BalancesAsync(app, from, to));
         await using var connection = new NpgsqlConnection(connectionString);
         Assert.Equal(second, await connection.ExecuteScalarAsync<long>("SELECT id FROM bank_transfer_dead_letters WHERE message_id = 'm-reused'"));
+    }
+
+    [Theory]
+    [InlineData(-500)]
+    [InlineData(0)]
+    [InlineData(LedgerEndpoints.MaxAmount + 1)]
+    public async Task CommandWithAnAmountTheApiWouldRefuse_IsDeadLettered_AndMovesNothing(long amount)
+    {
+        // The HTTP and gRPC APIs refuse these amounts with 400 / INVALID_ARGUMENT; a queued command is input too. A
+        // negative amount would run the transfer backwards: out of bob's account into alice's.
+        var connectionString = await fixture.NewDatabaseAsync();
+        await using var app = Worker(connectionString);
+        var (from, to) = await OpenAccountsAsync(app, 1_000);
+        using (var scope = app.Services.CreateScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<ILedger>().PostAsync("bob", to, 1_000, CancellationToken.None);
+        }
+
+        var queue = app.Services.GetRequiredService<TransferQueue>();
+        var row = await queue.EnqueueAsync("m-amount", new TransferCommand("alice", from, to, amount).ToBytes(), CancellationToken.None);
+        await DrainedAsync(connectionString);
+
+        Assert.Equal((1_000, 1_000), await BalancesAsync(app, from, to));
+        await using var connection = new NpgsqlConnection(connectionString);
+        var deadLetter = await connection.QuerySingleOrDefaultAsync<(long Id, int Attempts, string Reason)>(
+            "SELECT id, attempts, reason FROM bank_transfer_dead_letters WHERE message_id = 'm-amount'");
+        Assert.Equal(row, deadLetter.Id);
+        Assert.Equal(1, deadLetter.Attempts); // refused on its first delivery, not after MaxAttempts failures
+        Assert.Contains("amount", deadLetter.Reason, StringComparison.Ordinal);
+        Assert.Equal(0, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM bank_transfers"));
     }
 
     [Fact]
