@@ -246,6 +246,26 @@ public abstract class ConditionalEntriesTests(WebApplicationFactory<Program> fac
         Assert.Equal(1, await LastEntryAsync(alice, id));
     }
 
+    [Fact]
+    public async Task AppendEntry_ResubmittedWithIfMatchUnderTheSameKey_After428_IsCarriedOut()
+    {
+        // The 428 says to send the request again with If-Match: the same operation, so the same Idempotency-Key. A stored
+        // 428 would refuse that resubmission as a reuse of the key (422) for as long as the record is kept.
+        var alice = Client("alice-token");
+        var id = await OpenAccountWithEntriesAsync("alice", 1);
+        var key = Guid.NewGuid().ToString();
+
+        var refused = await AppendAsync(alice, id, null, 100, null, key, ifNoneMatch: "\"7\"");
+        var resubmitted = await AppendAsync(alice, id, "\"1\"", 100, null, key);
+        var retried = await AppendAsync(alice, id, "\"1\"", 100, null, key);
+
+        Assert.Equal(HttpStatusCode.PreconditionRequired, refused.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, resubmitted.StatusCode);
+        Assert.Equal(HttpStatusCode.Created, retried.StatusCode);
+        Assert.True(retried.Headers.Contains("Idempotent-Replayed"));
+        Assert.Equal(2, await LastEntryAsync(alice, id));
+    }
+
     [Theory]
     [InlineData("1")] // unquoted
     [InlineData("*, \"1\"")]

@@ -122,8 +122,10 @@ public sealed class IdempotencyOptions
     /// Gets or sets which outcomes are final and stored for replay. Others release the key so a retry runs again.
     /// </summary>
     /// <value>
-    /// The default, when <see langword="null"/>, stores every status below 500 except 408, 425 and 429, so 2xx and
-    /// deterministic 4xx are replayed, while transient failures (5xx, 408, 425, 429) and exceptions let a retry run.
+    /// The default, when <see langword="null"/>, stores every status below 500 except 408, 425, 428 and 429, so 2xx and
+    /// deterministic 4xx are replayed, while transient failures (5xx, 408, 425, 429), a 428 Precondition Required (the
+    /// request was not carried out: the client is to send it again with If-Match, under the same key) and exceptions let
+    /// a retry run.
     /// </value>
     public Func<IdempotencyOutcomeArguments, bool>? ShouldStoreResponse { get; set; }
 
@@ -185,7 +187,10 @@ public sealed class IdempotencyOptions
     // 425 Too Early (RFC 8470) has no StatusCodes constant.
     private const int TooEarlyStatusCode = 425;
 
+    // 428 is not a failure that passes, but it says the request was not carried out and asks for it again with a
+    // precondition: stored, it would refuse that resubmission (same key, now with If-Match) as a reuse of the key.
     internal static bool IsTransientStatus(int statusCode) =>
         statusCode >= StatusCodes.Status500InternalServerError
-        || statusCode is StatusCodes.Status408RequestTimeout or TooEarlyStatusCode or StatusCodes.Status429TooManyRequests;
+        || statusCode is StatusCodes.Status408RequestTimeout or TooEarlyStatusCode or StatusCodes.Status428PreconditionRequired
+            or StatusCodes.Status429TooManyRequests;
 }

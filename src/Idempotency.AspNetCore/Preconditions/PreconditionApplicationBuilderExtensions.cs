@@ -25,15 +25,17 @@ public static class PreconditionApplicationBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(app);
 
-        // After the idempotency middleware, the 428 or 400 would be stored under the request's key: the resubmission the
-        // problem asks for (the same operation, so the same key, now with If-Match) would then be refused as a reuse
-        // of the key, and an identical retry replayed the stored refusal.
+        // After the idempotency middleware, a 400 for a malformed header would be stored under the request's key: the
+        // corrected resubmission (the same operation, so the same key) would then be refused as a reuse of the key, and
+        // an identical retry replayed the stored refusal. (A 428 is not stored by default, but would claim and release
+        // a key for every refused write.)
         if (app.Properties.ContainsKey(PipelineOrder.UseIdempotencyCalledKey))
         {
             throw new InvalidOperationException(
-                "'app.UsePreconditions()' must be called before 'app.UseIdempotency()': after it, a write refused with 428 " +
-                "or 400 would be stored under its Idempotency-Key, and the client's resubmission with If-Match and the same " +
-                "key would be refused as a reuse of the key (422). Move 'app.UsePreconditions()' up.");
+                "'app.UsePreconditions()' must be called before 'app.UseIdempotency()': after it, a write refused with 400 " +
+                "for a malformed If-Match or If-None-Match would be stored under its Idempotency-Key, and the client's " +
+                "corrected resubmission under the same key would be refused as a reuse of the key (422). Move " +
+                "'app.UsePreconditions()' up.");
         }
 
         // Before routing the middleware sees no endpoint, hence no requirement: every write would pass, silently.

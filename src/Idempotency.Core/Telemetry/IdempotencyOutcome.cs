@@ -6,7 +6,7 @@ public static class IdempotencyOutcome
     /// <summary>The operation ran and its outcome was stored for replay.</summary>
     public const string Executed = "executed";
 
-    /// <summary>The operation ran, but its outcome was transient (an exception, an HTTP 5xx, 408, 425 or 429): the key was released.</summary>
+    /// <summary>The operation ran, but its outcome was transient (an exception, an HTTP 5xx, 408, 425, 428 or 429): the key was released.</summary>
     public const string Released = "released";
 
     /// <summary>The operation ran and answered, but its claim had been taken over, so nothing was stored.</summary>
