@@ -31,7 +31,7 @@ if (args.Length > 0 && args[0] == "first-touch")
     return;
 }
 
-// "direct-cpu [operations]" measures MiddlewareDirectBenchmarks by CPU time and exact allocations (DirectCpuProbe).
+// "direct-cpu [operations] [method]" measures MiddlewareDirectBenchmarks by CPU time and exact allocations (DirectCpuProbe).
 if (args.Length > 0 && args[0] == "direct-cpu")
 {
     await DirectCpuProbe.RunAsync(args[1..]);

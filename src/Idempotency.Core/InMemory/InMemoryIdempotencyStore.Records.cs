@@ -1,12 +1,12 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Idempotency;
 
 /// <summary>
 /// Where the records live: out of the garbage collector's way. Each record is a struct without object references in
 /// chunks of <see cref="ChunkSize"/> (arrays the collector never scans, on the large object heap so it never moves
-/// them); its bytes (key, fingerprint, owner token, then the payload) are one block of native memory; the index from
+/// them); its bytes (key, fingerprint, owner token, then the payload) are one block of native memory from the store's
+/// <see cref="NativeBlockHeap"/> (slabs of huge pages once the store is busy); the index from
 /// key to record is an open-addressing table of <see langword="long"/>s. A million records are then about three hundred
 /// objects the collector knows of, not several million, and a full collection costs the same at any size.
 /// </summary>
@@ -23,7 +23,8 @@ internal sealed unsafe partial class InMemoryIdempotencyStore
     private const int InitialSlots = 1 << 10;
 
     // What a record costs besides its key, fingerprint and payload: its struct, its index slots (at most 3/4 full, so
-    // up to two and a bit longs; counted as two) and the native allocator's header of its block.
+    // up to two and a bit longs; counted as two) and 16 bytes for its block's rounding up to a size class of the heap
+    // (at most 15 bytes for blocks up to 256 bytes, at most 1/8 of larger ones).
     private static readonly int EntryOverheadBytes = Unsafe.SizeOf<Record>() + (2 * sizeof(long)) + 16;
 
     private Record[][] _chunks = [];
@@ -34,6 +35,7 @@ internal sealed unsafe partial class InMemoryIdempotencyStore
     // The index: each slot is 0 (empty) or the key's 32-bit hash in the high half and the record's number in the low
     // half, so a probe compares keys only when the hashes match, and growing never reads a record.
     private long[] _slots = new long[InitialSlots];
+    private readonly NativeBlockHeap _heap = new();
     private bool _disposed;
 
     ~InMemoryIdempotencyStore() => FreeBlocks();
@@ -64,6 +66,9 @@ internal sealed unsafe partial class InMemoryIdempotencyStore
 
     private static ReadOnlySpan<byte> PayloadOf(in Record record) => new((byte*)record.Block + TailOffset(record), record.PayloadLength);
 
+    // The size the block was allocated with: one of the owner token and the payload is always empty.
+    private static int BlockSizeOf(in Record record) => TailOffset(record) + (record.OwnerLength * sizeof(char)) + record.PayloadLength;
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private ref Record At(int record) => ref _chunks[record >> ChunkShift][record & ChunkMask];
 
@@ -93,7 +98,8 @@ internal sealed unsafe partial class InMemoryIdempotencyStore
     private int AddRecord(string key, int hash, ReadOnlySpan<byte> fingerprint, string ownerToken)
     {
         var tail = (key.Length * sizeof(char)) + ((fingerprint.Length + 1) & ~1);
-        var block = (byte*)NativeMemory.Alloc((nuint)(tail + (ownerToken.Length * sizeof(char))));
+        var blockSize = tail + (ownerToken.Length * sizeof(char));
+        var block = _heap.Allocate(blockSize);
         key.CopyTo(new Span<char>(block, key.Length));
         fingerprint.CopyTo(new Span<byte>(block + (key.Length * sizeof(char)), fingerprint.Length));
         ownerToken.CopyTo(new Span<char>(block + tail, ownerToken.Length));
@@ -106,7 +112,7 @@ internal sealed unsafe partial class InMemoryIdempotencyStore
         }
         catch
         {
-            NativeMemory.Free(block);
+            _heap.Free(block, blockSize);
             throw;
         }
 
@@ -123,10 +129,10 @@ internal sealed unsafe partial class InMemoryIdempotencyStore
     }
 
     /// <summary>Turns the block of a record in flight into a completed one's: the owner token's place takes the payload.</summary>
-    private static void StorePayload(ref Record record, ReadOnlySpan<byte> payload)
+    private void StorePayload(ref Record record, ReadOnlySpan<byte> payload)
     {
         var tail = TailOffset(record);
-        record.Block = (nint)NativeMemory.Realloc((void*)record.Block, (nuint)(tail + payload.Length));
+        record.Block = (nint)_heap.Reallocate((byte*)record.Block, BlockSizeOf(record), tail + payload.Length);
         payload.CopyTo(new Span<byte>((byte*)record.Block + tail, payload.Length));
         record.OwnerLength = 0;
         record.PayloadLength = payload.Length;
@@ -137,7 +143,7 @@ internal sealed unsafe partial class InMemoryIdempotencyStore
     {
         ref var record = ref At(number);
         Unindex(number, record.Hash);
-        NativeMemory.Free((void*)record.Block);
+        _heap.Free((byte*)record.Block, BlockSizeOf(record));
         record = default;
         record.SecondLinks.Next = _freeRecords;
         _freeRecords = number;
@@ -251,10 +257,12 @@ internal sealed unsafe partial class InMemoryIdempotencyStore
             ref var record = ref At(number);
             if (record.Block != 0)
             {
-                NativeMemory.Free((void*)record.Block);
+                _heap.Free((byte*)record.Block, BlockSizeOf(record));
                 record.Block = 0;
             }
         }
+
+        _heap.Dispose();
     }
 
     /// <summary>One record: a struct without object references, linked into its lists by record numbers.</summary>

@@ -154,8 +154,8 @@ public sealed class InMemoryStoreLayoutTests
     [Fact]
     public async Task AClaimCounts_128Bytes_BesidesItsKeyAndFingerprint_AndACompletionItsPayload()
     {
-        // What docs/configuration.md and docs/performance.md say a record costs: its struct, two index slots, the
-        // native allocator's header.
+        // What docs/configuration.md and docs/performance.md say a record costs: its struct, two index slots, its
+        // block's rounding up to a size class of the store's heap.
         using var store = _driver.Create(new());
         var key = Key(Service, 1);
         var owner = await ClaimAsync(store, Service, key);
@@ -164,6 +164,34 @@ public sealed class InMemoryStoreLayoutTests
 
         Assert.Equal(128 + (key.Length * sizeof(char)) + Fingerprint.Length, claimed);
         Assert.Equal(claimed + 200, store.Bytes);
+    }
+
+    [Fact]
+    public async Task PayloadsOfEverySize_ReplayByteForByte_ThroughEvictionsThatReuseTheirMemory()
+    {
+        // The heap moves a record's block when its payload replaces its owner token (to another size class, or out of
+        // the slabs past 16 KiB) and reuses every evicted record's block: the last records completed, each with its own
+        // random bytes, must replay exactly those bytes, however their memory was handed around before.
+        const int Held = 300;
+        using var store = _driver.Create(new() { MaxEntries = Held, MaxBytes = long.MaxValue, MaxScopeShare = 1 });
+        var random = new Random(25);
+        var completed = new List<(string Key, byte[] Payload)>();
+        for (var i = 0; i < 3_000; i++)
+        {
+            var key = Key(Service, i) + new string('k', random.Next(200)); // in-flight blocks of many classes too
+            var payload = new byte[random.Next(10) == 0 ? random.Next(16_000, 40_000) : random.Next(0, 3_000)];
+            random.NextBytes(payload);
+            await CompleteWithAsync(store, key, payload);
+            completed.Add((key, payload));
+        }
+
+        Assert.Equal(Held, store.Count);
+        foreach (var (key, payload) in completed.TakeLast(Held))
+        {
+            var replay = await store.ClaimAsync(Request(Service, key), default);
+            Assert.Equal(ClaimStatus.Completed, replay.Status);
+            Assert.Equal(payload, replay.Payload.ToArray());
+        }
     }
 
     [Fact]
