@@ -101,6 +101,11 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore, IDis
         var evictions = default(Evictions);
         IdempotencyStoreException? refusal;
         IdempotencyClaimResult? result = null;
+        if (_heap.WantsSpareSlab)
+        {
+            _heap.PrepareSpareSlab(); // once per 2 MiB of records, so that no claim waits for the kernel under the lock
+        }
+
         lock (_lock)
         {
             ThrowIfDisposed();

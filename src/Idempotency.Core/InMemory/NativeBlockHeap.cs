@@ -5,7 +5,8 @@ namespace Idempotency;
 /// <summary>
 /// The in-memory store's allocator for its records' native blocks: blocks of up to <see cref="MaxSlabBlockSize"/>
 /// bytes come from slabs of <see cref="SlabSize"/> bytes, one size class per slab; larger ones from
-/// <see cref="NativeMemory.Alloc(nuint)"/>. Not thread-safe: the store calls it under its lock.
+/// <see cref="NativeMemory.Alloc(nuint)"/>. Not thread-safe: the store calls it under its lock, but for
+/// <see cref="WantsSpareSlab"/> and <see cref="PrepareSpareSlab"/>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -15,7 +16,9 @@ namespace Idempotency;
 /// grows. A slab of a class that already filled one is advised to the kernel as transparent huge pages
 /// (<c>madvise(MADV_HUGEPAGE)</c> on Linux), so it is mapped in one fault instead of 512; glibc's allocator does not
 /// do that for the heaps of the thread-pool threads that run requests. A class's first slab is not advised, so a
-/// small store touches only the 4 KiB pages it uses.
+/// small store touches only the 4 KiB pages it uses. Filling a huge page on its first fault takes the kernel most of a
+/// millisecond here; so that no request waits for it under the store's lock, the store has the next such slab mapped
+/// and faulted outside its lock (<see cref="PrepareSpareSlab"/>).
 /// </para>
 /// <para>
 /// Size classes: multiples of 16 bytes up to 256, then eight per doubling (at most 1/8 of a block is rounding).
@@ -52,6 +55,9 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
     private readonly SlabHeader*[] _withRoom = new SlabHeader*[s_classSizes.Length]; // other slabs with free blocks
     private readonly int[] _slabsPerClass = new int[s_classSizes.Length];
     private SlabHeader* _allSlabs; // every slab, to free them on disposal
+    private nint _spare; // a slab mapped, advised and faulted outside the store's lock, for the next busy class that needs one
+    private volatile bool _busy; // a class has more than one slab: the next slab will be a huge page
+    private volatile bool _disposed;
 
     /// <summary>The number of size classes.</summary>
     public static int ClassCount => s_classSizes.Length;
@@ -61,6 +67,37 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
 
     /// <summary>The slabs advised as transparent huge pages (the advice was accepted by the kernel).</summary>
     public int HugePageSlabCount { get; private set; }
+
+    /// <summary>
+    /// Whether a slab should be prepared outside the store's lock: a busy class will need one, huge pages can back
+    /// it, and none is ready. Safe to read without the store's lock (a stale answer costs one slab mapped twice, or
+    /// one faulted under the lock).
+    /// </summary>
+    public bool WantsSpareSlab => _busy && s_mmap is not null && Volatile.Read(ref _spare) == 0 && !_disposed;
+
+    /// <summary>
+    /// Maps a slab, advises it as huge pages and writes to it, so the kernel fills its page now, on the caller's
+    /// thread, outside the store's lock; the next busy class that needs a slab takes it. Thread-safe.
+    /// </summary>
+    public void PrepareSpareSlab()
+    {
+        var slab = AllocateSlabMemory();
+        if (s_madvise is null || s_madvise(slab, SlabSize, MadviseHugePage) != 0)
+        {
+            FreeSlabMemory(slab);
+            return;
+        }
+
+        *(SlabHeader*)slab = default; // the first write: the kernel maps the whole huge page
+        if (Interlocked.CompareExchange(ref _spare, (nint)slab, 0) != 0)
+        {
+            FreeSlabMemory(slab); // another thread's is ready
+        }
+        else if (_disposed && Interlocked.Exchange(ref _spare, 0) is var orphan and not 0)
+        {
+            FreeSlabMemory((void*)orphan); // the store was disposed meanwhile
+        }
+    }
 
     /// <summary>The size of the blocks of a class.</summary>
     public static int ClassSize(int sizeClass) => s_classSizes[sizeClass];
@@ -184,6 +221,12 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
     /// <summary>Returns every slab to the system; blocks larger than <see cref="MaxSlabBlockSize"/> are the caller's to free.</summary>
     public void Dispose()
     {
+        _disposed = true;
+        if (Interlocked.Exchange(ref _spare, 0) is var spare and not 0)
+        {
+            FreeSlabMemory((void*)spare);
+        }
+
         while (_allSlabs is not null)
         {
             var slab = _allSlabs;
@@ -207,12 +250,24 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
             return slab;
         }
 
-        slab = (SlabHeader*)AllocateSlabMemory();
-
         // A class's first slab keeps 4 KiB pages: a small store touches only what it uses. From its second on, the
-        // class is busy enough for a huge page to be filled, and one fault maps the whole slab. The advice must come
-        // before the first write: a slab with one 4 KiB page mapped is never given a huge page on a fault.
-        var hugePages = _slabsPerClass[sizeClass]++ > 0 && s_madvise is not null && s_madvise(slab, SlabSize, MadviseHugePage) == 0;
+        // class is busy enough for a huge page to be filled, and one fault maps the whole slab: the spare prepared
+        // outside the lock if there is one. The advice must come before the first write: a slab with one 4 KiB page
+        // mapped is never given a huge page on a fault.
+        var busy = _slabsPerClass[sizeClass]++ > 0;
+        bool hugePages;
+        if (busy && Interlocked.Exchange(ref _spare, 0) is var spare and not 0)
+        {
+            slab = (SlabHeader*)spare;
+            hugePages = true;
+        }
+        else
+        {
+            slab = (SlabHeader*)AllocateSlabMemory();
+            hugePages = busy && s_madvise is not null && s_madvise(slab, SlabSize, MadviseHugePage) == 0;
+        }
+
+        _busy |= hugePages;
         *slab = default;
         slab->SizeClass = sizeClass;
         slab->BlockSize = s_classSizes[sizeClass];

@@ -147,6 +147,46 @@ public sealed unsafe class NativeBlockHeapTests
         Assert.Contains("hg", FlagsAt(flags, (nint)second)); // the kernel took the advice
     }
 
+    [Fact]
+    public void ABusyClass_TakesTheSlabPreparedOutsideTheLock_AndAsksForTheNextOne()
+    {
+        // Filling a huge page takes the kernel most of a millisecond: the store prepares the next busy slab outside its
+        // lock, and the heap asks again once that one is taken.
+        var hugePagesAvailable = OperatingSystem.IsLinux() && File.Exists("/sys/kernel/mm/transparent_hugepage/enabled");
+        using var heap = new NativeBlockHeap();
+        const int Size = 400;
+        var perSlab = NativeBlockHeap.SlabSize / NativeBlockHeap.ClassSize(NativeBlockHeap.ClassOf(Size));
+        Assert.False(heap.WantsSpareSlab); // a small store maps nothing ahead
+        for (var i = 0; i <= perSlab; i++)
+        {
+            heap.Allocate(Size);
+        }
+
+        Assert.Equal(hugePagesAvailable, heap.WantsSpareSlab);
+        if (!hugePagesAvailable)
+        {
+            return;
+        }
+
+        heap.PrepareSpareSlab();
+        Assert.False(heap.WantsSpareSlab);
+        heap.PrepareSpareSlab(); // a second thread's: freed, the first stays
+        Assert.Equal(2, heap.SlabCount);
+
+        for (var i = 1; i < perSlab; i++)
+        {
+            heap.Allocate(Size); // fills the second slab
+        }
+
+        Assert.Equal(2, heap.SlabCount);
+        Assert.False(heap.WantsSpareSlab);
+        var block = heap.Allocate(Size); // the third slab: the spare
+        Assert.Equal(3, heap.SlabCount);
+        Assert.Equal(2, heap.HugePageSlabCount);
+        Assert.True(heap.WantsSpareSlab); // taken: the next one is asked for
+        new Span<byte>(block, Size).Fill(1); // mapped and writable
+    }
+
     private static int RandomSize(Random random) => random.Next(20) switch
     {
         0 => random.Next(NativeBlockHeap.MaxSlabBlockSize + 1, NativeBlockHeap.MaxSlabBlockSize * 3),
