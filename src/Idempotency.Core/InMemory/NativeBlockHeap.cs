@@ -254,7 +254,7 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
         // class is busy enough for a huge page to be filled, and one fault maps the whole slab: the spare prepared
         // outside the lock if there is one. The advice must come before the first write: a slab with one 4 KiB page
         // mapped is never given a huge page on a fault.
-        var busy = _slabsPerClass[sizeClass]++ > 0;
+        var busy = _slabsPerClass[sizeClass] > 0;
         bool hugePages;
         if (busy && Interlocked.Exchange(ref _spare, 0) is var spare and not 0)
         {
@@ -267,6 +267,7 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
             hugePages = busy && s_madvise is not null && s_madvise(slab, SlabSize, MadviseHugePage) == 0;
         }
 
+        _slabsPerClass[sizeClass]++;
         _busy |= hugePages;
         *slab = default;
         slab->SizeClass = sizeClass;
