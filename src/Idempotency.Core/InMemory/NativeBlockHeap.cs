@@ -81,21 +81,27 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
     /// </summary>
     public void PrepareSpareSlab()
     {
-        var slab = AllocateSlabMemory();
+        // Never throws: without a spare, the claim maps its slab under the lock, and fails there if memory is short.
+        var slab = MapSlab();
+        if (slab is null)
+        {
+            return;
+        }
+
         if (s_madvise is null || s_madvise(slab, SlabSize, MadviseHugePage) != 0)
         {
-            FreeSlabMemory(slab);
+            UnmapSlab(slab);
             return;
         }
 
         *(SlabHeader*)slab = default; // the first write: the kernel maps the whole huge page
         if (Interlocked.CompareExchange(ref _spare, (nint)slab, 0) != 0)
         {
-            FreeSlabMemory(slab); // another thread's is ready
+            UnmapSlab(slab); // another thread's is ready
         }
         else if (_disposed && Interlocked.Exchange(ref _spare, 0) is var orphan and not 0)
         {
-            FreeSlabMemory((void*)orphan); // the store was disposed meanwhile
+            UnmapSlab((void*)orphan); // the store was disposed meanwhile
         }
     }
 
@@ -224,7 +230,7 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
         _disposed = true;
         if (Interlocked.Exchange(ref _spare, 0) is var spare and not 0)
         {
-            FreeSlabMemory((void*)spare);
+            UnmapSlab((void*)spare);
         }
 
         while (_allSlabs is not null)
@@ -255,7 +261,7 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
         // outside the lock if there is one. The advice must come before the first write: a slab with one 4 KiB page
         // mapped is never given a huge page on a fault.
         var busy = _slabsPerClass[sizeClass] > 0;
-        bool hugePages;
+        bool hugePages, mapped = true;
         if (busy && Interlocked.Exchange(ref _spare, 0) is var spare and not 0)
         {
             slab = (SlabHeader*)spare;
@@ -263,7 +269,15 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
         }
         else
         {
-            slab = (SlabHeader*)AllocateSlabMemory();
+            slab = (SlabHeader*)MapSlab();
+            if (slab is null)
+            {
+                // No mmap here, or it refused (an unexpected flag value on an unusual architecture would make it):
+                // the C library's aligned allocation, which throws OutOfMemoryException when memory is short.
+                slab = (SlabHeader*)NativeMemory.AlignedAlloc(SlabSize, SlabSize);
+                mapped = false;
+            }
+
             hugePages = busy && s_madvise is not null && s_madvise(slab, SlabSize, MadviseHugePage) == 0;
         }
 
@@ -274,6 +288,7 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
         slab->BlockSize = s_classSizes[sizeClass];
         slab->Bump = HeaderSize;
         slab->HugePages = hugePages;
+        slab->Mapped = mapped;
         slab->NextOfAll = _allSlabs;
         if (_allSlabs is not null)
         {
@@ -316,18 +331,19 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
         FreeSlabMemory(slab);
     }
 
-    private static void* AllocateSlabMemory()
+    // Fresh memory from the kernel, aligned to its size, or null where mmap is missing or refuses.
+    private static void* MapSlab()
     {
         if (s_mmap is null || s_munmap is null)
         {
-            return NativeMemory.AlignedAlloc(SlabSize, SlabSize);
+            return null;
         }
 
         // Twice the size, then the parts before and after the aligned slab go back.
         var mapped = (nint)s_mmap(null, 2 * SlabSize, ProtectionReadWrite, MapPrivateAnonymous, -1, 0);
         if (mapped == -1) // MAP_FAILED
         {
-            throw new OutOfMemoryException($"The in-memory idempotency store could not map {2 * SlabSize} bytes for its records.");
+            return null;
         }
 
         var slab = (mapped + SlabSize - 1) & ~(nint)(SlabSize - 1);
@@ -345,15 +361,17 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
         return (void*)slab;
     }
 
-    private static void FreeSlabMemory(void* slab)
+    private static void UnmapSlab(void* slab) => s_munmap(slab, SlabSize);
+
+    private static void FreeSlabMemory(SlabHeader* slab)
     {
-        if (s_mmap is null || s_munmap is null)
+        if (slab->Mapped)
         {
-            NativeMemory.AlignedFree(slab);
+            UnmapSlab(slab);
         }
         else
         {
-            s_munmap(slab, SlabSize);
+            NativeMemory.AlignedFree(slab);
         }
     }
 
@@ -418,5 +436,6 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
         public int Live;
         public bool HasRoom; // on its class's list of slabs with room
         public bool HugePages;
+        public bool Mapped; // by mmap (unmapped when freed), else by NativeMemory.AlignedAlloc
     }
 }

@@ -25,6 +25,14 @@ public sealed unsafe class NativeBlockHeapTests
     }
 
     [Fact]
+    public void ASlabsHeader_FitsBeforeItsFirstBlock()
+    {
+        // Blocks start 64 bytes into their slab: a header that grew past that would share bytes with the first block.
+        var header = typeof(NativeBlockHeap).GetNestedType("SlabHeader", System.Reflection.BindingFlags.NonPublic)!;
+        Assert.InRange(System.Runtime.CompilerServices.RuntimeHelpers.SizeOf(header.TypeHandle), 1, 64);
+    }
+
+    [Fact]
     public void RandomAllocationsMovesAndFrees_NeverOverlap_AndKeepEveryBlocksBytes()
     {
         // A model of what each live block must hold, checked after every thousand operations: a block handed out
