@@ -106,6 +106,11 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore, IDis
             _heap.PrepareSpareSlab(); // once per 2 MiB of records, so that no claim waits for the kernel under the lock
         }
 
+        if (WantsNextIndex)
+        {
+            QueueNextIndexPreparation(); // once per doubling of the index, for the same reason
+        }
+
         lock (_lock)
         {
             ThrowIfDisposed();
