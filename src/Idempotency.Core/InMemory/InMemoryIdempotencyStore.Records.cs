@@ -191,7 +191,7 @@ internal sealed unsafe partial class InMemoryIdempotencyStore
         get
         {
             var slots = Volatile.Read(ref _slots);
-            return slots.Length >= SlotsPreparedAheadFrom && _count >= slots.Length >> 1
+            return slots.Length >= SlotsPreparedAheadFrom && slots.Length <= Array.MaxLength / 2 && _count >= slots.Length >> 1
                 && Volatile.Read(ref _nextSlots)?.Length != slots.Length * 2;
         }
     }
@@ -244,7 +244,7 @@ internal sealed unsafe partial class InMemoryIdempotencyStore
         }
 
         // Only the slots are read: each carries its hash, so no record is touched. A doubling, so its cost per record
-        // added stays constant. The next index is the one a claim prepared outside the lock, if it has the size.
+        // added stays constant. The next index is the one a thread-pool thread prepared off the lock, if it has the size.
         var old = _slots;
         var slots = Interlocked.Exchange(ref _nextSlots, null);
         if (slots is null || slots.Length != old.Length * 2)
