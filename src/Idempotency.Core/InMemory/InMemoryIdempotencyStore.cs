@@ -101,14 +101,16 @@ internal sealed partial class InMemoryIdempotencyStore : IIdempotencyStore, IDis
         var evictions = default(Evictions);
         IdempotencyStoreException? refusal;
         IdempotencyClaimResult? result = null;
+        // While the store grows: what the kernel takes long to map (the next huge-page slab, once per 2 MiB of records;
+        // the next index, once per doubling) is prepared on a thread-pool thread, so that no request waits for it.
         if (_heap.WantsSpareSlab)
         {
-            _heap.PrepareSpareSlab(); // once per 2 MiB of records, so that no claim waits for the kernel under the lock
+            _heap.QueueSpareSlabPreparation();
         }
 
         if (WantsNextIndex)
         {
-            QueueNextIndexPreparation(); // once per doubling of the index, for the same reason
+            QueueNextIndexPreparation();
         }
 
         lock (_lock)

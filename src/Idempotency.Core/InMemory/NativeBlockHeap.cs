@@ -6,7 +6,7 @@ namespace Idempotency;
 /// The in-memory store's allocator for its records' native blocks: blocks of up to <see cref="MaxSlabBlockSize"/>
 /// bytes come from slabs of <see cref="SlabSize"/> bytes, one size class per slab; larger ones from
 /// <see cref="NativeMemory.Alloc(nuint)"/>. Not thread-safe: the store calls it under its lock, but for
-/// <see cref="WantsSpareSlab"/> and <see cref="PrepareSpareSlab"/>.
+/// <see cref="WantsSpareSlab"/>, <see cref="QueueSpareSlabPreparation"/> and <see cref="PrepareSpareSlab"/>.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -17,8 +17,8 @@ namespace Idempotency;
 /// (<c>madvise(MADV_HUGEPAGE)</c> on Linux), so it is mapped in one fault instead of 512; glibc's allocator does not
 /// do that for the heaps of the thread-pool threads that run requests. A class's first slab is not advised, so a
 /// small store touches only the 4 KiB pages it uses. Filling a huge page on its first fault takes the kernel most of a
-/// millisecond here; so that no request waits for it under the store's lock, the store has the next such slab mapped
-/// and faulted outside its lock (<see cref="PrepareSpareSlab"/>).
+/// millisecond here; so that no request waits for it, the store has the next such slab mapped and faulted on a
+/// thread-pool thread (<see cref="QueueSpareSlabPreparation"/>).
 /// </para>
 /// <para>
 /// Size classes: multiples of 16 bytes up to 256, then eight per doubling (at most 1/8 of a block is rounding).
@@ -56,6 +56,7 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
     private readonly int[] _slabsPerClass = new int[s_classSizes.Length];
     private SlabHeader* _allSlabs; // every slab, to free them on disposal
     private nint _spare; // a slab mapped, advised and faulted outside the store's lock, for the next busy class that needs one
+    private int _preparingSpare; // 1 while a thread-pool thread prepares the spare
     private volatile bool _busy; // a class has more than one slab: the next slab will be a huge page
     private volatile bool _disposed;
 
@@ -75,9 +76,31 @@ internal sealed unsafe class NativeBlockHeap : IDisposable
     /// </summary>
     public bool WantsSpareSlab => _busy && s_mmap is not null && Volatile.Read(ref _spare) == 0 && !_disposed;
 
+    /// <summary>Has a thread-pool thread <see cref="PrepareSpareSlab"/>, unless one is at it. Thread-safe.</summary>
+    public void QueueSpareSlabPreparation()
+    {
+        if (Interlocked.CompareExchange(ref _preparingSpare, 1, 0) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(
+                static heap =>
+                {
+                    try
+                    {
+                        heap.PrepareSpareSlab();
+                    }
+                    finally
+                    {
+                        Volatile.Write(ref heap._preparingSpare, 0);
+                    }
+                },
+                this,
+                preferLocal: false);
+        }
+    }
+
     /// <summary>
     /// Maps a slab, advises it as huge pages and writes to it, so the kernel fills its page now, on the caller's
-    /// thread, outside the store's lock; the next busy class that needs a slab takes it. Thread-safe.
+    /// thread, outside the store's lock; the next busy class that needs a slab takes it. Thread-safe; never throws.
     /// </summary>
     public void PrepareSpareSlab()
     {

@@ -158,8 +158,8 @@ public sealed unsafe class NativeBlockHeapTests
     [Fact]
     public void ABusyClass_TakesTheSlabPreparedOutsideTheLock_AndAsksForTheNextOne()
     {
-        // Filling a huge page takes the kernel most of a millisecond: the store prepares the next busy slab outside its
-        // lock, and the heap asks again once that one is taken.
+        // Filling a huge page takes the kernel most of a millisecond: a thread-pool thread prepares the next busy slab,
+        // off the store's lock, and the heap asks again once that one is taken.
         var hugePagesAvailable = OperatingSystem.IsLinux() && File.Exists("/sys/kernel/mm/transparent_hugepage/enabled");
         using var heap = new NativeBlockHeap();
         const int Size = 400;
@@ -176,9 +176,15 @@ public sealed unsafe class NativeBlockHeapTests
             return;
         }
 
-        heap.PrepareSpareSlab();
-        Assert.False(heap.WantsSpareSlab);
-        heap.PrepareSpareSlab(); // a second thread's: freed, the first stays
+        heap.QueueSpareSlabPreparation(); // as the store does: a thread-pool thread prepares it
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (heap.WantsSpareSlab && waited.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Thread.Sleep(10);
+        }
+
+        Assert.False(heap.WantsSpareSlab, "no spare slab was prepared");
+        heap.PrepareSpareSlab(); // a second one: freed, the first stays
         Assert.Equal(2, heap.SlabCount);
 
         for (var i = 1; i < perSlab; i++)
