@@ -87,6 +87,38 @@ public sealed class RequestFingerprintBuilderTests
         Assert.Equal(SHA256.HashData(input.ToArray()), builder.Finish());
     }
 
+    [Theory]
+    [InlineData(0, 1)]
+    [InlineData(400, 7)]
+    [InlineData(490, 490)]
+    [InlineData(491, 491)]
+    [InlineData(2_000, 100)]
+    [InlineData(100_000, 100_000)]
+    public void Finish_MatchesAPlainSha256_WhetherTheInputFitsTheStagingBufferOrNot(int bodyLength, int chunkSize)
+    {
+        // Inputs up to 512 bytes are hashed in one call, longer ones incrementally: the same digest either way, twice
+        // in a row on one thread (the builders share the thread's hash).
+        for (var round = 0; round < 2; round++)
+        {
+            var body = Enumerable.Range(0, bodyLength).Select(i => (byte)(i * 31)).ToArray();
+            var input = new List<byte> { 1, 0, 0, 0, 4 };
+            input.AddRange("POST"u8.ToArray());
+            input.AddRange(body);
+            var length = new byte[8];
+            System.Buffers.Binary.BinaryPrimitives.WriteInt64BigEndian(length, bodyLength);
+            input.AddRange(length);
+
+            using var builder = new RequestFingerprintBuilder();
+            builder.AppendField("POST");
+            for (var offset = 0; offset < body.Length; offset += chunkSize)
+            {
+                builder.AppendBody(body.AsSpan(offset, Math.Min(chunkSize, body.Length - offset)));
+            }
+
+            Assert.Equal(SHA256.HashData(input.ToArray()), builder.Finish());
+        }
+    }
+
     [Fact]
     public void AppendField_HandlesLongValues()
     {
