@@ -20,6 +20,10 @@ internal sealed partial class RedisIdempotencyStore
         Message = "The Redis idempotency store could not {Operation} a key.")]
     private partial void LogOperationFailedDetail(string operation, Exception exception);
 
+    [LoggerMessage(EventId = RedisLogEvents.CallSentAgain, EventName = "RedisIdempotencyCallSentAgain", Level = LogLevel.Information,
+        Message = "An idempotency {Operation} did not reach the primary (the node it went to answered as a replica, or a completion's connection dropped, as in a fail-over); it is sent again once the store has read the topology anew. {Fault}")]
+    private partial void LogCallSentAgain(string operation, string fault);
+
     [LoggerMessage(EventId = RedisLogEvents.ScriptReloaded, EventName = "RedisIdempotencyScriptReloaded", Level = LogLevel.Information,
         Message = "Redis did not have the idempotency {Script} script cached (restart, fail-over or SCRIPT FLUSH); it was sent again.")]
     private partial void LogScriptReloaded(string script);

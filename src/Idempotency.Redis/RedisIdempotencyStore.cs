@@ -117,69 +117,81 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     // The reply, and how many replicas acknowledged the script's write (0 when not asked to wait). Without replica
     // acknowledgement, this is the only state machine between the caller and StackExchange.Redis's task: the script
     // goes out by its SHA and its task is awaited here (through the token when it can be cancelled), and EVAL with the
-    // text is the rare NOSCRIPT path.
+    // text is the rare NOSCRIPT path. A call that a fail-over refused is sent again (SendAgain says which, and for
+    // how long); only the last failure of a call is logged as a failure.
     private async ValueTask<(RedisResult Reply, long Replicas)> EvaluateAsync(
         RedisScript script, string key, RedisValue[] arguments, bool acknowledged, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        try
+        var sendAgain = default(SendAgain);
+        while (true)
         {
-            var multiplexer = await _connection.GetMultiplexerAsync().ConfigureAwait(false);
-
-            // StackExchange.Redis takes no token: stop waiting when cancelled. A claim abandoned this way may still
-            // land; it then holds the key until its lease ends, like a claim whose owner crashed.
-            if (acknowledged && _replicaAcknowledgements > 0)
-            {
-                return await WhileNotCancelled(EvaluateAcknowledgedAsync(multiplexer, script, _keyPrefix + key, arguments), cancellationToken).ConfigureAwait(false);
-            }
-
-            var database = multiplexer.GetDatabase();
-            RedisKey[] keys = [_keyPrefix + key];
             try
             {
-                return (await WhileNotCancelled(database.ScriptEvaluateAsync(script.Hash, keys, arguments), cancellationToken).ConfigureAwait(false), 0);
+                var multiplexer = await _connection.GetMultiplexerAsync().ConfigureAwait(false);
+
+                // StackExchange.Redis takes no token: stop waiting when cancelled. A claim abandoned this way may still
+                // land; it then holds the key until its lease ends, like a claim whose owner crashed.
+                if (acknowledged && _replicaAcknowledgements > 0)
+                {
+                    return await WhileNotCancelled(EvaluateAcknowledgedAsync(multiplexer, script, _keyPrefix + key, arguments), cancellationToken).ConfigureAwait(false);
+                }
+
+                var database = multiplexer.GetDatabase();
+                RedisKey[] keys = [_keyPrefix + key];
+                try
+                {
+                    return (await WhileNotCancelled(database.ScriptEvaluateAsync(script.Hash, keys, arguments), cancellationToken).ConfigureAwait(false), 0);
+                }
+                catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+                {
+                    // Redis lost its script cache (restart, fail-over, SCRIPT FLUSH). EVAL runs the script from its text and
+                    // caches it again, so the next call by SHA succeeds: one extra round trip, once per server. NoScriptCache
+                    // keeps StackExchange.Redis from adding a SCRIPT LOAD of its own.
+                    LogScriptReloaded(script.Name);
+                    var evaluation = database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache);
+                    return (await WhileNotCancelled(evaluation, cancellationToken).ConfigureAwait(false), 0);
+                }
             }
-            catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+            catch (RedisException ex) when (sendAgain.Allows(script, ex))
             {
-                // Redis lost its script cache (restart, fail-over, SCRIPT FLUSH). EVAL runs the script from its text and
-                // caches it again, so the next call by SHA succeeds: one extra round trip, once per server. NoScriptCache
-                // keeps StackExchange.Redis from adding a SCRIPT LOAD of its own.
-                LogScriptReloaded(script.Name);
-                var evaluation = database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache);
-                return (await WhileNotCancelled(evaluation, cancellationToken).ConfigureAwait(false), 0);
+                // Redis did not run it (the node it went to is no longer the primary), or it was a completion whose
+                // connection dropped (see SendAgain): read the topology again and send it to the primary.
+                LogCallSentAgain(script.Name, StoreFaultDescription.Describe(ex, key));
+                await sendAgain.WaitForTheTopologyAsync(_connection, cancellationToken).ConfigureAwait(false);
             }
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("IDEMPOTENCY_FORMAT", StringComparison.Ordinal))
-        {
-            throw new IdempotencyStoreException(
-                $"The Redis idempotency store could not {script.Name} the key: {ex.Message}. A newer version of the store wrote " +
-                "this record; upgrade every instance to the same version of Idempotency.Redis.", ex);
-        }
-        catch (RedisTimeoutException ex)
-        {
-            LogOperationFailed(script.Name, ex, key);
-            throw new IdempotencyStoreException(
-                $"The Redis idempotency store could not {script.Name} the key: Redis did not answer in time. " +
-                "The operation must not run unprotected; check the health of Redis and the connection's asyncTimeout.", ex);
-        }
-        catch (RedisConnectionException ex)
-        {
-            LogOperationFailed(script.Name, ex, key);
-            throw new IdempotencyStoreException(
-                $"The Redis idempotency store could not {script.Name} the key: Redis is not connected ({ex.FailureType}). " +
-                "The operation must not run unprotected; the store reconnects by itself once Redis is reachable.", ex);
-        }
-        catch (RedisException ex)
-        {
-            LogOperationFailed(script.Name, ex, key);
-            throw new IdempotencyStoreException(
-                $"The Redis idempotency store could not {script.Name} the key: Redis answered with an error ({ex.Message}).", ex);
-        }
-        catch (RedisCommandException ex)
-        {
-            // The connection's command map disables a command the store needs (EVALSHA or EVAL).
-            LogOperationFailed(script.Name, ex, key);
-            throw new IdempotencyStoreException($"The Redis idempotency store could not {script.Name} the key: {ex.Message}", ex);
+            catch (RedisServerException ex) when (ex.Message.StartsWith("IDEMPOTENCY_FORMAT", StringComparison.Ordinal))
+            {
+                throw new IdempotencyStoreException(
+                    $"The Redis idempotency store could not {script.Name} the key: {ex.Message}. A newer version of the store wrote " +
+                    "this record; upgrade every instance to the same version of Idempotency.Redis.", ex);
+            }
+            catch (RedisTimeoutException ex)
+            {
+                LogOperationFailed(script.Name, ex, key);
+                throw new IdempotencyStoreException(
+                    $"The Redis idempotency store could not {script.Name} the key: Redis did not answer in time. " +
+                    "The operation must not run unprotected; check the health of Redis and the connection's asyncTimeout.", ex);
+            }
+            catch (RedisConnectionException ex)
+            {
+                LogOperationFailed(script.Name, ex, key);
+                throw new IdempotencyStoreException(
+                    $"The Redis idempotency store could not {script.Name} the key: Redis is not connected ({ex.FailureType}). " +
+                    "The operation must not run unprotected; the store reconnects by itself once Redis is reachable.", ex);
+            }
+            catch (RedisException ex)
+            {
+                LogOperationFailed(script.Name, ex, key);
+                throw new IdempotencyStoreException(
+                    $"The Redis idempotency store could not {script.Name} the key: Redis answered with an error ({ex.Message}).", ex);
+            }
+            catch (RedisCommandException ex)
+            {
+                // The connection's command map disables a command the store needs (EVALSHA or EVAL).
+                LogOperationFailed(script.Name, ex, key);
+                throw new IdempotencyStoreException($"The Redis idempotency store could not {script.Name} the key: {ex.Message}", ex);
+            }
         }
     }
 

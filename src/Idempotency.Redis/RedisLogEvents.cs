@@ -11,6 +11,7 @@ internal static class RedisLogEvents
     public const int OperationFailed = 3110;
     public const int ScriptReloaded = 3111;
     public const int OperationFailedDetail = 3112;
+    public const int CallSentAgain = 3113;
     public const int ReplicaAcknowledgementMissing = 3150;
     public const int ReplicaAcknowledgementFailed = 3151;
     public const int TooFewReplicas = 3152;

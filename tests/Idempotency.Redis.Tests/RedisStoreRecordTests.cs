@@ -96,6 +96,46 @@ public sealed class RedisStoreRecordTests(RedisServerFixture redis) : IAsyncLife
     }
 
     [Fact]
+    public async Task Complete_SentAgainAfterItLanded_ReportsCompleted_AndKeepsTheRecordForTheRetention()
+    {
+        // The answer of a completion can be lost after Redis ran it (a dropped connection): the store sends it again,
+        // and the second one must not be taken for a lost claim, nor change what the first stored.
+        await using var host = await StartStoreAsync();
+        var key = NewKey();
+        var owner = NewOwner();
+        await host.Store.ClaimAsync(Claim(key, owner), default);
+        Assert.Equal(CompletionStatus.Completed, await host.Store.CompleteAsync(Complete(key, owner, [4, 5], retention: TimeSpan.FromMinutes(1)), default));
+
+        var again = await host.Store.CompleteAsync(Complete(key, owner, [4, 5], retention: TimeSpan.FromHours(2)), default);
+        var fields = await ReadRecordAsync(key);
+        var ttl = await Admin.Database.KeyTimeToLiveAsync("idempotency:" + key);
+
+        Assert.Equal(CompletionStatus.Completed, again);
+        Assert.Equal(["fp", "payload", "state", "v"], fields.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(new byte[] { 4, 5 }, (byte[]?)fields["payload"]);
+        Assert.NotNull(ttl);
+        Assert.InRange(ttl.Value, TimeSpan.FromHours(2) - TimeSpan.FromMinutes(1), TimeSpan.FromHours(2));
+    }
+
+    [Fact]
+    public async Task Complete_ByAnOwnerWhoseKeyAnotherOwnerCompleted_ReturnsClaimLost_AndChangesNothing()
+    {
+        await using var host = await StartStoreAsync();
+        var key = NewKey();
+        var late = NewOwner();
+        var next = NewOwner();
+        await host.Store.ClaimAsync(Claim(key, late, lease: TimeSpan.FromMilliseconds(100)), default);
+        await Task.Delay(TimeSpan.FromMilliseconds(300));
+        Assert.Equal(ClaimStatus.Claimed, (await host.Store.ClaimAsync(Claim(key, next), default)).Status);
+        await host.Store.CompleteAsync(Complete(key, next, [4, 6]), default);
+
+        var completion = await host.Store.CompleteAsync(Complete(key, late, [4, 5]), default);
+
+        Assert.Equal(CompletionStatus.ClaimLost, completion);
+        Assert.Equal(new byte[] { 4, 6 }, (byte[]?)(await ReadRecordAsync(key))["payload"]);
+    }
+
+    [Fact]
     public async Task Operations_ThrowStoreException_WhenARecordHasAFormatVersionTheyDoNotKnow()
     {
         await using var host = await StartStoreAsync();

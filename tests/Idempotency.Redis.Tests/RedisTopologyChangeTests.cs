@@ -1,0 +1,131 @@
+using Idempotency.Redis.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+using static Idempotency.Redis.Tests.Infrastructure.TestPayloads;
+
+namespace Idempotency.Redis.Tests;
+
+/// <summary>
+/// What a fail-over does to a call in flight, made to happen on purpose: the server a call went to became a replica
+/// (it answers <c>READONLY</c>, and the script wrote nothing), or the connection dropped before the call ran. A claim
+/// or a completion that Redis never ran is sent again to the primary; a completion whose first answer was lost is sent
+/// again too, and recognises what it stored. Each test has servers of its own: they change roles or drop connections.
+/// </summary>
+[Collection(RedisCollection.Name)]
+public sealed class RedisTopologyChangeTests
+{
+    private static readonly TimeSpan s_hangGuard = TimeSpan.FromSeconds(30);
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task ClaimAndComplete_ReachTheNewPrimary_WhenTheServerTheyWereSentToBecameAReplica(int replicaAcknowledgements)
+    {
+        await using var first = await RedisServer.StartAsync();
+        await using var second = await RedisServer.StartAsync();
+        await FollowAsync(second, first);
+        await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(
+            $"{first.EndPoint},{second.EndPoint},configCheckSeconds=600",
+            options => options.ReplicaAcknowledgements = replicaAcknowledgements));
+        var held = NewKey();
+        var owner = NewOwner();
+        Assert.Equal(ClaimStatus.Claimed, (await host.Store.ClaimAsync(Claim(held, owner), default)).Status);
+        await WaitUntilReplicatedAsync(first);
+
+        // The roles swap behind the store's back: its multiplexer still takes the first server for the primary.
+        await PromoteAsync(second);
+        await FollowAsync(first, second);
+
+        var completion = await host.Store.CompleteAsync(Complete(held, owner, [9]), default).AsTask().WaitAsync(s_hangGuard);
+        var claim = await host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default).AsTask().WaitAsync(s_hangGuard);
+        var replay = await host.Store.ClaimAsync(Claim(held, NewOwner()), default).AsTask().WaitAsync(s_hangGuard);
+
+        Assert.Equal(CompletionStatus.Completed, completion);
+        Assert.Equal(ClaimStatus.Claimed, claim.Status);
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.Equal(new byte[] { 9 }, replay.Payload.ToArray());
+        Assert.NotEmpty(host.LogsWithId(RedisLogEvents.CallSentAgain));
+        Assert.Empty(host.LogsWithId(RedisLogEvents.OperationFailed));
+    }
+
+    [Fact]
+    public async Task Complete_WhoseConnectionDroppedBeforeRedisRanIt_IsSentAgain_AndRecordsTheOutcome()
+    {
+        await using var server = await RedisServer.StartAsync();
+        await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(server.ConnectionString()));
+        await using var admin = await RedisAdmin.ConnectAsync(server);
+        var key = NewKey();
+        var owner = NewOwner();
+        Assert.Equal(ClaimStatus.Claimed, (await host.Store.ClaimAsync(Claim(key, owner), default)).Status);
+
+        // Writes are paused, so the completion waits in the server (flags=b in CLIENT LIST); its connection is closed under it, and the server
+        // drops the paused command with the connection: the store sees the connection close with no answer.
+        await admin.Server.ExecuteAsync("CLIENT", "PAUSE", "10000", "WRITE");
+        var completion = host.Store.CompleteAsync(Complete(key, owner, [3, 1]), default).AsTask();
+        await WaitUntilAClientIsPausedAsync(admin);
+        await admin.Server.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+        await admin.Server.ExecuteAsync("CLIENT", "UNPAUSE");
+
+        Assert.Equal(CompletionStatus.Completed, await completion.WaitAsync(s_hangGuard));
+        var replay = await host.Store.ClaimAsync(Claim(key, NewOwner()), default);
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.Equal(new byte[] { 3, 1 }, replay.Payload.ToArray());
+        Assert.NotEmpty(host.LogsWithId(RedisLogEvents.CallSentAgain));
+    }
+
+    [Fact]
+    public async Task Claim_WhoseConnectionDropped_IsRefused_NotSentAgain()
+    {
+        // Whether a claim that lost its answer ran is unknown: sending it again could find its own claim and answer "in
+        // flight" to the very caller that holds it. The caller is refused (503) and the claim, if it landed, ends with its lease.
+        await using var server = await RedisServer.StartAsync();
+        await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(server.ConnectionString()));
+        await using var admin = await RedisAdmin.ConnectAsync(server);
+
+        await admin.Server.ExecuteAsync("CLIENT", "PAUSE", "10000", "WRITE");
+        var claim = host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default).AsTask();
+        await WaitUntilAClientIsPausedAsync(admin);
+        await admin.Server.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+        await admin.Server.ExecuteAsync("CLIENT", "UNPAUSE");
+
+        var failure = await Assert.ThrowsAsync<IdempotencyStoreException>(() => claim.WaitAsync(s_hangGuard));
+        Assert.IsType<RedisConnectionException>(failure.InnerException);
+        Assert.Empty(host.LogsWithId(RedisLogEvents.CallSentAgain));
+    }
+
+    private static async Task PromoteAsync(RedisServer server)
+    {
+        await using var admin = await RedisAdmin.ConnectAsync(server);
+        await admin.Server.ExecuteAsync("REPLICAOF", "NO", "ONE");
+    }
+
+    private static async Task FollowAsync(RedisServer replica, RedisServer primary)
+    {
+        await using var admin = await RedisAdmin.ConnectAsync(replica);
+        await admin.Server.ExecuteAsync("REPLICAOF", "127.0.0.1", primary.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var deadline = DateTime.UtcNow + s_hangGuard;
+        while (!((string?)await admin.Server.ExecuteAsync("INFO", "replication"))!.Contains("master_link_status:up", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"{replica.EndPoint} did not finish syncing with {primary.EndPoint}.");
+            await Task.Delay(20);
+        }
+    }
+
+    private static async Task WaitUntilReplicatedAsync(RedisServer primary)
+    {
+        await using var admin = await RedisAdmin.ConnectAsync(primary);
+        // WAIT counts the replicas that have every write of its own connection: write on it first, behind the store's writes.
+        await admin.Database.StringSetAsync("replication-barrier", "1");
+        Assert.Equal(1L, (long)await admin.Server.ExecuteAsync("WAIT", "1", "5000"));
+    }
+
+    private static async Task WaitUntilAClientIsPausedAsync(RedisAdmin admin)
+    {
+        var deadline = DateTime.UtcNow + s_hangGuard;
+        while (!((string?)await admin.Server.ExecuteAsync("CLIENT", "LIST"))!.Contains("flags=b ", StringComparison.Ordinal))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "No client was paused: the call never reached the server.");
+            await Task.Delay(5);
+        }
+    }
+}
