@@ -21,9 +21,11 @@ public sealed class RedisTopologyChangeTests
     [InlineData(1)]
     public async Task ClaimAndComplete_ReachTheNewPrimary_WhenTheServerTheyWereSentToBecameAReplica(int replicaAcknowledgements)
     {
-        await using var first = await RedisServer.StartAsync();
-        await using var second = await RedisServer.StartAsync();
+        // No delay before a full sync (Redis waits 5 s by default for more replicas to share a diskless one).
+        await using var first = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
+        await using var second = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
         await FollowAsync(second, first);
+        await WaitUntilReplicatedAsync(first);
         await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(
             $"{first.EndPoint},{second.EndPoint},configCheckSeconds=600",
             options => options.ReplicaAcknowledgements = replicaAcknowledgements));
@@ -35,6 +37,7 @@ public sealed class RedisTopologyChangeTests
         // The roles swap behind the store's back: its multiplexer still takes the first server for the primary.
         await PromoteAsync(second);
         await FollowAsync(first, second);
+        await WaitUntilReplicatedAsync(second);
 
         var completion = await host.Store.CompleteAsync(Complete(held, owner, [9]), default).AsTask().WaitAsync(s_hangGuard);
         var claim = await host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default).AsTask().WaitAsync(s_hangGuard);
@@ -114,7 +117,8 @@ public sealed class RedisTopologyChangeTests
     private static async Task WaitUntilReplicatedAsync(RedisServer primary)
     {
         await using var admin = await RedisAdmin.ConnectAsync(primary);
-        // WAIT counts the replicas that have every write of its own connection: write on it first, behind the store's writes.
+        // WAIT counts the replicas that have every write of its own connection: write on it first, behind the store's
+        // writes. It returns once the primary counts the replica as online, which its own INFO can say later than the replica's.
         await admin.Database.StringSetAsync("replication-barrier", "1");
         Assert.Equal(1L, (long)await admin.Server.ExecuteAsync("WAIT", "1", "5000"));
     }
