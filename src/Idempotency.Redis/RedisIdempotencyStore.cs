@@ -117,13 +117,15 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     // The reply, and how many replicas acknowledged the script's write (0 when not asked to wait). Without replica
     // acknowledgement, this is the only state machine between the caller and StackExchange.Redis's task: the script
     // goes out by its SHA and its task is awaited here (through the token when it can be cancelled), and EVAL with the
-    // text is the rare NOSCRIPT path. A call that a fail-over refused is sent again (SendAgain says which, and for
-    // how long); only the last failure of a call is logged as a failure.
+    // text is the rare NOSCRIPT path. A call that a fail-over refused is sent again (RedisResend says which, and for
+    // how long); only the last failure of a call is logged as a failure. A claim or a release whose connection dropped
+    // is not: a claim that landed would find itself and answer "in flight" to its own caller, a release that landed
+    // would find nothing and report the claim lost.
     private async ValueTask<(RedisResult Reply, long Replicas)> EvaluateAsync(
         RedisScript script, string key, RedisValue[] arguments, bool acknowledged, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var sendAgain = default(SendAgain);
+        var resend = default(RedisResend);
         while (true)
         {
             try
@@ -153,12 +155,12 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
                     return (await WhileNotCancelled(evaluation, cancellationToken).ConfigureAwait(false), 0);
                 }
             }
-            catch (RedisException ex) when (sendAgain.Allows(script, ex))
+            catch (RedisException ex) when (resend.Allows(ex, evenIfItMayHaveRun: script == RedisScript.Complete))
             {
                 // Redis did not run it (the node it went to is no longer the primary), or it was a completion whose
-                // connection dropped (see SendAgain): read the topology again and send it to the primary.
+                // connection dropped, which complete.lua answers again: read the topology again, send it to the primary.
                 LogCallSentAgain(script.Name, StoreFaultDescription.Describe(ex, key));
-                await sendAgain.WaitForTheTopologyAsync(_connection, cancellationToken).ConfigureAwait(false);
+                await resend.WaitForTheTopologyAsync(await _connection.GetMultiplexerAsync().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             }
             catch (RedisServerException ex) when (ex.Message.StartsWith("IDEMPOTENCY_FORMAT", StringComparison.Ordinal))
             {

@@ -1,3 +1,4 @@
+using Idempotency.Redis.Tests.ConditionalWrites;
 using Idempotency.Redis.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
@@ -49,6 +50,31 @@ public sealed class RedisTopologyChangeTests
         Assert.Equal(new byte[] { 9 }, replay.Payload.ToArray());
         Assert.NotEmpty(host.LogsWithId(RedisLogEvents.CallSentAgain));
         Assert.Empty(host.LogsWithId(RedisLogEvents.OperationFailed));
+    }
+
+    [Fact]
+    public async Task ConditionalWrites_ReachTheNewPrimary_WhenTheServerTheyWereSentToBecameAReplica()
+    {
+        // A compare-and-set that met READONLY wrote nothing, so it is sent again; one whose connection dropped is not
+        // (sent twice, it would find its own write and answer a version conflict).
+        await using var first = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
+        await using var second = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
+        await FollowAsync(second, first);
+        await using var host = await RedisConditionalWriteHost.StartAsync($"{first.EndPoint},{second.EndPoint},configCheckSeconds=600");
+        var id = Guid.NewGuid().ToString();
+        Assert.True((await host.Records.CreateAsync(id, new byte[] { 1 }, default)).IsApplied);
+        Assert.True((await host.Streams.AppendIfLastAsync(id, 0, new byte[] { 1 }, default)).IsApplied);
+        await WaitUntilReplicatedAsync(first);
+
+        await PromoteAsync(second);
+        await FollowAsync(first, second);
+
+        var update = await host.Records.UpdateIfVersionAsync(id, 1, new byte[] { 2 }, default).AsTask().WaitAsync(s_hangGuard);
+        var append = await host.Streams.AppendIfLastAsync(id, 1, new byte[] { 2 }, default).AsTask().WaitAsync(s_hangGuard);
+
+        Assert.Equal(ConditionalWriteResult.Applied(2), update);
+        Assert.Equal(ConditionalWriteResult.Applied(2), append);
+        Assert.Equal(new byte[] { 2 }, (await host.Records.GetAsync(id, default))!.Value.ToArray());
     }
 
     [Fact]

@@ -11,19 +11,32 @@ internal static class RedisConditionalWriteScripts
 
     public static RedisScript Append { get; } = new("stream-append");
 
+    /// <summary>
+    /// Runs <paramref name="script"/> on <paramref name="key"/>. A call that a fail-over refused without running it
+    /// (<c>READONLY</c> and the like, see <see cref="RedisResend"/>) is sent again to the new primary; one whose
+    /// connection dropped is not: sent twice, a compare-and-set would find its own write and answer a conflict.
+    /// </summary>
     public static async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisScript script, RedisKey key, RedisValue[] arguments, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var evaluation = EvaluateOnceAsync(database, script, [key], arguments);
-        try
+        var resend = default(RedisResend);
+        while (true)
         {
-            // StackExchange.Redis takes no token: stop waiting when cancelled. The write may still land, exactly as
-            // if the reply had been lost; the caller's next read shows it.
-            return cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken).ConfigureAwait(false) : await evaluation.ConfigureAwait(false);
-        }
-        catch (RedisServerException ex) when (ex.Message.StartsWith("CONDITIONAL_FORMAT", StringComparison.Ordinal) || ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
-        {
-            throw UnreadableKey(key, ex);
+            var evaluation = EvaluateOnceAsync(database, script, [key], arguments);
+            try
+            {
+                // StackExchange.Redis takes no token: stop waiting when cancelled. The write may still land, exactly as
+                // if the reply had been lost; the caller's next read shows it.
+                return cancellationToken.CanBeCanceled ? await evaluation.WaitAsync(cancellationToken).ConfigureAwait(false) : await evaluation.ConfigureAwait(false);
+            }
+            catch (RedisServerException ex) when (ex.Message.StartsWith("CONDITIONAL_FORMAT", StringComparison.Ordinal) || ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+            {
+                throw UnreadableKey(key, ex);
+            }
+            catch (RedisException ex) when (resend.Allows(ex, evenIfItMayHaveRun: false))
+            {
+                await resend.WaitForTheTopologyAsync(database.Multiplexer, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 
