@@ -55,7 +55,14 @@ internal sealed partial class IdempotencyMiddleware
 
     // An endpoint requires authorization by its metadata, or, without any, by the fallback policy, which the
     // authorization middleware applies to every endpoint that has none. Asked only when authorization has not run.
-    private static async ValueTask<bool> RequiresAuthorizationAsync(HttpContext context, Endpoint endpoint)
+    // Whether the application registered authorization (AddAuthorization): without it no fallback policy can exist, and
+    // a request need not ask its services for one (the first RequestServices use creates the request's scope).
+    private readonly bool _authorizationPoliciesRegistered;
+
+    private static bool AuthorizationPoliciesRegistered(IServiceProvider services) =>
+        services.GetService<IServiceProviderIsService>() is not { } registrations || registrations.IsService(typeof(IAuthorizationPolicyProvider));
+
+    private async ValueTask<bool> RequiresAuthorizationAsync(HttpContext context, Endpoint endpoint)
     {
         if (endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null)
         {
@@ -67,7 +74,8 @@ internal sealed partial class IdempotencyMiddleware
             return true;
         }
 
-        return context.RequestServices.GetService<IAuthorizationPolicyProvider>() is { } policies
+        return _authorizationPoliciesRegistered
+            && context.RequestServices.GetService<IAuthorizationPolicyProvider>() is { } policies
             && await policies.GetFallbackPolicyAsync() is not null;
     }
 }

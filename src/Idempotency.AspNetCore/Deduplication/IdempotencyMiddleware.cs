@@ -28,7 +28,8 @@ internal sealed partial class IdempotencyMiddleware
         IIdempotencyStore store,
         IdempotencyEngine engine,
         IdempotencyProblemWriter problems,
-        ILoggerFactory loggerFactory)
+        ILoggerFactory loggerFactory,
+        IServiceProvider services)
     {
         _next = next;
         _options = options.Value;
@@ -36,6 +37,7 @@ internal sealed partial class IdempotencyMiddleware
         _engine = engine;
         _problems = problems;
         _logger = loggerFactory.CreateLogger<IdempotencyMiddleware>();
+        _authorizationPoliciesRegistered = AuthorizationPoliciesRegistered(services);
         (_defaultPolicy, _policies) = BuildPolicies(_options);
     }
 

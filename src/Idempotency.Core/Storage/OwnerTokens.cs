@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Security.Cryptography;
 
 namespace Idempotency;
@@ -14,6 +15,15 @@ internal static class OwnerTokens
     private static readonly string s_processPrefix = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8)) + "-";
     private static long s_counter;
 
-    public static string Create() =>
-        string.Create(CultureInfo.InvariantCulture, $"{s_processPrefix}{Interlocked.Increment(ref s_counter):x}");
+    /// <summary>The process's random prefix, a dash, then the counter in lowercase hex without leading zeros.</summary>
+    public static string Create()
+    {
+        var counter = Interlocked.Increment(ref s_counter);
+        var digits = (67 - BitOperations.LeadingZeroCount((ulong)counter | 1)) / 4;
+        return string.Create(s_processPrefix.Length + digits, counter, static (token, value) =>
+        {
+            s_processPrefix.CopyTo(token);
+            value.TryFormat(token[s_processPrefix.Length..], out _, "x", CultureInfo.InvariantCulture);
+        });
+    }
 }
