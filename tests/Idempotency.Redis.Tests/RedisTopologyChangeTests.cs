@@ -22,11 +22,8 @@ public sealed class RedisTopologyChangeTests
     [InlineData(1)]
     public async Task ClaimAndComplete_ReachTheNewPrimary_WhenTheServerTheyWereSentToBecameAReplica(int replicaAcknowledgements)
     {
-        // No delay before a full sync (Redis waits 5 s by default for more replicas to share a diskless one).
-        await using var first = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
-        await using var second = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
-        await FollowAsync(second, first);
-        await WaitUntilReplicatedAsync(first);
+        await using var servers = await ServerPair.StartAsync();
+        var (first, second) = (servers.First, servers.Second);
         await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(
             $"{first.EndPoint},{second.EndPoint},configCheckSeconds=600",
             options => options.ReplicaAcknowledgements = replicaAcknowledgements));
@@ -35,10 +32,7 @@ public sealed class RedisTopologyChangeTests
         Assert.Equal(ClaimStatus.Claimed, (await host.Store.ClaimAsync(Claim(held, owner), default)).Status);
         await WaitUntilReplicatedAsync(first);
 
-        // The roles swap behind the store's back: its multiplexer still takes the first server for the primary.
-        await PromoteAsync(second);
-        await FollowAsync(first, second);
-        await WaitUntilReplicatedAsync(second);
+        await SwapRolesAsync(first, second);
 
         var completion = await host.Store.CompleteAsync(Complete(held, owner, [9]), default).AsTask().WaitAsync(s_hangGuard);
         var claim = await host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default).AsTask().WaitAsync(s_hangGuard);
@@ -57,17 +51,15 @@ public sealed class RedisTopologyChangeTests
     {
         // A compare-and-set that met READONLY wrote nothing, so it is sent again; one whose connection dropped is not
         // (sent twice, it would find its own write and answer a version conflict).
-        await using var first = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
-        await using var second = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
-        await FollowAsync(second, first);
+        await using var servers = await ServerPair.StartAsync();
+        var (first, second) = (servers.First, servers.Second);
         await using var host = await RedisConditionalWriteHost.StartAsync($"{first.EndPoint},{second.EndPoint},configCheckSeconds=600");
         var id = Guid.NewGuid().ToString();
         Assert.True((await host.Records.CreateAsync(id, new byte[] { 1 }, default)).IsApplied);
         Assert.True((await host.Streams.AppendIfLastAsync(id, 0, new byte[] { 1 }, default)).IsApplied);
         await WaitUntilReplicatedAsync(first);
 
-        await PromoteAsync(second);
-        await FollowAsync(first, second);
+        await SwapRolesAsync(first, second);
 
         var update = await host.Records.UpdateIfVersionAsync(id, 1, new byte[] { 2 }, default).AsTask().WaitAsync(s_hangGuard);
         var append = await host.Streams.AppendIfLastAsync(id, 1, new byte[] { 2 }, default).AsTask().WaitAsync(s_hangGuard);
@@ -87,13 +79,7 @@ public sealed class RedisTopologyChangeTests
         var owner = NewOwner();
         Assert.Equal(ClaimStatus.Claimed, (await host.Store.ClaimAsync(Claim(key, owner), default)).Status);
 
-        // Writes are paused, so the completion waits in the server (flags=b in CLIENT LIST); its connection is closed under it, and the server
-        // drops the paused command with the connection: the store sees the connection close with no answer.
-        await admin.Server.ExecuteAsync("CLIENT", "PAUSE", "10000", "WRITE");
-        var completion = host.Store.CompleteAsync(Complete(key, owner, [3, 1]), default).AsTask();
-        await WaitUntilAClientIsPausedAsync(admin);
-        await admin.Server.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
-        await admin.Server.ExecuteAsync("CLIENT", "UNPAUSE");
+        var completion = await DropTheConnectionBeforeItRunsAsync(admin, () => host.Store.CompleteAsync(Complete(key, owner, [3, 1]), default).AsTask());
 
         Assert.Equal(CompletionStatus.Completed, await completion.WaitAsync(s_hangGuard));
         var replay = await host.Store.ClaimAsync(Claim(key, NewOwner()), default);
@@ -111,21 +97,38 @@ public sealed class RedisTopologyChangeTests
         await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(server.ConnectionString()));
         await using var admin = await RedisAdmin.ConnectAsync(server);
 
-        await admin.Server.ExecuteAsync("CLIENT", "PAUSE", "10000", "WRITE");
-        var claim = host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default).AsTask();
-        await WaitUntilAClientIsPausedAsync(admin);
-        await admin.Server.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
-        await admin.Server.ExecuteAsync("CLIENT", "UNPAUSE");
+        var claim = await DropTheConnectionBeforeItRunsAsync(admin, () => host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default).AsTask());
 
         var failure = await Assert.ThrowsAsync<IdempotencyStoreException>(() => claim.WaitAsync(s_hangGuard));
         Assert.IsType<RedisConnectionException>(failure.InnerException);
         Assert.Empty(host.LogsWithId(RedisLogEvents.CallSentAgain));
     }
 
-    private static async Task PromoteAsync(RedisServer server)
+    /// <summary>The roles swap behind the clients' back: a multiplexer that does not look again still takes <paramref name="primary"/> for the primary.</summary>
+    private static async Task SwapRolesAsync(RedisServer primary, RedisServer replica)
     {
-        await using var admin = await RedisAdmin.ConnectAsync(server);
-        await admin.Server.ExecuteAsync("REPLICAOF", "NO", "ONE");
+        await using (var admin = await RedisAdmin.ConnectAsync(replica))
+        {
+            await admin.Server.ExecuteAsync("REPLICAOF", "NO", "ONE");
+        }
+
+        await FollowAsync(primary, replica);
+        await WaitUntilReplicatedAsync(replica);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="call"/> while writes are paused, so it waits in the server (<c>flags=b</c> in CLIENT LIST),
+    /// then closes its connection under it: the server drops the paused command with the connection, and the client sees
+    /// the connection close with no answer. Returns the call, to be awaited.
+    /// </summary>
+    private static async Task<Task<T>> DropTheConnectionBeforeItRunsAsync<T>(RedisAdmin admin, Func<Task<T>> call)
+    {
+        await admin.Server.ExecuteAsync("CLIENT", "PAUSE", "10000", "WRITE");
+        var running = call();
+        await WaitUntilAClientIsPausedAsync(admin);
+        await admin.Server.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
+        await admin.Server.ExecuteAsync("CLIENT", "UNPAUSE");
+        return running;
     }
 
     private static async Task FollowAsync(RedisServer replica, RedisServer primary)
@@ -156,6 +159,44 @@ public sealed class RedisTopologyChangeTests
         {
             Assert.True(DateTime.UtcNow < deadline, "No client was paused: the call never reached the server.");
             await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Two servers of their own, the second replicating the first and in sync with it.</summary>
+    private sealed class ServerPair(RedisServer first, RedisServer second) : IAsyncDisposable
+    {
+        public RedisServer First => first;
+
+        public RedisServer Second => second;
+
+        public static async Task<ServerPair> StartAsync()
+        {
+            // No delay before a full sync (Redis waits 5 s by default for more replicas to share a diskless one).
+            var first = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
+            RedisServer? second = null;
+            try
+            {
+                second = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
+                await FollowAsync(second, first);
+                await WaitUntilReplicatedAsync(first);
+                return new ServerPair(first, second);
+            }
+            catch
+            {
+                if (second is not null)
+                {
+                    await second.DisposeAsync();
+                }
+
+                await first.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await first.DisposeAsync();
+            await second.DisposeAsync();
         }
     }
 }
