@@ -53,8 +53,6 @@ internal sealed partial class IdempotencyMiddleware
         return AnonymousScope;
     }
 
-    // An endpoint requires authorization by its metadata, or, without any, by the fallback policy, which the
-    // authorization middleware applies to every endpoint that has none. Asked only when authorization has not run.
     // Whether the application registered authorization (AddAuthorization): without it no fallback policy can exist, and
     // a request need not ask its services for one (the first RequestServices use creates the request's scope).
     private readonly bool _authorizationPoliciesRegistered;
@@ -62,6 +60,8 @@ internal sealed partial class IdempotencyMiddleware
     private static bool AuthorizationPoliciesRegistered(IServiceProvider services) =>
         services.GetService<IServiceProviderIsService>() is not { } registrations || registrations.IsService(typeof(IAuthorizationPolicyProvider));
 
+    // An endpoint requires authorization by its metadata, or, without any, by the fallback policy, which the
+    // authorization middleware applies to every endpoint that has none. Asked only when authorization has not run.
     private async ValueTask<bool> RequiresAuthorizationAsync(HttpContext context, Endpoint endpoint)
     {
         if (endpoint.Metadata.GetMetadata<IAllowAnonymous>() is not null)
