@@ -117,10 +117,11 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     // The reply, and how many replicas acknowledged the script's write (0 when not asked to wait). Without replica
     // acknowledgement, this is the only state machine between the caller and StackExchange.Redis's task: the script
     // goes out by its SHA and its task is awaited here (through the token when it can be cancelled), and EVAL with the
-    // text is the rare NOSCRIPT path. A call that a fail-over refused is sent again (RedisResend says which, and for
-    // how long); only the last failure of a call is logged as a failure. A claim or a release whose connection dropped
-    // is not: a claim that landed would find itself and answer "in flight" to its own caller, a release that landed
-    // would find nothing and report the claim lost.
+    // text is the rare NOSCRIPT path. A completion that a fail-over refused is sent again (RedisResend says which, and
+    // for how long): the work has run, and a completion refused is a record lost. Claims and releases are not: a claim
+    // refused is a 503 and nothing runs (sent again, one that landed would find itself and answer "in flight" to its own
+    // caller, and a caller's refusal is what tells a client that a fail-over happened), a release refused ends with the
+    // lease. Only the last failure of a call is logged as a failure.
     private async ValueTask<(RedisResult Reply, long Replicas)> EvaluateAsync(
         RedisScript script, string key, RedisValue[] arguments, bool acknowledged, CancellationToken cancellationToken)
     {
@@ -155,10 +156,10 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
                     return (await WhileNotCancelled(evaluation, cancellationToken).ConfigureAwait(false), 0);
                 }
             }
-            catch (RedisException ex) when (resend.Allows(ex, evenIfItMayHaveRun: script == RedisScript.Complete))
+            catch (RedisException ex) when (script == RedisScript.Complete && resend.Allows(ex, evenIfItMayHaveRun: true))
             {
-                // Redis did not run it (the node it went to is no longer the primary), or it was a completion whose
-                // connection dropped, which complete.lua answers again: read the topology again, send it to the primary.
+                // A completion that Redis did not run (the node it went to is no longer the primary), or whose connection
+                // dropped (complete.lua answers a second one again): read the topology again, send it to the primary.
                 LogCallSentAgain(script.Name, StoreFaultDescription.Describe(ex, key));
                 await resend.WaitForTheTopologyAsync(await _connection.GetMultiplexerAsync().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             }

@@ -6,9 +6,10 @@ namespace Idempotency.Redis;
 /// <summary>
 /// Which failed calls are sent again, and for how long: a fail-over (<c>CLUSTER FAILOVER</c>, Sentinel, an operator's
 /// <c>REPLICAOF</c>) turns the primary a call went to into a replica, or drops its connection, for the moment it takes
-/// StackExchange.Redis to learn the new topology. Refusing such a call would cost a claim a 503, a compare-and-set an
-/// exception, and a completion its record: the work has run, and a retry would wait out the lease and run it again.
-/// One per call, as a local: it counts that call's failures.
+/// StackExchange.Redis to learn the new topology. Refusing such a call would cost a compare-and-set an exception, and
+/// an idempotency completion its record: the work has run, and a retry would wait out the lease and run it again. One
+/// per call, as a local: it counts that call's failures. (The idempotency store's claims and releases are not sent
+/// again: a refused claim is a 503 and nothing runs.)
 /// </summary>
 /// <remarks>
 /// <para>

@@ -8,9 +8,10 @@ namespace Idempotency.Redis.Tests;
 
 /// <summary>
 /// What a fail-over does to a call in flight, made to happen on purpose: the server a call went to became a replica
-/// (it answers <c>READONLY</c>, and the script wrote nothing), or the connection dropped before the call ran. A claim
-/// or a completion that Redis never ran is sent again to the primary; a completion whose first answer was lost is sent
-/// again too, and recognises what it stored. Each test has servers of its own: they change roles or drop connections.
+/// (it answers <c>READONLY</c>, and the script wrote nothing), or the connection dropped before the call ran. A
+/// completion is sent again to the primary, whether Redis never ran it or its answer was lost (it recognises what it
+/// stored); a claim is refused, not sent again; a conditional write that never ran is sent again. Each test has servers
+/// of its own: they change roles or drop connections.
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class RedisTopologyChangeTests
@@ -20,7 +21,7 @@ public sealed class RedisTopologyChangeTests
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
-    public async Task ClaimAndComplete_ReachTheNewPrimary_WhenTheServerTheyWereSentToBecameAReplica(int replicaAcknowledgements)
+    public async Task Complete_ReachesTheNewPrimary_WhenTheServerItWasSentToBecameAReplica(int replicaAcknowledgements)
     {
         await using var servers = await ServerPair.StartAsync();
         var (first, second) = (servers.First, servers.Second);
@@ -35,15 +36,29 @@ public sealed class RedisTopologyChangeTests
         await SwapRolesAsync(first, second);
 
         var completion = await host.Store.CompleteAsync(Complete(held, owner, [9]), default).AsTask().WaitAsync(s_hangGuard);
-        var claim = await host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default).AsTask().WaitAsync(s_hangGuard);
         var replay = await host.Store.ClaimAsync(Claim(held, NewOwner()), default).AsTask().WaitAsync(s_hangGuard);
 
         Assert.Equal(CompletionStatus.Completed, completion);
-        Assert.Equal(ClaimStatus.Claimed, claim.Status);
         Assert.Equal(ClaimStatus.Completed, replay.Status);
         Assert.Equal(new byte[] { 9 }, replay.Payload.ToArray());
         Assert.NotEmpty(host.LogsWithId(RedisLogEvents.CallSentAgain));
         Assert.Empty(host.LogsWithId(RedisLogEvents.OperationFailed));
+    }
+
+    [Fact]
+    public async Task Claim_SentToAServerThatBecameAReplica_IsRefused_NotSentAgain()
+    {
+        // A refused claim runs nothing (503), and the refusal is what tells a client that a fail-over was under way.
+        await using var servers = await ServerPair.StartAsync();
+        var (first, second) = (servers.First, servers.Second);
+        await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore($"{first.EndPoint},{second.EndPoint},configCheckSeconds=600"));
+        Assert.Equal(ClaimStatus.Claimed, (await host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default)).Status);
+
+        await SwapRolesAsync(first, second);
+
+        var failure = await Assert.ThrowsAsync<IdempotencyStoreException>(() => host.Store.ClaimAsync(Claim(NewKey(), NewOwner()), default).AsTask().WaitAsync(s_hangGuard));
+        Assert.StartsWith("READONLY", Assert.IsType<RedisServerException>(failure.InnerException).Message, StringComparison.Ordinal);
+        Assert.Empty(host.LogsWithId(RedisLogEvents.CallSentAgain));
     }
 
     [Fact]
