@@ -106,7 +106,7 @@ public sealed partial class IdempotencyEngine
         switch (claim.Status)
         {
             case ClaimStatus.Claimed:
-                return await RunClaimedAsync(request, work, ownerToken, cancellationToken).ConfigureAwait(false);
+                return await RunClaimedAsync(request, work, ownerToken, claim.LeaseExpiresAt, cancellationToken).ConfigureAwait(false);
             case ClaimStatus.Completed:
                 try
                 {
@@ -181,7 +181,7 @@ public sealed partial class IdempotencyEngine
     public string HashKey(string? key) => _hasher.HashKey(key);
 
     private async ValueTask<IdempotencyExecution<TOutcome>> RunClaimedAsync<TOutcome>(
-        IdempotencyExecutionRequest request, IIdempotentWork<TOutcome> work, string ownerToken, CancellationToken cancellationToken)
+        IdempotencyExecutionRequest request, IIdempotentWork<TOutcome> work, string ownerToken, DateTimeOffset leaseExpiresAt, CancellationToken cancellationToken)
     {
         // A unit-of-work store commits the outcome with the work: until it has, nothing was delivered and nothing happened.
         var holdsOutcome = request.Store is IIdempotencyUnitOfWorkStore;
@@ -198,7 +198,7 @@ public sealed partial class IdempotencyEngine
                 // never run it again. The key completes as "outcome unknown" and every retry is told so.
                 LogOutcomeUnknown(_logger, ex.GetType().Name, HashKey(request.Key));
                 RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request, work);
-                await CompleteOutcomeUnknownAsync(request, ownerToken, startedStatus).ConfigureAwait(false);
+                await CompleteOutcomeUnknownAsync(request, ownerToken, leaseExpiresAt, startedStatus).ConfigureAwait(false);
             }
             else if (await ReleaseAsync(request, ownerToken).ConfigureAwait(false))
             {
@@ -207,7 +207,7 @@ public sealed partial class IdempotencyEngine
             }
             else
             {
-                await CompleteCommittedOutsideUnitAsync(request, work, ownerToken).ConfigureAwait(false);
+                await CompleteCommittedOutsideUnitAsync(request, work, ownerToken, leaseExpiresAt).ConfigureAwait(false);
             }
 
             throw;
@@ -235,7 +235,7 @@ public sealed partial class IdempotencyEngine
                 }
                 else
                 {
-                    await CompleteCommittedOutsideUnitAsync(request, work, ownerToken).ConfigureAwait(false);
+                    await CompleteCommittedOutsideUnitAsync(request, work, ownerToken, leaseExpiresAt).ConfigureAwait(false);
                 }
 
                 throw;
@@ -244,7 +244,7 @@ public sealed partial class IdempotencyEngine
             // The work ran to completion and its outcome is on its way: never run it again under this key.
             work.HasDeliveryStarted(out var startedStatus);
             RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request, work);
-            await CompleteOutcomeUnknownAsync(request, ownerToken, startedStatus).ConfigureAwait(false);
+            await CompleteOutcomeUnknownAsync(request, ownerToken, leaseExpiresAt, startedStatus).ConfigureAwait(false);
             return new(IdempotencyExecutionStatus.OutcomeUnknown, outcome);
         }
 
@@ -253,7 +253,7 @@ public sealed partial class IdempotencyEngine
             if (!await ReleaseAsync(request, ownerToken).ConfigureAwait(false))
             {
                 // The transient outcome still goes to the caller, but a retry is told the outcome is unknown.
-                await CompleteCommittedOutsideUnitAsync(request, work, ownerToken).ConfigureAwait(false);
+                await CompleteCommittedOutsideUnitAsync(request, work, ownerToken, leaseExpiresAt).ConfigureAwait(false);
                 return new(IdempotencyExecutionStatus.OutcomeUnknown, outcome);
             }
 
@@ -270,7 +270,7 @@ public sealed partial class IdempotencyEngine
                 request.Store,
                 StoreOperation.Complete,
                 static (store, completeRequest, ct) => store.CompleteAsync(completeRequest, ct),
-                new IdempotencyCompleteRequest(request.StorageKey, ownerToken, record, request.Retention),
+                new IdempotencyCompleteRequest(request.StorageKey, ownerToken, record, request.Retention) { LeaseExpiresAt = leaseExpiresAt },
                 CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex)
@@ -281,7 +281,7 @@ public sealed partial class IdempotencyEngine
                 // The unit of work could not commit, but the work had committed part of itself outside it: the caller is
                 // told to retry, and the retry is told the outcome is unknown instead of running the work again.
                 LogCompleteFailed(_logger, HashKey(request.Key), StoreFaultDescription.Describe(ex, request.StorageKey), CommittedOutsideTheUnit);
-                await CompleteCommittedOutsideUnitAsync(request, work, ownerToken).ConfigureAwait(false);
+                await CompleteCommittedOutsideUnitAsync(request, work, ownerToken, leaseExpiresAt).ConfigureAwait(false);
                 return new(IdempotencyExecutionStatus.CompletionFailed, outcome, fault: ex);
             }
 
@@ -307,7 +307,7 @@ public sealed partial class IdempotencyEngine
     private const string RetriesWaitForTheLease = "A retry is told the operation is in flight until the lease ends, then runs it again.";
 
     /// <summary>Completes the claim with an "outcome unknown" record, so that no retry with this key runs the work again.</summary>
-    private async ValueTask CompleteOutcomeUnknownAsync(IdempotencyExecutionRequest request, string ownerToken, int startedStatus)
+    private async ValueTask CompleteOutcomeUnknownAsync(IdempotencyExecutionRequest request, string ownerToken, DateTimeOffset leaseExpiresAt, int startedStatus)
     {
         try
         {
@@ -316,7 +316,7 @@ public sealed partial class IdempotencyEngine
                 request.Store,
                 StoreOperation.Complete,
                 static (store, completeRequest, ct) => store.CompleteAsync(completeRequest, ct),
-                new IdempotencyCompleteRequest(request.StorageKey, ownerToken, record, request.Retention),
+                new IdempotencyCompleteRequest(request.StorageKey, ownerToken, record, request.Retention) { LeaseExpiresAt = leaseExpiresAt },
                 CancellationToken.None).ConfigureAwait(false);
             if (completion == CompletionStatus.ClaimLost)
             {
@@ -335,12 +335,12 @@ public sealed partial class IdempotencyEngine
     /// Completes the claim as "outcome unknown" after a unit of work's operation failed having committed part of its work
     /// outside the unit (<see cref="IIdempotencyUnitOfWorkStore.TryRollBackAsync"/> returned <see langword="false"/>).
     /// </summary>
-    private async ValueTask CompleteCommittedOutsideUnitAsync<TOutcome>(IdempotencyExecutionRequest request, IIdempotentWork<TOutcome> work, string ownerToken)
+    private async ValueTask CompleteCommittedOutsideUnitAsync<TOutcome>(IdempotencyExecutionRequest request, IIdempotentWork<TOutcome> work, string ownerToken, DateTimeOffset leaseExpiresAt)
     {
         LogOutcomeUnknownAfterCommitOutsideUnit(_logger, HashKey(request.Key));
         RecordOutcome(IdempotencyOutcome.OutcomeUnknown, request, work);
         work.HasDeliveryStarted(out var startedStatus);
-        await CompleteOutcomeUnknownAsync(request, ownerToken, startedStatus).ConfigureAwait(false);
+        await CompleteOutcomeUnknownAsync(request, ownerToken, leaseExpiresAt, startedStatus).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -56,9 +56,10 @@ public interface IIdempotencyStore
     /// Stores the outcome of a claimed key and keeps it for the retention period. Only the owner of the claim
     /// may complete it. An owner whose lease has ended may still complete as long as no other request has claimed the
     /// key since, for at least the store's lease grace period after the lease ended. A store may send a completion
-    /// again when the answer to the first was lost: one that finds the record completed with exactly its payload may
-    /// report <see cref="CompletionStatus.Completed"/>; any other completion of a completed record reports
-    /// <see cref="CompletionStatus.ClaimLost"/> and changes nothing.
+    /// again when the first did not get through or its answer was lost, while the claim's lease runs
+    /// (<see cref="IdempotencyCompleteRequest.LeaseExpiresAt"/>): one that finds the record completed with exactly
+    /// its payload may report <see cref="CompletionStatus.Completed"/>; any other completion of a completed record
+    /// reports <see cref="CompletionStatus.ClaimLost"/> and changes nothing.
     /// </summary>
     /// <param name="request">The key, the owner token, the encoded payload and the retention.</param>
     /// <param name="cancellationToken">Cancels the store call.</param>

@@ -33,4 +33,14 @@ public sealed class IdempotencyCompleteRequest
 
     /// <summary>Gets how long the completed record is kept.</summary>
     public TimeSpan Retention { get; }
+
+    /// <summary>
+    /// Gets when the claim's lease ends, as the store reported it when it granted the claim
+    /// (<see cref="IdempotencyClaimResult.LeaseExpiresAt"/>), or <see langword="null"/> when the caller does not say.
+    /// Until then no other request can claim the key, so a store whose completion did not get through (a fail-over, a
+    /// dropped connection) may keep sending it again until this moment: once the lease ends, a retry may run the work
+    /// again. The idempotency engine always sets it.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: a store then decides alone how long to keep trying.</value>
+    public DateTimeOffset? LeaseExpiresAt { get; init; }
 }

@@ -21,8 +21,26 @@ internal sealed class ControllableStore(TimeProvider time) : IIdempotencyStore
 
     public List<byte[]> Completions { get; } = [];
 
-    public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken) =>
-        ClaimFault is { } fault ? ValueTask.FromException<IdempotencyClaimResult>(fault) : _inner.ClaimAsync(request, cancellationToken);
+    /// <summary>The lease end of each claim granted, and the one each completion was told (in order).</summary>
+    public List<DateTimeOffset> LeasesGranted { get; } = [];
+
+    public List<DateTimeOffset?> LeasesToldToCompletions { get; } = [];
+
+    public async ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
+    {
+        if (ClaimFault is { } fault)
+        {
+            throw fault;
+        }
+
+        var claim = await _inner.ClaimAsync(request, cancellationToken);
+        if (claim.Status == ClaimStatus.Claimed)
+        {
+            LeasesGranted.Add(claim.LeaseExpiresAt);
+        }
+
+        return claim;
+    }
 
     public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
     {
@@ -32,6 +50,7 @@ internal sealed class ControllableStore(TimeProvider time) : IIdempotencyStore
         }
 
         Completions.Add(request.Payload.ToArray());
+        LeasesToldToCompletions.Add(request.LeaseExpiresAt);
         return LoseClaims ? ValueTask.FromResult(CompletionStatus.ClaimLost) : _inner.CompleteAsync(request, cancellationToken);
     }
 

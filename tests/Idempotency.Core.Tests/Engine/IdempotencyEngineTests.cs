@@ -35,6 +35,21 @@ public sealed class IdempotencyEngineTests
     }
 
     [Fact]
+    public async Task Execute_TellsEveryCompletionWhenItsClaimsLeaseEnds()
+    {
+        // A store whose completion did not get through (a Redis fail-over) sends it again until then, and no longer:
+        // after it, a retry may claim the key and run the work.
+        await _engine.ExecuteAsync(Request(_store, "done"), new ScriptedWork(), CancellationToken.None);
+        _time.Advance(TimeSpan.FromSeconds(7));
+        var startedThenFailed = new ScriptedWork { Throw = new IOException("connection reset"), DeliveryStarted = true, Status = 201 };
+        await Assert.ThrowsAsync<IOException>(() => _engine.ExecuteAsync(Request(_store, "outcome-unknown"), startedThenFailed, CancellationToken.None).AsTask());
+
+        Assert.Equal(2, _store.LeasesGranted.Count);
+        Assert.NotEqual(_store.LeasesGranted[0], _store.LeasesGranted[1]);
+        Assert.Equal(_store.LeasesGranted.Select(lease => (DateTimeOffset?)lease), _store.LeasesToldToCompletions);
+    }
+
+    [Fact]
     public async Task Execute_ReleasesTheKey_AndRethrowsTheWorksException_WhenNothingWasDelivered()
     {
         var failing = new ScriptedWork { Throw = new TimeoutException("downstream") };
