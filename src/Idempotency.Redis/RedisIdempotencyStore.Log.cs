@@ -21,7 +21,7 @@ internal sealed partial class RedisIdempotencyStore
     private partial void LogOperationFailedDetail(string operation, Exception exception);
 
     [LoggerMessage(EventId = RedisLogEvents.CallSentAgain, EventName = "RedisIdempotencyCallSentAgain", Level = LogLevel.Information,
-        Message = "An idempotency {Operation} did not reach the primary (the node it went to answered as a replica, or the connection dropped, as in a fail-over); it is sent again once the store has read the topology anew. {Fault}")]
+        Message = "An idempotency {Operation} did not reach the primary (the node it went to answered as a replica, or without the record and without a replica, or the connection dropped, as in a fail-over); it is sent again, until the claim's lease ends, each time the store has read the topology anew. {Fault}")]
     private partial void LogCallSentAgain(string operation, string fault);
 
     [LoggerMessage(EventId = RedisLogEvents.ScriptReloaded, EventName = "RedisIdempotencyScriptReloaded", Level = LogLevel.Information,

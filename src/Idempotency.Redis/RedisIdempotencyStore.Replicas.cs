@@ -89,7 +89,7 @@ internal sealed partial class RedisIdempotencyStore
     }
 
     // Whether the cluster's topology (as StackExchange.Redis last read it) names the primary serving the key's slot.
-    private static (bool IsCluster, IServer? Primary) ClusterPrimaryOf(IConnectionMultiplexer multiplexer, RedisKey key)
+    internal static (bool IsCluster, IServer? Primary) ClusterPrimaryOf(IConnectionMultiplexer multiplexer, RedisKey key)
     {
         var servers = multiplexer.GetServers();
         if (servers.Length == 0 || servers[0].ServerType != ServerType.Cluster)

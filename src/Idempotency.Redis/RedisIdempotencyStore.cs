@@ -26,6 +26,11 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     private const long CompletedReply = 2;
     private const long FingerprintMismatchReply = 3;
 
+    // complete.lua: 1 completed (or completed already by this very completion), 0 the claim is another owner's or the
+    // record completed with another payload, 2 no record at all (expired, released, or lost with a restarted primary).
+    private const long CompletedAgainOrNowReply = 1;
+    private const long NoRecordReply = 2;
+
     private readonly RedisConnection _connection;
     private readonly string _keyPrefix;
     private readonly long _leaseGraceMilliseconds;
@@ -79,8 +84,13 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     {
         ArgumentNullException.ThrowIfNull(request);
         RedisValue[] arguments = [request.OwnerToken, request.Payload, ToMilliseconds(request.Retention)];
-        var (reply, replicas) = await EvaluateAsync(RedisScript.Complete, request.Key, arguments, acknowledged: true, cancellationToken).ConfigureAwait(false);
-        if (!ToFlag(RedisScript.Complete, reply))
+        var (reply, replicas) = await EvaluateAsync(RedisScript.Complete, request.Key, arguments, acknowledged: true, cancellationToken, request.LeaseExpiresAt).ConfigureAwait(false);
+        if (reply.Resp2Type != ResultType.Integer || (long)reply is not (0 or CompletedAgainOrNowReply or NoRecordReply))
+        {
+            throw UnexpectedReply(RedisScript.Complete, reply);
+        }
+
+        if ((long)reply != CompletedAgainOrNowReply)
         {
             return CompletionStatus.ClaimLost;
         }
@@ -117,18 +127,21 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
     // The reply, and how many replicas acknowledged the script's write (0 when not asked to wait). Without replica
     // acknowledgement, this is the only state machine between the caller and StackExchange.Redis's task: the script
     // goes out by its SHA and its task is awaited here (through the token when it can be cancelled), and EVAL with the
-    // text is the rare NOSCRIPT path. A completion that a fail-over refused is sent again (RedisResend says which, and
-    // for how long): the work has run, and a completion refused is a record lost. Claims and releases are not: a claim
-    // refused is a 503 and nothing runs (sent again, one that landed would find itself and answer "in flight" to its own
-    // caller, and a caller's refusal is what tells a client that a fail-over happened), a release refused ends with the
-    // lease. Only the last failure of a call is logged as a failure.
+    // text is the rare NOSCRIPT path. A completion that a fail-over kept from the primary is sent again until its
+    // claim's lease ends (RedisResend says which failures): the work has run, and a completion refused is a record lost.
+    // So is one answered "no record" by a node that no replica acknowledges (a primary that restarted empty): with
+    // ReplicaAcknowledgements, the claim was on a replica, which may be the primary by now. Claims and releases are not
+    // sent again: a claim refused is a 503 and nothing runs (sent again, one that landed would find itself and answer
+    // "in flight" to its own caller, and a caller's refusal is what tells a client that a fail-over happened), a
+    // release refused ends with the lease. Only the first resend and the last failure of a call are logged.
     private async ValueTask<(RedisResult Reply, long Replicas)> EvaluateAsync(
-        RedisScript script, string key, RedisValue[] arguments, bool acknowledged, CancellationToken cancellationToken)
+        RedisScript script, string key, RedisValue[] arguments, bool acknowledged, CancellationToken cancellationToken, DateTimeOffset? leaseExpiresAt = null)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var resend = default(RedisResend);
+        var resend = new RedisResend(leaseExpiresAt);
         while (true)
         {
+            (RedisResult Reply, long Replicas) result;
             try
             {
                 var multiplexer = await _connection.GetMultiplexerAsync().ConfigureAwait(false);
@@ -137,31 +150,38 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
                 // land; it then holds the key until its lease ends, like a claim whose owner crashed.
                 if (acknowledged && _replicaAcknowledgements > 0)
                 {
-                    return await WhileNotCancelled(EvaluateAcknowledgedAsync(multiplexer, script, _keyPrefix + key, arguments), cancellationToken).ConfigureAwait(false);
+                    result = await WhileNotCancelled(EvaluateAcknowledgedAsync(multiplexer, script, _keyPrefix + key, arguments), cancellationToken).ConfigureAwait(false);
                 }
-
-                var database = multiplexer.GetDatabase();
-                RedisKey[] keys = [_keyPrefix + key];
-                try
+                else
                 {
-                    return (await WhileNotCancelled(database.ScriptEvaluateAsync(script.Hash, keys, arguments), cancellationToken).ConfigureAwait(false), 0);
-                }
-                catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
-                {
-                    // Redis lost its script cache (restart, fail-over, SCRIPT FLUSH). EVAL runs the script from its text and
-                    // caches it again, so the next call by SHA succeeds: one extra round trip, once per server. NoScriptCache
-                    // keeps StackExchange.Redis from adding a SCRIPT LOAD of its own.
-                    LogScriptReloaded(script.Name);
-                    var evaluation = database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache);
-                    return (await WhileNotCancelled(evaluation, cancellationToken).ConfigureAwait(false), 0);
+                    var database = multiplexer.GetDatabase();
+                    RedisKey[] keys = [_keyPrefix + key];
+                    try
+                    {
+                        result = (await WhileNotCancelled(database.ScriptEvaluateAsync(script.Hash, keys, arguments), cancellationToken).ConfigureAwait(false), 0);
+                    }
+                    catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
+                    {
+                        // Redis lost its script cache (restart, fail-over, SCRIPT FLUSH). EVAL runs the script from its text and
+                        // caches it again, so the next call by SHA succeeds: one extra round trip, once per server. NoScriptCache
+                        // keeps StackExchange.Redis from adding a SCRIPT LOAD of its own.
+                        LogScriptReloaded(script.Name);
+                        var evaluation = database.ScriptEvaluateAsync(script.Text, keys, arguments, CommandFlags.NoScriptCache);
+                        result = (await WhileNotCancelled(evaluation, cancellationToken).ConfigureAwait(false), 0);
+                    }
                 }
             }
-            catch (RedisException ex) when (script == RedisScript.Complete && resend.Allows(ex, evenIfItMayHaveRun: true))
+            catch (Exception ex) when (script == RedisScript.Complete && resend.Allows(ex, evenIfItMayHaveRun: true))
             {
                 // A completion that Redis did not run (the node it went to is no longer the primary), or whose connection
                 // dropped (complete.lua answers a second one again): read the topology again, send it to the primary.
-                LogCallSentAgain(script.Name, StoreFaultDescription.Describe(ex, key));
-                await resend.WaitForTheTopologyAsync(await _connection.GetMultiplexerAsync().ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                if (resend.IsFirstResend)
+                {
+                    LogCallSentAgain(script.Name, StoreFaultDescription.Describe(ex, key));
+                }
+
+                await resend.WaitForTheTopologyAsync(await _connection.GetMultiplexerAsync().ConfigureAwait(false), _keyPrefix + key, cancellationToken).ConfigureAwait(false);
+                continue;
             }
             catch (RedisServerException ex) when (ex.Message.StartsWith("IDEMPOTENCY_FORMAT", StringComparison.Ordinal))
             {
@@ -195,8 +215,42 @@ internal sealed partial class RedisIdempotencyStore : IIdempotencyStore
                 LogOperationFailed(script.Name, ex, key);
                 throw new IdempotencyStoreException($"The Redis idempotency store could not {script.Name} the key: {ex.Message}", ex);
             }
+
+            if (script == RedisScript.Complete && IsNoRecordFromAnUnacknowledgedNode(result))
+            {
+                if (!resend.AllowsAfterAnUntrustedAnswer())
+                {
+                    LogOperationFailed(script.Name, NoRecordFromAnUnacknowledgedNode);
+                    throw new IdempotencyStoreException(
+                        $"The Redis idempotency store could not complete the key: {NoRecordFromAnUnacknowledgedNode} It was sent " +
+                        "again until the claim's lease ended; the outcome is not recorded, and a retry may run the operation again.");
+                }
+
+                if (resend.IsFirstResend)
+                {
+                    LogCallSentAgain(script.Name, NoRecordFromAnUnacknowledgedNode);
+                }
+
+                await resend.WaitForTheTopologyAsync(await _connection.GetMultiplexerAsync().ConfigureAwait(false), _keyPrefix + key, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            return result;
         }
     }
+
+    private const string NoRecordFromAnUnacknowledgedNode =
+        "The node that answered has no record of the claim, and none of its replicas acknowledged the call " +
+        "(ReplicaAcknowledgements): it may be a primary that restarted empty during a fail-over, while the replica that " +
+        "has the claim takes over.";
+
+    // complete.lua found no record at all. With replica acknowledgement, the claim was on a replica before the work ran, so
+    // a node that has not got it, and that no replica follows, is not the primary the claim lives on.
+    private bool IsNoRecordFromAnUnacknowledgedNode((RedisResult Reply, long Replicas) result) =>
+        _replicaAcknowledgements > 0
+        && result.Replicas < _replicaAcknowledgements
+        && result.Reply.Resp2Type == ResultType.Integer
+        && (long)result.Reply == NoRecordReply;
 
     private static Task<T> WhileNotCancelled<T>(Task<T> task, CancellationToken cancellationToken) =>
         cancellationToken.CanBeCanceled ? task.WaitAsync(cancellationToken) : task;

@@ -39,10 +39,14 @@ public sealed class RedisClusterFailoverTests(RedisClusterFixture redis, ITestOu
     // answered), so neither "loses nothing" nor "loses less" held in every run; the figures are in docs/stores/redis.md.
 
     [Fact]
-    public async Task KilledPrimary_LosesNoAcknowledgedOperation_WithReplicaAcknowledgement()
+    public async Task KilledPrimary_LosesNoAcknowledgedOperation_AndRunsNoneTwice_WithReplicaAcknowledgement()
     {
         // Without the option a killed primary can lose what it had not yet sent (none was lost on loopback in our runs,
-        // so nothing is asserted there); with it, every acknowledged write is on the replica that takes over.
+        // so nothing is asserted there); with it, every acknowledged write is on the replica that takes over. And no
+        // operation runs twice: a completion that the kill kept from the primary (its connection dropped, it waited for
+        // a node that had gone, or the killed node, restarted empty, answered "no record" before it learnt it was a
+        // replica now) is sent again until its lease ends, and lands on the promoted replica, which has the claim.
+        // Before completions were sent again for the whole lease, 1 to 11 operations per run ran twice (6 runs of 6).
         var figures = await RunAsync(1, async (cluster, primary, _) =>
         {
             // SIGKILL: whatever the primary acknowledged but had not yet sent to its replica is gone. Then the killed
@@ -56,7 +60,7 @@ public sealed class RedisClusterFailoverTests(RedisClusterFixture redis, ITestOu
         });
 
         Assert.Equal(0, figures.AcknowledgedThenRerun);
-        Assert.Equal(0, figures.ExecutedTwiceNeverRefused);
+        Assert.Equal(0, figures.ExecutedTwiceDuringLoad);
     }
 
     [Theory]

@@ -8,10 +8,12 @@ namespace Idempotency.Redis.Tests;
 
 /// <summary>
 /// What a fail-over does to a call in flight, made to happen on purpose: the server a call went to became a replica
-/// (it answers <c>READONLY</c>, and the script wrote nothing), or the connection dropped before the call ran. A
-/// completion is sent again to the primary, whether Redis never ran it or its answer was lost (it recognises what it
-/// stored); a claim is refused, not sent again; a conditional write that never ran is sent again. Each test has servers
-/// of its own: they change roles or drop connections.
+/// (it answers <c>READONLY</c>, and the script wrote nothing), the connection dropped before the call ran, the primary
+/// was killed and its replica promoted seconds later, or a primary emptied (restarted without its data) answers while
+/// its former replica holds the claim. A completion is sent again to the primary until its claim's lease ends, whether
+/// Redis never ran it, its answer was lost (it recognises what it stored) or a node no replica acknowledges answered
+/// "no record"; a claim is refused, not sent again; a conditional write that never ran is sent again. Each test has
+/// servers of its own: they change roles or drop connections.
 /// </summary>
 [Collection(RedisCollection.Name)]
 public sealed class RedisTopologyChangeTests
@@ -43,6 +45,78 @@ public sealed class RedisTopologyChangeTests
         Assert.Equal(new byte[] { 9 }, replay.Payload.ToArray());
         Assert.NotEmpty(host.LogsWithId(RedisLogEvents.CallSentAgain));
         Assert.Empty(host.LogsWithId(RedisLogEvents.OperationFailed));
+    }
+
+    [Fact]
+    public async Task Complete_IsSentAgainUntilTheClaimsLeaseEnds_WhileNoPrimaryServesTheKey()
+    {
+        // The primary is killed, and no node takes writes until its replica is promoted (after cluster-node-timeout, or
+        // Sentinel's down-after-milliseconds): here 2 s, longer than the first second of resends. The claim's lease
+        // runs for minutes, and nobody else can run the work before it ends, so the completion keeps trying until then.
+        await using var servers = await ServerPair.StartAsync();
+        var (first, second) = (servers.First, servers.Second);
+        await using var third = await RedisServer.StartAsync("--repl-diskless-sync-delay", "0");
+        await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(
+            $"{first.EndPoint},{second.EndPoint},configCheckSeconds=600",
+            options =>
+            {
+                options.ReplicaAcknowledgements = 1;
+                options.ReplicaAcknowledgementTimeout = TimeSpan.FromSeconds(3); // time for the new replica's first sync
+            }));
+        var key = NewKey();
+        var owner = NewOwner();
+        var claim = await host.Store.ClaimAsync(Claim(key, owner), default);
+        Assert.Equal(ClaimStatus.Claimed, claim.Status);
+
+        await first.StopAsync();
+        var completion = host.Store.CompleteAsync(Complete(key, owner, [7], leaseExpiresAt: claim.LeaseExpiresAt), default).AsTask();
+        await Task.Delay(RedisResend.Window * 2);
+        await PromoteAsync(second);
+        await FollowAsync(third, second);
+
+        Assert.Equal(CompletionStatus.Completed, await completion.WaitAsync(s_hangGuard));
+        var replay = await host.Store.ClaimAsync(Claim(key, NewOwner()), default);
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.Equal(new byte[] { 7 }, replay.Payload.ToArray());
+        Assert.Single(host.LogsWithId(RedisLogEvents.CallSentAgain)); // the first resend only, not each of them
+    }
+
+    [Fact]
+    public async Task Complete_AnsweredNoRecordByANodeThatNoReplicaAcknowledges_IsSentAgain_AndReachesThePrimaryThatHasTheClaim()
+    {
+        // A killed primary restarted without its data, and still takes itself for the primary until it hears of the
+        // replica promoted in its place: it answers "no record" to the completion of a claim that lives on that replica
+        // (ReplicaAcknowledgements put it there before the work ran). Trusted, that answer loses the outcome of work
+        // that has run (ClaimLost), and a retry runs it again. No replica acknowledges the node, so it is not trusted.
+        await using var servers = await ServerPair.StartAsync();
+        var (first, second) = (servers.First, servers.Second);
+        await using var host = await RedisStoreHost.StartAsync(idempotency => idempotency.AddRedisStore(
+            $"{first.EndPoint},{second.EndPoint},configCheckSeconds=600",
+            options =>
+            {
+                options.ReplicaAcknowledgements = 1;
+                options.ReplicaAcknowledgementTimeout = TimeSpan.FromSeconds(3);
+            }));
+        var key = NewKey();
+        var owner = NewOwner();
+        var claim = await host.Store.ClaimAsync(Claim(key, owner), default);
+        Assert.Equal(ClaimStatus.Claimed, claim.Status);
+        await PromoteAsync(second);
+        await using (var admin = await RedisAdmin.ConnectAsync(first))
+        {
+            await admin.Server.ExecuteAsync("FLUSHALL");
+
+            var completion = host.Store.CompleteAsync(Complete(key, owner, [5], leaseExpiresAt: claim.LeaseExpiresAt), default).AsTask();
+            await WaitUntilAClientRunsAsync(admin, "cmd=wait"); // the script answered; its WAIT finds no replica
+            await FollowAsync(first, second); // the old primary hears of the new one
+
+            Assert.Equal(CompletionStatus.Completed, await completion.WaitAsync(s_hangGuard));
+        }
+
+        var replay = await host.Store.ClaimAsync(Claim(key, NewOwner()), default);
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.Equal(new byte[] { 5 }, replay.Payload.ToArray());
+        Assert.Contains(host.LogsWithId(RedisLogEvents.CallSentAgain), log => log.Message.Contains("no record", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -122,11 +196,7 @@ public sealed class RedisTopologyChangeTests
     /// <summary>The roles swap behind the clients' back: a multiplexer that does not look again still takes <paramref name="primary"/> for the primary.</summary>
     private static async Task SwapRolesAsync(RedisServer primary, RedisServer replica)
     {
-        await using (var admin = await RedisAdmin.ConnectAsync(replica))
-        {
-            await admin.Server.ExecuteAsync("REPLICAOF", "NO", "ONE");
-        }
-
+        await PromoteAsync(replica);
         await FollowAsync(primary, replica);
         await WaitUntilReplicatedAsync(replica);
     }
@@ -144,6 +214,13 @@ public sealed class RedisTopologyChangeTests
         await admin.Server.ExecuteAsync("CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes");
         await admin.Server.ExecuteAsync("CLIENT", "UNPAUSE");
         return running;
+    }
+
+    /// <summary>A replica takes over as primary (what a cluster or Sentinel does once its primary is down).</summary>
+    private static async Task PromoteAsync(RedisServer replica)
+    {
+        await using var admin = await RedisAdmin.ConnectAsync(replica);
+        await admin.Server.ExecuteAsync("REPLICAOF", "NO", "ONE");
     }
 
     private static async Task FollowAsync(RedisServer replica, RedisServer primary)
@@ -167,12 +244,15 @@ public sealed class RedisTopologyChangeTests
         Assert.Equal(1L, (long)await admin.Server.ExecuteAsync("WAIT", "1", "5000"));
     }
 
-    private static async Task WaitUntilAClientIsPausedAsync(RedisAdmin admin)
+    private static Task WaitUntilAClientIsPausedAsync(RedisAdmin admin) => WaitUntilAClientRunsAsync(admin, "flags=b ");
+
+    /// <summary>Waits until a client's line in <c>CLIENT LIST</c> contains <paramref name="marker"/>: the call has reached the server.</summary>
+    private static async Task WaitUntilAClientRunsAsync(RedisAdmin admin, string marker)
     {
         var deadline = DateTime.UtcNow + s_hangGuard;
-        while (!((string?)await admin.Server.ExecuteAsync("CLIENT", "LIST"))!.Contains("flags=b ", StringComparison.Ordinal))
+        while (!((string?)await admin.Server.ExecuteAsync("CLIENT", "LIST"))!.Contains(marker, StringComparison.Ordinal))
         {
-            Assert.True(DateTime.UtcNow < deadline, "No client was paused: the call never reached the server.");
+            Assert.True(DateTime.UtcNow < deadline, $"No client showed '{marker}' in CLIENT LIST: the call never reached the server.");
             await Task.Delay(5);
         }
     }

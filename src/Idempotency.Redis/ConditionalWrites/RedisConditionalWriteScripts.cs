@@ -19,7 +19,7 @@ internal static class RedisConditionalWriteScripts
     public static async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisScript script, RedisKey key, RedisValue[] arguments, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var resend = default(RedisResend);
+        var resend = new RedisResend(until: null);
         while (true)
         {
             var evaluation = EvaluateOnceAsync(database, script, [key], arguments);
@@ -35,7 +35,7 @@ internal static class RedisConditionalWriteScripts
             }
             catch (RedisException ex) when (resend.Allows(ex, evenIfItMayHaveRun: false))
             {
-                await resend.WaitForTheTopologyAsync(database.Multiplexer, cancellationToken).ConfigureAwait(false);
+                await resend.WaitForTheTopologyAsync(database.Multiplexer, key, cancellationToken).ConfigureAwait(false);
             }
         }
     }

@@ -1,6 +1,8 @@
 -- Stores the outcome of a claim, only for its owner, in one round trip.
 -- KEYS[1] the record   ARGV[1] owner token   ARGV[2] payload   ARGV[3] retention (ms)
--- Returns 1 when stored (or already stored by this same completion), 0 when the caller no longer owns an in-flight claim.
+-- Returns 1 when stored (or already stored by this same completion), 0 when the caller no longer owns an in-flight claim,
+-- 2 when there is no record at all: expired, released, or never on this node (a primary that restarted empty during a
+-- fail-over; with replica acknowledgement the store then asks the node the claim was replicated to).
 -- An owner whose lease has ended may still complete while nobody else has claimed the key (the record lives
 -- for the grace period after its lease): the work has run, and recording it beats letting a retry run it again.
 -- The store sends a completion again when the answer to the first was lost (a connection dropped in a fail-over): if
@@ -9,7 +11,7 @@
 local key = KEYS[1]
 local rec = redis.call('HMGET', key, 'v', 'state', 'owner')
 if not rec[1] then
-  return 0
+  return 2
 end
 if rec[1] ~= '1' then
   return redis.error_reply('IDEMPOTENCY_FORMAT record format version ' .. tostring(rec[1]) .. ' is not supported by this version of Idempotency.Redis')

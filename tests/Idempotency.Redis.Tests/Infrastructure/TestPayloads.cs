@@ -17,6 +17,6 @@ internal static class TestPayloads
     public static IdempotencyClaimRequest Claim(string key, string owner, TimeSpan? lease = null, string fingerprint = "a") =>
         new(key, Fingerprint(fingerprint), owner, lease ?? LongLease);
 
-    public static IdempotencyCompleteRequest Complete(string key, string owner, byte[] payload, TimeSpan? retention = null) =>
-        new(key, owner, payload, retention ?? LongRetention);
+    public static IdempotencyCompleteRequest Complete(string key, string owner, byte[] payload, TimeSpan? retention = null, DateTimeOffset? leaseExpiresAt = null) =>
+        new(key, owner, payload, retention ?? LongRetention) { LeaseExpiresAt = leaseExpiresAt };
 }
