@@ -27,10 +27,13 @@ internal sealed partial class RedisIdempotencyStore
             Task<RedisResult> evaluation, wait;
             if (primary is null)
             {
-                // One primary (standalone or replication): the database sends both on its one connection.
+                // One primary (standalone or replication): the database sends both on its one connection. Both demand
+                // the primary: a script let go to a replica while StackExchange.Redis knows of no primary (PreferMaster)
+                // would run on a replica just promoted behind its back, and the WAIT, finding no primary, would count
+                // nothing; the call fails instead (no connection available), and a completion is sent again.
                 evaluation = cached
-                    ? database.ScriptEvaluateAsync(script.Hash, [key], arguments)
-                    : database.ScriptEvaluateAsync(script.Text, [key], arguments, CommandFlags.NoScriptCache);
+                    ? database.ScriptEvaluateAsync(script.Hash, [key], arguments, CommandFlags.DemandMaster)
+                    : database.ScriptEvaluateAsync(script.Text, [key], arguments, CommandFlags.DemandMaster | CommandFlags.NoScriptCache);
                 wait = database.ExecuteAsync("WAIT", [_replicaAcknowledgements, _replicaAcknowledgementTimeoutMilliseconds], CommandFlags.DemandMaster);
             }
             else
