@@ -22,4 +22,5 @@ internal static class RedisLogEvents
     public const int ConditionalWritesEvictionPolicySafe = 3172;
     public const int ConditionalWritesStartupChecksIncomplete = 3173;
     public const int ConditionalWritesGarnetMemoryOnly = 3174;
+    public const int ConditionalWriteSentAgain = 3175;
 }

@@ -21,8 +21,8 @@ namespace Idempotency.Redis;
 /// never sent again: nothing says a fail-over is under way, and the call has already waited <c>asyncTimeout</c>.
 /// </para>
 /// <para>
-/// For <see cref="Window"/> after the first failure, or until <see cref="RedisResend(DateTimeOffset?)"/>'s moment
-/// when that is later (a completion: the end of its claim's lease, until which nobody else can run the work). Before
+/// For <see cref="Window"/> after the first failure, or until the moment given to the constructor when that is later
+/// (a completion: the end of its claim's lease, until which nobody else can run the work). Before
 /// each new attempt, a pause that grows from 20 to 250 ms, then StackExchange.Redis is asked to read the topology again
 /// (<see cref="IConnectionMultiplexer.ConfigureAsync"/>, which does nothing when a reconfiguration is already under
 /// way), until it knows a connected primary for the key: a call sent to a node that is down would wait in

@@ -156,6 +156,10 @@ public sealed class RedisTopologyChangeTests
         Assert.Equal(ConditionalWriteResult.Applied(2), update);
         Assert.Equal(ConditionalWriteResult.Applied(2), append);
         Assert.Equal(new byte[] { 2 }, (await host.Records.GetAsync(id, default))!.Value.ToArray());
+        // The update met READONLY, and its resend is logged once; the append went out after the topology was read anew.
+        var sentAgain = Assert.Single(host.LogsWithId(RedisLogEvents.ConditionalWriteSentAgain));
+        Assert.Contains("(record-update)", sentAgain.Message, StringComparison.Ordinal);
+        Assert.Contains("READONLY", sentAgain.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -16,12 +18,14 @@ internal sealed class RedisAppendOnlyStreamStore : IAppendOnlyStreamStore
 
     private readonly IConnectionMultiplexer _multiplexer;
     private readonly string _keyPrefix;
+    private readonly ILogger _logger;
 
-    public RedisAppendOnlyStreamStore(IConnectionMultiplexer multiplexer, IOptions<RedisConditionalWriteOptions> options)
+    public RedisAppendOnlyStreamStore(IConnectionMultiplexer multiplexer, IOptions<RedisConditionalWriteOptions> options, ILogger<RedisAppendOnlyStreamStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(multiplexer);
         ArgumentNullException.ThrowIfNull(options);
         _multiplexer = multiplexer;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
         _keyPrefix = options.Value.KeyPrefix + "stream:";
     }
 
@@ -31,7 +35,7 @@ internal sealed class RedisAppendOnlyStreamStore : IAppendOnlyStreamStore
         ArgumentOutOfRangeException.ThrowIfNegative(expectedLastSequence);
         var script = RedisConditionalWriteScripts.Append;
         RedisValue[] arguments = [expectedLastSequence.ToString(CultureInfo.InvariantCulture), payload];
-        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(stream), arguments, cancellationToken).ConfigureAwait(false);
+        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(stream), arguments, _logger, cancellationToken).ConfigureAwait(false);
 
         var parts = reply.Resp2Type == ResultType.Array ? (RedisResult[]?)reply : null;
         return (parts is { Length: 2 } ? (long)parts[0] : -1) switch

@@ -1,9 +1,10 @@
+using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace Idempotency.Redis;
 
 /// <summary>The conditional writes' Lua scripts, and how they are called: by SHA, one round trip, with the text as a fallback.</summary>
-internal static class RedisConditionalWriteScripts
+internal static partial class RedisConditionalWriteScripts
 {
     public static RedisScript Create { get; } = new("record-create");
 
@@ -14,9 +15,11 @@ internal static class RedisConditionalWriteScripts
     /// <summary>
     /// Runs <paramref name="script"/> on <paramref name="key"/>. A call that a fail-over refused without running it
     /// (<c>READONLY</c> and the like, see <see cref="RedisResend"/>) is sent again to the new primary; one whose
-    /// connection dropped is not: sent twice, a compare-and-set would find its own write and answer a conflict.
+    /// connection dropped is not: sent twice, a compare-and-set would find its own write and answer a conflict. The
+    /// first resend of a call is logged (event 3175), with the key cut out of the fault.
     /// </summary>
-    public static async Task<RedisResult> EvaluateAsync(IDatabaseAsync database, RedisScript script, RedisKey key, RedisValue[] arguments, CancellationToken cancellationToken)
+    public static async Task<RedisResult> EvaluateAsync(
+        IDatabaseAsync database, RedisScript script, RedisKey key, RedisValue[] arguments, ILogger logger, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var resend = new RedisResend(until: null);
@@ -35,10 +38,19 @@ internal static class RedisConditionalWriteScripts
             }
             catch (RedisException ex) when (resend.Allows(ex, evenIfItMayHaveRun: false))
             {
+                if (resend.IsFirstResend)
+                {
+                    LogSentAgain(logger, script.Name, StoreFaultDescription.Describe(ex, key.ToString()));
+                }
+
                 await resend.WaitForTheTopologyAsync(database.Multiplexer, key, cancellationToken).ConfigureAwait(false);
             }
         }
     }
+
+    [LoggerMessage(EventId = RedisLogEvents.ConditionalWriteSentAgain, EventName = "RedisConditionalWriteSentAgain", Level = LogLevel.Information,
+        Message = "A conditional write ({Script}) did not reach the primary (the node it went to answered as a replica, as in a fail-over); it is sent again, for up to a second, once StackExchange.Redis knows a connected primary. {Fault}")]
+    private static partial void LogSentAgain(ILogger logger, string script, string fault);
 
     public static IdempotencyStoreException UnreadableKey(RedisKey key, Exception? inner) =>
         new($"The Redis key '{key}' is not in a format this version of Idempotency.Redis writes ({inner?.Message ?? "unexpected reply"}). " +

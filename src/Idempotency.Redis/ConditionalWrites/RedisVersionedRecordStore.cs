@@ -1,4 +1,6 @@
 using System.Globalization;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -19,12 +21,14 @@ internal sealed class RedisVersionedRecordStore : IVersionedRecordStore
 
     private readonly IConnectionMultiplexer _multiplexer;
     private readonly string _keyPrefix;
+    private readonly ILogger _logger;
 
-    public RedisVersionedRecordStore(IConnectionMultiplexer multiplexer, IOptions<RedisConditionalWriteOptions> options)
+    public RedisVersionedRecordStore(IConnectionMultiplexer multiplexer, IOptions<RedisConditionalWriteOptions> options, ILogger<RedisVersionedRecordStore>? logger = null)
     {
         ArgumentNullException.ThrowIfNull(multiplexer);
         ArgumentNullException.ThrowIfNull(options);
         _multiplexer = multiplexer;
+        _logger = logger ?? (ILogger)NullLogger.Instance;
         _keyPrefix = options.Value.KeyPrefix + "record:";
     }
 
@@ -52,7 +56,7 @@ internal sealed class RedisVersionedRecordStore : IVersionedRecordStore
     {
         ArgumentException.ThrowIfNullOrEmpty(id);
         var script = RedisConditionalWriteScripts.Create;
-        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(id), [value], cancellationToken).ConfigureAwait(false);
+        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(id), [value], _logger, cancellationToken).ConfigureAwait(false);
         return Read(script, reply);
     }
 
@@ -62,7 +66,7 @@ internal sealed class RedisVersionedRecordStore : IVersionedRecordStore
         ArgumentOutOfRangeException.ThrowIfNegative(expectedVersion);
         var script = RedisConditionalWriteScripts.Update;
         RedisValue[] arguments = [expectedVersion.ToString(CultureInfo.InvariantCulture), value];
-        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(id), arguments, cancellationToken).ConfigureAwait(false);
+        var reply = await RedisConditionalWriteScripts.EvaluateAsync(_multiplexer.GetDatabase(), script, Key(id), arguments, _logger, cancellationToken).ConfigureAwait(false);
         return Read(script, reply);
     }
 

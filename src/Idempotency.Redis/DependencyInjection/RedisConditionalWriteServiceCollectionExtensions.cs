@@ -2,6 +2,7 @@ using Idempotency;
 using Idempotency.Redis;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -38,9 +39,11 @@ public static class RedisConditionalWriteServiceCollectionExtensions
         services.TryAddSingleton(provider => new RedisConditionalWriteConnection(Multiplexer(provider)));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, RedisConditionalWriteInitializer>());
         services.Replace(ServiceDescriptor.Singleton<IVersionedRecordStore>(
-            provider => new RedisVersionedRecordStore(provider.GetRequiredService<RedisConditionalWriteConnection>().Multiplexer, Options(provider))));
+            provider => new RedisVersionedRecordStore(
+                provider.GetRequiredService<RedisConditionalWriteConnection>().Multiplexer, Options(provider), provider.GetService<ILogger<RedisVersionedRecordStore>>())));
         services.Replace(ServiceDescriptor.Singleton<IAppendOnlyStreamStore>(
-            provider => new RedisAppendOnlyStreamStore(provider.GetRequiredService<RedisConditionalWriteConnection>().Multiplexer, Options(provider))));
+            provider => new RedisAppendOnlyStreamStore(
+                provider.GetRequiredService<RedisConditionalWriteConnection>().Multiplexer, Options(provider), provider.GetService<ILogger<RedisAppendOnlyStreamStore>>())));
         return services;
     }
 
