@@ -10,6 +10,10 @@ internal sealed partial class PostgreSqlIdempotencyStore
         Message = "The PostgreSQL idempotency store could not {Operation}. {Fault}")]
     private partial void LogStoreFault(string operation, string fault);
 
+    [LoggerMessage(EventId = 3003, EventName = "PostgreSqlCompletionSentAgain", Level = LogLevel.Information,
+        Message = "An idempotency completion lost the server (a restart, a fail-over, a broken connection); it is sent again until the claim's lease ends. {Fault}")]
+    private partial void LogCompletionSentAgain(string fault);
+
     [LoggerMessage(EventId = 3002, EventName = "PostgreSqlStoreFaultDetail", Level = LogLevel.Debug,
         Message = "The PostgreSQL idempotency store could not {Operation}.")]
     private partial void LogStoreFaultDetail(Exception exception, string operation);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -17,6 +18,9 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
     private const string CompleteOperation = "complete a claim";
     private const string ReleaseOperation = "release a claim";
 
+    /// <summary>How long after a completion's first failure it may still be sent again, at least (longer while its lease runs).</summary>
+    internal static readonly TimeSpan CompletionResendWindow = TimeSpan.FromSeconds(1);
+
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgreSqlStoreSql _sql;
     private readonly ILogger _logger;
@@ -34,10 +38,57 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
         return RunAsync(ClaimOperation, request.Key, request, PostgreSqlStoreCommands.ClaimAsync, cancellationToken);
     }
 
-    public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
+    // A completion that lost the server (a restart, a fail-over, a broken connection) is sent again until the claim's
+    // lease ends (1 s after the first failure when the request does not say when): the work has run, and a completion
+    // lost is a record lost, which a retry would run again once the lease ends. Safe to send twice: the statement
+    // answers "completed" again to a completion that finds the record completed with exactly its payload (which carries
+    // its completion time to the millisecond). A first timeout is not sent again (the statement may still be running,
+    // and it has already waited Command Timeout); one after such a failure is.
+    public async ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return RunAsync(CompleteOperation, request.Key, request, PostgreSqlStoreCommands.CompleteAsync, cancellationToken);
+        var firstFailure = 0L;
+        var failures = 0;
+        while (true)
+        {
+            try
+            {
+                var connection = await _dataSource.OpenConnectionAsync(cancellationToken).ConfigureAwait(false);
+                await using var connectionDisposal = connection.ConfigureAwait(false);
+                return await PostgreSqlStoreCommands.CompleteAsync(connection, _sql, request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (
+                (PostgreSqlStoreErrors.LostTheServer(ex) || (failures > 0 && PostgreSqlStoreErrors.IsTimeout(ex)))
+                && MaySendAgain(ref firstFailure, ref failures, request.LeaseExpiresAt))
+            {
+                if (failures == 1)
+                {
+                    LogCompletionSentAgain(StoreFaultDescription.Describe(ex, request.Key));
+                }
+
+                await Task.Delay(failures switch { 1 => 20, 2 => 100, _ => 250 }, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
+            {
+                throw Fault(ex, CompleteOperation, request.Key);
+            }
+        }
+    }
+
+    // Counts a failure if the completion may still go again: for a second after its first failure, or until its lease ends.
+    private static bool MaySendAgain(ref long firstFailure, ref int failures, DateTimeOffset? leaseExpiresAt)
+    {
+        if (failures == 0)
+        {
+            firstFailure = Stopwatch.GetTimestamp();
+        }
+        else if (Stopwatch.GetElapsedTime(firstFailure) >= CompletionResendWindow && !(leaseExpiresAt > DateTimeOffset.UtcNow))
+        {
+            return false;
+        }
+
+        failures++;
+        return true;
     }
 
     public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken)

@@ -36,6 +36,18 @@ internal static class PostgreSqlStoreErrors
         return new IdempotencyStoreException(message, exception);
     }
 
-    private static bool IsTimeout(Exception exception) =>
+    public static bool IsTimeout(Exception exception) =>
         exception is TimeoutException || exception.InnerException is TimeoutException;
+
+    /// <summary>
+    /// Whether <paramref name="exception"/> says the connection to the server was lost or could not be made (a restart,
+    /// a fail-over, a network fault): the server shutting down or starting (<c>57P01</c>, <c>57P02</c>, <c>57P03</c>),
+    /// a connection exception (class <c>08</c>), or Npgsql failing to read, write or connect.
+    /// </summary>
+    public static bool LostTheServer(Exception exception) => exception switch
+    {
+        PostgresException e => e.SqlState.StartsWith("08", StringComparison.Ordinal) || e.SqlState is "57P01" or "57P02" or "57P03",
+        NpgsqlException e => e.InnerException is IOException or System.Net.Sockets.SocketException,
+        _ => false,
+    };
 }

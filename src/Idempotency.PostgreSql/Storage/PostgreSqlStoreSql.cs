@@ -131,12 +131,16 @@ internal sealed class PostgreSqlStoreSql
 
         // $1 key, $2 owner token, $3 payload, $4 retention in milliseconds.
         // Only the owner completes its claim, even after its lease passed, as long as nobody has taken the key over
-        // (a take-over replaces the owner token) and the lease ended no more than the grace ago.
+        // (a take-over replaces the owner token) and the lease ended no more than the grace ago. A completion sent
+        // again after its connection broke finds the record completed with exactly its payload (which carries its
+        // completion time to the millisecond) if the first one committed: it answers "completed" again (one row), and
+        // only starts the retention again.
         Complete = $"""
             UPDATE {t}
             SET state = {CompletedState}, owner_token = NULL, payload = $3,
                 expires_at = clock_timestamp() + $4 * interval '1 millisecond'
-            WHERE key = $1 AND state = {InFlightState} AND owner_token = $2 AND {heldByItsOwner}
+            WHERE key = $1
+              AND ((state = {InFlightState} AND owner_token = $2 AND {heldByItsOwner}) OR (state = {CompletedState} AND payload = $3))
             """;
 
         // $1 key, $2 owner token. The same rule as the completion.

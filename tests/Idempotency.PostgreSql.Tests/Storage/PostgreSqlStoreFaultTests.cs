@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Dapper;
 using Idempotency.PostgreSql.Tests.Infrastructure;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -49,6 +50,53 @@ public sealed class PostgreSqlStoreFaultTests(PostgreSqlFixture fixture, ITestOu
         Assert.Equal(ClaimStatus.Claimed, claimAfterRestart.Status);
         Assert.Equal(ClaimStatus.Completed, replayAfterRestart.Status);
         Assert.Equal(new byte[] { 7 }, replayAfterRestart.Payload.ToArray());
+    }
+
+    [Fact]
+    public async Task Complete_ThatLostTheServer_IsSentAgainUntilTheLeaseEnds_AndRecordsTheOutcome()
+    {
+        // The server restarts (a crash, a fail-over) while the work's outcome is on its way: the completion is sent again,
+        // past its first second, until the claim's lease ends, and lands once the server is back. Refused instead, the
+        // outcome would be lost, and a retry would run the work again once the lease ended.
+        await using var server = await PostgreSqlServer.CreateAsync();
+        await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString(extra: "Timeout=3;Command Timeout=5"));
+        var database = new PostgreSqlIdempotencyDatabase(dataSource, ownsDataSource: false, new PostgreSqlIdempotencyStoreOptions());
+        await new PostgreSqlSchemaInitializer(database, NullLogger<PostgreSqlSchemaInitializer>.Instance).CreateSchemaAsync(default);
+        var logs = new FakeLogger<PostgreSqlIdempotencyStore>();
+        var store = new PostgreSqlIdempotencyStore(database, logs);
+        var claim = await store.ClaimAsync(Claim("held", "owner"), default);
+        Assert.Equal(ClaimStatus.Claimed, claim.Status);
+
+        await server.StopAsync();
+        var completion = store.CompleteAsync(
+            new IdempotencyCompleteRequest("held", "owner", new byte[] { 4, 2 }, TimeSpan.FromHours(1)) { LeaseExpiresAt = claim.LeaseExpiresAt }, default).AsTask();
+        await Task.Delay(PostgreSqlIdempotencyStore.CompletionResendWindow * 2);
+        await server.StartAsync();
+
+        Assert.Equal(CompletionStatus.Completed, await completion.WaitAsync(s_hangGuard));
+        var replay = await ClaimWhenBackAsync(store, Claim("held", "another-owner"));
+        Assert.Equal(ClaimStatus.Completed, replay.Status);
+        Assert.Equal(new byte[] { 4, 2 }, replay.Payload.ToArray());
+        Assert.Single(logs.Collector.GetSnapshot(), log => log.Id.Id == 3003); // the first resend only
+    }
+
+    [Fact]
+    public async Task Complete_SentAgainAfterItCommitted_AnswersCompleted_AndAnotherOutcomeStillFindsTheClaimLost()
+    {
+        // What a completion sent again after its connection broke meets when the first one had committed.
+        var database = await fixture.CreateTableAsync(PostgreSqlFixture.IsolatedTable("complete_again"));
+        var store = fixture.CreateStore(database);
+        await store.ClaimAsync(Claim("k", "owner"), default);
+        var request = new IdempotencyCompleteRequest("k", "owner", new byte[] { 1, 2, 3 }, TimeSpan.FromHours(1));
+        Assert.Equal(CompletionStatus.Completed, await store.CompleteAsync(request, default));
+
+        var again = await store.CompleteAsync(request, default);
+        var another = await store.CompleteAsync(new IdempotencyCompleteRequest("k", "owner", new byte[] { 9 }, TimeSpan.FromHours(1)), default);
+
+        Assert.Equal(CompletionStatus.Completed, again);
+        Assert.Equal(CompletionStatus.ClaimLost, another);
+        var replay = await store.ClaimAsync(Claim("k", "retry"), default);
+        Assert.Equal(new byte[] { 1, 2, 3 }, replay.Payload.ToArray());
     }
 
     [Fact]
