@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Dapper;
 using Idempotency.PostgreSql.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Logging.Testing;
 using Npgsql;
@@ -22,12 +23,8 @@ public sealed class PostgreSqlStoreFaultTests(PostgreSqlFixture fixture, ITestOu
     [Fact]
     public async Task Operations_ThrowStoreException_WhileServerIsDown_AndTheSameStoreRecovers_AfterRestart()
     {
-        // A server of its own: stopping the shared one would disturb the other tests.
-        await using var server = await PostgreSqlServer.CreateAsync();
-        await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString(extra: "Timeout=3;Command Timeout=5"));
-        var database = new PostgreSqlIdempotencyDatabase(dataSource, ownsDataSource: false, new PostgreSqlIdempotencyStoreOptions());
-        await new PostgreSqlSchemaInitializer(database, NullLogger<PostgreSqlSchemaInitializer>.Instance).CreateSchemaAsync(default);
-        var store = new PostgreSqlIdempotencyStore(database, NullLogger<PostgreSqlIdempotencyStore>.Instance);
+        await using var own = await OwnServer.StartAsync();
+        var (server, store) = (own.Server, own.Store);
 
         // Before the crash: a completed key, and a pool warmed with several connections that the crash will break.
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => store.ClaimAsync(Claim(Guid.NewGuid().ToString(), "warm"), default).AsTask()));
@@ -58,12 +55,9 @@ public sealed class PostgreSqlStoreFaultTests(PostgreSqlFixture fixture, ITestOu
         // The server restarts (a crash, a fail-over) while the work's outcome is on its way: the completion is sent again,
         // past its first second, until the claim's lease ends, and lands once the server is back. Refused instead, the
         // outcome would be lost, and a retry would run the work again once the lease ended.
-        await using var server = await PostgreSqlServer.CreateAsync();
-        await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString(extra: "Timeout=3;Command Timeout=5"));
-        var database = new PostgreSqlIdempotencyDatabase(dataSource, ownsDataSource: false, new PostgreSqlIdempotencyStoreOptions());
-        await new PostgreSqlSchemaInitializer(database, NullLogger<PostgreSqlSchemaInitializer>.Instance).CreateSchemaAsync(default);
         var logs = new FakeLogger<PostgreSqlIdempotencyStore>();
-        var store = new PostgreSqlIdempotencyStore(database, logs);
+        await using var own = await OwnServer.StartAsync(logs);
+        var (server, store) = (own.Server, own.Store);
         var claim = await store.ClaimAsync(Claim("held", "owner"), default);
         Assert.Equal(ClaimStatus.Claimed, claim.Status);
 
@@ -102,11 +96,8 @@ public sealed class PostgreSqlStoreFaultTests(PostgreSqlFixture fixture, ITestOu
     [Fact]
     public async Task Store_Recovers_AfterARestartThatNoCallSaw()
     {
-        await using var server = await PostgreSqlServer.CreateAsync();
-        await using var dataSource = NpgsqlDataSource.Create(server.ConnectionString(extra: "Timeout=3;Command Timeout=5"));
-        var database = new PostgreSqlIdempotencyDatabase(dataSource, ownsDataSource: false, new PostgreSqlIdempotencyStoreOptions());
-        await new PostgreSqlSchemaInitializer(database, NullLogger<PostgreSqlSchemaInitializer>.Instance).CreateSchemaAsync(default);
-        var store = new PostgreSqlIdempotencyStore(database, NullLogger<PostgreSqlIdempotencyStore>.Instance);
+        await using var own = await OwnServer.StartAsync();
+        var (server, store) = (own.Server, own.Store);
         await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => store.ClaimAsync(Claim(Guid.NewGuid().ToString(), "warm"), default).AsTask()));
 
         await server.StopAsync();
@@ -179,6 +170,41 @@ public sealed class PostgreSqlStoreFaultTests(PostgreSqlFixture fixture, ITestOu
             {
                 output.WriteLine($"attempt {attempt}: {ex.Message}");
             }
+        }
+    }
+
+    /// <summary>
+    /// A server of the test's own (stopping the shared one would disturb the other tests), with the store's table and a
+    /// store whose connection string gives up within seconds.
+    /// </summary>
+    private sealed class OwnServer(PostgreSqlServer server, NpgsqlDataSource dataSource, PostgreSqlIdempotencyStore store) : IAsyncDisposable
+    {
+        public PostgreSqlServer Server => server;
+
+        public PostgreSqlIdempotencyStore Store => store;
+
+        public static async Task<OwnServer> StartAsync(ILogger<PostgreSqlIdempotencyStore>? logger = null)
+        {
+            var server = await PostgreSqlServer.CreateAsync();
+            var dataSource = NpgsqlDataSource.Create(server.ConnectionString(extra: "Timeout=3;Command Timeout=5"));
+            try
+            {
+                var database = new PostgreSqlIdempotencyDatabase(dataSource, ownsDataSource: false, new PostgreSqlIdempotencyStoreOptions());
+                await new PostgreSqlSchemaInitializer(database, NullLogger<PostgreSqlSchemaInitializer>.Instance).CreateSchemaAsync(default);
+                return new OwnServer(server, dataSource, new PostgreSqlIdempotencyStore(database, logger ?? NullLogger<PostgreSqlIdempotencyStore>.Instance));
+            }
+            catch
+            {
+                await dataSource.DisposeAsync();
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await dataSource.DisposeAsync();
+            await server.DisposeAsync();
         }
     }
 }
