@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using StackExchange.Redis;
 
 namespace Idempotency.Redis;
@@ -21,22 +20,20 @@ namespace Idempotency.Redis;
 /// never sent again: nothing says a fail-over is under way, and the call has already waited <c>asyncTimeout</c>.
 /// </para>
 /// <para>
-/// For <see cref="Window"/> after the first failure, or until the moment given to the constructor when that is later
-/// (a completion: the end of its claim's lease, until which nobody else can run the work). Before
-/// each new attempt, a pause that grows from 20 to 250 ms, then StackExchange.Redis is asked to read the topology again
-/// (<see cref="IConnectionMultiplexer.ConfigureAsync"/>, which does nothing when a reconfiguration is already under
-/// way), until it knows a connected primary for the key: a call sent to a node that is down would wait in
-/// StackExchange.Redis's backlog for that node, not for its successor.
+/// How long, and the pauses, are <see cref="ResendSchedule"/>'s, shared with the PostgreSQL store: for
+/// <see cref="Window"/> after the first failure, or until the moment given to the constructor when that is later (a
+/// completion: the end of its claim's lease, until which nobody else can run the work). After each pause,
+/// StackExchange.Redis is asked to read the topology again (<see cref="IConnectionMultiplexer.ConfigureAsync"/>, which
+/// does nothing when a reconfiguration is already under way), until it knows a connected primary for the key: a call
+/// sent to a node that is down would wait in StackExchange.Redis's backlog for that node, not for its successor.
 /// </para>
 /// </remarks>
 internal struct RedisResend
 {
     /// <summary>How long after a call's first failure it may still be sent again, at least.</summary>
-    public static readonly TimeSpan Window = TimeSpan.FromSeconds(1);
+    public static TimeSpan Window => ResendSchedule.Window;
 
-    private readonly DateTimeOffset? _until;
-    private long _firstFailure;
-    private int _failures;
+    private ResendSchedule _schedule;
 
     /// <summary>Starts counting a call's failures.</summary>
     /// <param name="until">
@@ -45,11 +42,11 @@ internal struct RedisResend
     /// </param>
     public RedisResend(DateTimeOffset? until)
     {
-        _until = until;
+        _schedule = new ResendSchedule(until);
     }
 
     /// <summary>Gets whether the call has been allowed to go again exactly once so far: its first resend.</summary>
-    public readonly bool IsFirstResend => _failures == 1;
+    public readonly bool IsFirstResend => _schedule.IsFirstResend;
 
     /// <summary>Whether the call that failed with <paramref name="failure"/> is sent again; counts the failure if so.</summary>
     /// <param name="failure">What the call failed with.</param>
@@ -58,15 +55,15 @@ internal struct RedisResend
     /// a timeout after an earlier failure of the same call), allows it too.
     /// </param>
     public bool Allows(Exception failure, bool evenIfItMayHaveRun) =>
-        (DidNotRun(failure) || (evenIfItMayHaveRun && (IsDroppedConnection(failure) || (_failures > 0 && failure is RedisTimeoutException))))
-        && Counts();
+        (DidNotRun(failure) || (evenIfItMayHaveRun && (IsDroppedConnection(failure) || (_schedule.HasFailed && failure is RedisTimeoutException))))
+        && _schedule.TryCountFailure();
 
     /// <summary>
     /// Whether a call that Redis ran, but whose answer the caller cannot trust, is sent again (the idempotency store's
     /// completion answered "no record" by a node that no replica acknowledges: a primary that restarted empty, before it
     /// learnt that it is a replica now); counts it as a failure if so.
     /// </summary>
-    public bool AllowsAfterAnUntrustedAnswer() => Counts();
+    public bool AllowsAfterAnUntrustedAnswer() => _schedule.TryCountFailure();
 
     /// <summary>
     /// Pauses, then has StackExchange.Redis read the cluster's (or the replication group's) topology again, until it
@@ -74,7 +71,7 @@ internal struct RedisResend
     /// </summary>
     public readonly async Task WaitForTheTopologyAsync(IConnectionMultiplexer multiplexer, RedisKey key, CancellationToken cancellationToken)
     {
-        var pause = _failures switch { 1 => 20, 2 => 100, _ => 250 };
+        var pause = _schedule.NextPause;
         do
         {
             await Task.Delay(pause, cancellationToken).ConfigureAwait(false);
@@ -87,9 +84,9 @@ internal struct RedisResend
                 // The next attempt fails or succeeds on its own; StackExchange.Redis keeps reconnecting meanwhile.
             }
 
-            pause = 250;
+            pause = ResendSchedule.LongestPause;
         }
-        while (!KnowsAConnectedPrimaryFor(multiplexer, key) && IsWithinTime());
+        while (!KnowsAConnectedPrimaryFor(multiplexer, key) && _schedule.IsWithinTime);
     }
 
     /// <summary>Whether StackExchange.Redis's view of the topology names a primary for <paramref name="key"/> that it is connected to.</summary>
@@ -111,24 +108,6 @@ internal struct RedisResend
 
         return false;
     }
-
-    private bool Counts()
-    {
-        if (_failures == 0)
-        {
-            _firstFailure = Stopwatch.GetTimestamp();
-        }
-        else if (!IsWithinTime())
-        {
-            return false;
-        }
-
-        _failures++;
-        return true;
-    }
-
-    private readonly bool IsWithinTime() =>
-        Stopwatch.GetElapsedTime(_firstFailure) < Window || _until > DateTimeOffset.UtcNow;
 
     // Errors Redis answers before it runs a command, and READONLY, which a script meets at its first write.
     private static bool DidNotRun(Exception failure) =>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 
@@ -19,7 +18,7 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
     private const string ReleaseOperation = "release a claim";
 
     /// <summary>How long after a completion's first failure it may still be sent again, at least (longer while its lease runs).</summary>
-    internal static readonly TimeSpan CompletionResendWindow = TimeSpan.FromSeconds(1);
+    internal static TimeSpan CompletionResendWindow => ResendSchedule.Window;
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly PostgreSqlStoreSql _sql;
@@ -47,8 +46,7 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
     public async ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var firstFailure = 0L;
-        var failures = 0;
+        var resend = new ResendSchedule(request.LeaseExpiresAt);
         while (true)
         {
             try
@@ -58,37 +56,20 @@ internal sealed partial class PostgreSqlIdempotencyStore : IIdempotencyStore
                 return await PostgreSqlStoreCommands.CompleteAsync(connection, _sql, request, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (
-                (PostgreSqlStoreErrors.LostTheServer(ex) || (failures > 0 && PostgreSqlStoreErrors.IsTimeout(ex)))
-                && MaySendAgain(ref firstFailure, ref failures, request.LeaseExpiresAt))
+                (PostgreSqlStoreErrors.LostTheServer(ex) || (resend.HasFailed && PostgreSqlStoreErrors.IsTimeout(ex))) && resend.TryCountFailure())
             {
-                if (failures == 1)
+                if (resend.IsFirstResend)
                 {
                     LogCompletionSentAgain(StoreFaultDescription.Describe(ex, request.Key));
                 }
 
-                await Task.Delay(failures switch { 1 => 20, 2 => 100, _ => 250 }, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(resend.NextPause, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (PostgreSqlStoreErrors.IsStoreFault(ex))
             {
                 throw Fault(ex, CompleteOperation, request.Key);
             }
         }
-    }
-
-    // Counts a failure if the completion may still go again: for a second after its first failure, or until its lease ends.
-    private static bool MaySendAgain(ref long firstFailure, ref int failures, DateTimeOffset? leaseExpiresAt)
-    {
-        if (failures == 0)
-        {
-            firstFailure = Stopwatch.GetTimestamp();
-        }
-        else if (Stopwatch.GetElapsedTime(firstFailure) >= CompletionResendWindow && !(leaseExpiresAt > DateTimeOffset.UtcNow))
-        {
-            return false;
-        }
-
-        failures++;
-        return true;
     }
 
     public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken)
