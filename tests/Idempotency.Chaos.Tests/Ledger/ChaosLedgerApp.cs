@@ -59,6 +59,12 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
         _ => throw new InvalidOperationException("This ledger keeps its effects in a journal: read it with Journal.Read."),
     };
 
+    /// <summary>
+    /// Gets how many completions the store sent again after losing its server (events 3113, Redis, and 3003, PostgreSQL):
+    /// an outage that every in-flight request met after its claim is felt here, not as a 503.
+    /// </summary>
+    public int CompletionsSentAgain => _app.Services.GetFakeLogCollector().GetSnapshot().Count(log => log.Id.Id is 3113 or 3003);
+
     /// <summary>Gets the middleware's own count of requests by outcome (<c>idempotency.requests</c>), as text for the report.</summary>
     public string Outcomes => string.Join(", ", _requests.GetMeasurementSnapshot()
         .GroupBy(m => Convert.ToString(m.Tags["outcome"], CultureInfo.InvariantCulture))
@@ -100,6 +106,12 @@ internal sealed class ChaosLedgerApp : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, options.Port));
         builder.Logging.ClearProviders();
+        // Only the stores' own events, for CompletionsSentAgain: the middleware's per-request lines are not kept.
+        builder.Logging.AddFakeLogging(logs =>
+        {
+            logs.FilteredCategories.Add("Idempotency.Redis.RedisIdempotencyStore");
+            logs.FilteredCategories.Add("Idempotency.PostgreSql.PostgreSqlIdempotencyStore");
+        });
         builder.Services.AddSingleton(book);
         builder.Services.AddSingleton<HandlerCounter>();
 
