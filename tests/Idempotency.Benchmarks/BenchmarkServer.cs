@@ -1,7 +1,9 @@
 using System.Text.Json.Serialization;
 using Dapper;
 using Idempotency.PostgreSql;
+using Idempotency.Redis;
 using Npgsql;
+using StackExchange.Redis;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
@@ -21,6 +23,10 @@ namespace Idempotency.Benchmarks;
 /// either the store may grow to 10 million records.
 /// With postgres, two more endpoints insert one ledger row per request: <c>/ledger/transactional</c> in the
 /// transactional idempotency mode, and <c>/ledger/manual</c>, the same insert in a hand-written transaction.
+/// With redis, <c>/redis-floor/1</c> and <c>/redis-floor/2</c> answer as <c>/bare</c> with the store's own scripts sent
+/// directly (a replay's claim; a new key's claim and completion) on the store's multiplexer, without the library, and
+/// <c>/redis-floor/2/around</c> does so in a new key's order: what StackExchange.Redis and Redis alone cost
+/// (scripts/benchmark-redis-floor.sh).
 /// <c>GET /runtime-counters</c> reports the runtime's own counters (thread-pool work items, allocated bytes,
 /// collections, lock contention, pause time) for a script to read around a run.
 /// </summary>
@@ -77,6 +83,13 @@ internal static class BenchmarkServer
 
             app.MapPost("/ledger/transactional", InsertInIdempotentTransactionAsync).RequireIdempotency().WithPostgreSqlTransaction();
             app.MapPost("/ledger/manual", InsertInOwnTransactionAsync);
+        }
+
+        if (builder.Configuration["store"] == "redis")
+        {
+            var floor = await RedisFloor.CreateAsync(app.Services.GetRequiredService<RedisConnection>());
+            app.MapPost("/redis-floor/{calls:int}", (int calls, DepositRequest request) => floor.DepositAsync(calls, request));
+            app.MapPost("/redis-floor/{calls:int}/around", (int calls, DepositRequest request, HttpContext context) => floor.DepositAroundAsync(calls, request, context));
         }
 
         if (records is > 0)
@@ -144,6 +157,115 @@ internal static class BenchmarkServer
         var entry = await connection.ExecuteScalarAsync<long>(InsertEntry, new { request.Amount }, transaction);
         await transaction.CommitAsync();
         return Results.Created("/accounts/1/entries/" + entry, new DepositResponse(1, entry, request.Amount, request.Amount));
+    }
+}
+
+/// <summary>
+/// The floor under the Redis store's cost: the <c>/bare</c> handler with the store's own scripts sent by
+/// StackExchange.Redis directly, without the library (no middleware, engine, fingerprint, capture or store code), on
+/// the very multiplexer the store uses (same socket, socket manager and batching), so Redis does the same work. One
+/// call is a replay's claim (of a completed record, answered with its payload); two are a new key's claim and
+/// completion. What a replay and a new key cost beyond these is the library's.
+/// </summary>
+internal sealed class RedisFloor
+{
+    private const string KeyPrefix = "idempotency-benchmark-floor:";
+    private static readonly RedisKey s_completedKey = KeyPrefix + "completed";
+    private static readonly byte[] s_fingerprint = new byte[32];
+    private static readonly byte[] s_payload = new byte[200]; // about the size of the benchmark's stored response
+    private static long s_counter;
+
+    private readonly IDatabase _database;
+
+    private RedisFloor(IDatabase database) => _database = database;
+
+    public static async Task<RedisFloor> CreateAsync(RedisConnection connection)
+    {
+        var multiplexer = await connection.GetMultiplexerAsync();
+        foreach (var server in multiplexer.GetServers())
+        {
+            foreach (var script in RedisScript.All)
+            {
+                await server.ScriptLoadAsync(script.Text); // sent by SHA from now on, as the store sends them
+            }
+        }
+
+        var floor = new RedisFloor(multiplexer.GetDatabase());
+
+        const string owner = "floor-owner";
+        await floor.ClaimAsync(s_completedKey, owner, expected: 0);
+        await floor.CompleteAsync(s_completedKey, owner);
+        return floor;
+    }
+
+    /// <summary>The calls (one: a replay's claim; two: a new key's claim and completion), then the handler's answer.</summary>
+    public async Task<IResult> DepositAsync(int calls, DepositRequest request)
+    {
+        var claimed = await ClaimFirstAsync(calls);
+        if (claimed is var (key, owner))
+        {
+            await CompleteAsync(key, owner);
+        }
+
+        return Results.Created("/accounts/1/entries/1", new DepositResponse(1, 1, request.Amount, request.Amount));
+    }
+
+    /// <summary>
+    /// A new key's order: the claim, then the response written (and flushed, as a JSON result is), then the completion,
+    /// so the response leaves in two writes as it does under the store.
+    /// </summary>
+    public async Task DepositAroundAsync(int calls, DepositRequest request, HttpContext context)
+    {
+        var claimed = await ClaimFirstAsync(calls);
+        context.Response.StatusCode = StatusCodes.Status201Created;
+        context.Response.Headers.Location = "/accounts/1/entries/1";
+        await context.Response.WriteAsJsonAsync(new DepositResponse(1, 1, request.Amount, request.Amount), BenchmarkJsonContext.Default.DepositResponse);
+        if (claimed is var (key, owner))
+        {
+            await CompleteAsync(key, owner);
+        }
+    }
+
+    // One call: a replay's claim, answered with the completed record. Two: a new key's claim, which returns the key and
+    // owner to complete.
+    private async Task<(RedisKey Key, string Owner)?> ClaimFirstAsync(int calls)
+    {
+        if (calls is not (1 or 2))
+        {
+            throw new ArgumentOutOfRangeException(nameof(calls), calls, "One call (a replay) or two (a new key).");
+        }
+
+        if (calls == 1)
+        {
+            await ClaimAsync(s_completedKey, "floor-owner", expected: 2);
+            return null;
+        }
+
+        var number = Interlocked.Increment(ref s_counter);
+        var key = (RedisKey)(KeyPrefix + number.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        var owner = "floor-" + number.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        await ClaimAsync(key, owner, expected: 0);
+        return (key, owner);
+    }
+
+    private async Task ClaimAsync(RedisKey key, string owner, long expected)
+    {
+        RedisValue[] arguments = [s_fingerprint, owner, 60_000L, 5_000L];
+        var parts = (RedisResult[]?)await _database.ScriptEvaluateAsync(RedisScript.Claim.Hash, [key], arguments);
+        if (parts is not { Length: 2 } || (long)parts[0] != expected)
+        {
+            throw new InvalidOperationException($"The floor's claim answered {parts?[0]}, not {expected}.");
+        }
+    }
+
+    private async Task CompleteAsync(RedisKey key, string owner)
+    {
+        RedisValue[] arguments = [owner, s_payload, 3_600_000L];
+        var reply = await _database.ScriptEvaluateAsync(RedisScript.Complete.Hash, [key], arguments);
+        if ((long)reply != 1)
+        {
+            throw new InvalidOperationException($"The floor's completion answered {reply}, not 1.");
+        }
     }
 }
 
