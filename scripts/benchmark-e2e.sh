@@ -9,6 +9,10 @@
 #   SCENARIOS_MATCHING=Redis scripts/benchmark-e2e.sh   # only the scenarios whose label matches the (grep -E) pattern
 #   BASE=7319065 scripts/benchmark-e2e.sh      # also the servers built from a base git ref ("before"), in the same rounds
 #
+# The two "Redis floor" rows send the Redis store's own scripts through StackExchange.Redis on the store's multiplexer,
+# without the library (a replay's claim; a new key's claim, the response, then the completion): the best ratio to the
+# bare app that any code making those round trips with this client reaches here (scripts/benchmark-redis-floor.sh).
+#
 # Besides req/s, the app's CPU time per request (user + system from /proc/<pid>/stat, the app's process only: wrk,
 # Redis and PostgreSQL are not in it) and wrk's p99 latency. Ratios are medians of the per-pair ratios: req/s ours
 # / bare, and CPU bare / ours per request (1.00: as cheap as the bare app; higher is better in both).
@@ -81,8 +85,12 @@ if [ -n "${BASE:-}" ]; then
   BEFORE[$redis]=$(BIN=$BASE_BIN start_server base-redis --middleware true --store redis --redis "127.0.0.1:$redis_port,defaultDatabase=1")
   BEFORE[$postgres]=$(BIN=$BASE_BIN start_server base-postgres --middleware true --store postgres --postgres "Host=127.0.0.1;Port=$pg_port;Username=postgres;Database=base;Maximum Pool Size=64")
 fi
-# The base build's URL for one of ours (the same path on the base build's server of the same store), or nothing.
-before_of() { local origin; origin=$(sed -E 's#^(http://[^/]+).*#\1#' <<<"$1"); [ -n "${BEFORE[$origin]:-}" ] && echo "${BEFORE[$origin]}${1#"$origin"}"; return 0; }
+# The base build's URL for one of ours (the same path on the base build's server of the same store), or nothing; the
+# Redis floor's rows (the store's scripts sent without the library, scripts/benchmark-redis-floor.sh) have no "before".
+before_of() {
+  case $1 in */redis-floor/*) return 0 ;; esac
+  local origin; origin=$(sed -E 's#^(http://[^/]+).*#\1#' <<<"$1"); [ -n "${BEFORE[$origin]:-}" ] && echo "${BEFORE[$origin]}${1#"$origin"}"; return 0
+}
 for server in "$memory" "$redis" "$postgres" "${BEFORE[@]}"; do
   store_replay_key "$server"
 done
@@ -94,6 +102,8 @@ SCENARIOS=(
   "POST, memory store, replay|$bare/bare|post.lua|$memory/keyed|replay.lua|"
   "POST, Redis store, new key|$bare/bare|post.lua|$redis/keyed|new-key.lua|redis"
   "POST, Redis store, replay|$bare/bare|post.lua|$redis/keyed|replay.lua|redis"
+  "POST, Redis floor: the claim script alone, no library|$bare/bare|post.lua|$redis/redis-floor/1|post.lua|redis"
+  "POST, Redis floor: claim, response, completion alone|$bare/bare|post.lua|$redis/redis-floor/2/around|post.lua|redis"
   "POST, PostgreSQL store, new key|$bare/bare|post.lua|$postgres/keyed|new-key.lua|"
   "POST, PostgreSQL store, replay|$bare/bare|post.lua|$postgres/keyed|replay.lua|"
   "ledger insert: hand-written tx vs transactional mode|$postgres/ledger/manual|post.lua|$postgres/ledger/transactional|new-key.lua|pg"
