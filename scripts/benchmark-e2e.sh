@@ -30,7 +30,6 @@ DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-5s}
 
 scripts/install-test-servers.sh redis-server postgresql wrk
-REDIS_SERVER=${IDEMPOTENCY_REDIS_SERVER:-redis-server}
 PG_BIN=${IDEMPOTENCY_POSTGRES_BIN:-/usr/lib/postgresql/15/bin}
 
 dotnet build tests/Idempotency.Benchmarks -c Release -nologo -v q >/dev/null
@@ -53,10 +52,8 @@ fi
 
 source scripts/lib/wrk-pairs.sh
 
-redis_port=$(free_port)
-"$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --maxmemory-policy noeviction --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+source scripts/lib/throwaway-redis.sh
+start_throwaway_redis "$WORK"
 start_throwaway_postgres "$WORK" -c shared_preload_libraries=pg_stat_statements
 psql_q() { "$PG_BIN/psql" -h 127.0.0.1 -p "$pg_port" -U postgres -d postgres -Atqc "$1"; }
 psql_q "CREATE EXTENSION pg_stat_statements" >/dev/null
@@ -71,8 +68,6 @@ pg_statement_list() { # requests: statements per request by first word, those ru
             FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%' AND query NOT IN $POOL_RESET
             GROUP BY 1 HAVING sum(calls) * 100 >= $1) AS s"
 }
-
-evalsha_calls() { redis-cli -p "$redis_port" info commandstats | awk -F'[=,]' '/^cmdstat_evalsha:/ {print $2}' | tr -d '\r' | grep . || echo 0; }
 
 bare=$(start_server bare --middleware false)
 memory=$(start_server memory --middleware true --store memory)

@@ -23,16 +23,13 @@ WARMUP=${WARMUP:-10s}
 THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 scripts/install-test-servers.sh redis-server wrk
-REDIS_SERVER=${IDEMPOTENCY_REDIS_SERVER:-redis-server}
 
 source scripts/lib/ab-builds.sh
 ab_builds "$BASE"
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-redis_port=$(free_port)
-"$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --maxmemory-policy noeviction --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-echo $! >"$WORK/redis.pid"
-for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+source scripts/lib/throwaway-redis.sh
+start_throwaway_redis "$WORK"
 
 start() { # name, dll, environment (VAR=value,VAR=value or empty), args...
   local name=$1 dll=$2 environment=$3; shift 3
@@ -56,7 +53,6 @@ done
 
 ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/$1.pid")/stat"; }
 HZ=$(getconf CLK_TCK)
-evalsha_calls() { redis-cli -p "$redis_port" info commandstats | awk -F'[=,]' '/^cmdstat_evalsha:/ {print $2}' | tr -d '\r' | grep . || echo 0; }
 target() { # server, scenario script -> "path script": the bare server answers the same POST without the middleware
   if [ "$1" = bare ]; then echo "/bare post.lua"; else echo "/keyed $2"; fi
 }

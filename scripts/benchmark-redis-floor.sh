@@ -25,18 +25,14 @@ ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-5s}
 WARMUP=${WARMUP:-10s}
 scripts/install-test-servers.sh redis-server wrk
-REDIS_SERVER=${IDEMPOTENCY_REDIS_SERVER:-redis-server}
 
 source scripts/lib/wrk-pairs.sh
 build_server_and_workdir
 
-redis_port=$(free_port)
-"$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --maxmemory-policy noeviction --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-echo $! >"$WORK/redis.pid"
-for _ in $(seq 1 50); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+source scripts/lib/throwaway-redis.sh
+start_throwaway_redis "$WORK"
 url=$(start_server redis --middleware true --store redis --redis "127.0.0.1:$redis_port")
 store_replay_key "$url"
-evalsha_calls() { redis-cli -p "$redis_port" info commandstats | awk -F'[=,]' '/^cmdstat_evalsha:/ {print $2}' | tr -d '\r' | grep . || echo 0; }
 
 REQUESTS=("bare /bare post.lua" "floor-1 /redis-floor/1 post.lua" "replay /keyed replay.lua" "floor-2 /redis-floor/2 post.lua" "around-2 /redis-floor/2/around post.lua" "new-key /keyed new-key.lua")
 redis_ticks() { awk '{print $14 + $15}' "/proc/$(cat "$WORK/redis.pid")/stat"; }
