@@ -2,22 +2,23 @@
 # What the Redis store costs beyond StackExchange.Redis itself: one benchmark server (--store redis) measured on six
 # requests, in warmed rounds, each round every request back to back (the order reversed every other round):
 #
-#   bare     POST /bare                 the handler alone, no Redis
-#   floor-1  POST /redis-floor/1        the handler after one EVALSHA of the store's shape, without the library
-#   replay   POST /keyed, one key       the library's replay: one EVALSHA (the claim, answered with the record)
-#   floor-2  POST /redis-floor/2        the handler after two such EVALSHA
-#   around-2 POST /redis-floor/2/around one EVALSHA, the response written, then the second: a new key's order
-#   new-key  POST /keyed, a new key     the library's new key: two EVALSHA (claim, complete)
+#   bare     POST /bare                  the handler alone, no Redis
+#   floor-1  POST /redis-floor/1         the store's claim script (of a completed record), then the handler
+#   replay   POST /keyed, one key        the library's replay: one EVALSHA (the claim, answered with the record)
+#   floor-2  POST /redis-floor/2         the store's claim and completion scripts (of a new key), then the handler
+#   around-2 POST /redis-floor/2/around  the claim, the response written, then the completion (a new key's order)
+#   new-key  POST /keyed, a new key      the library's new key: two EVALSHA (claim, complete)
 #
 #   scripts/benchmark-redis-floor.sh
 #   ROUNDS=7 DURATION=5s scripts/benchmark-redis-floor.sh
 #
+# The floors send the store's scripts by SHA through StackExchange.Redis on the store's own multiplexer (same socket,
+# socket manager and batching), without the library: no middleware, engine, fingerprint, capture or store code. So
+# replay - floor-1 and new-key - around-2 (or - floor-2) are what the library adds on top of the client, and
+# bare / floor-N is the best ratio to the bare POST that any code making those N calls with this client reaches here.
 # Per request: medians over ROUNDS of req/s and of the app's CPU time (user + system from /proc/<pid>/stat: wrk and
 # Redis are not in it), the median of the per-round ratios bare / it (CPU), the EVALSHA calls Redis counted, and
-# redis-server's own CPU time per request (it shares the two cores). The
-# floors use the store's own multiplexer (same socket, socket manager and batching), so replay - floor-1 and
-# new-key - floor-2 (or - around-2) are what the library adds on top of the client; bare / floor-N is the best ratio to the bare POST
-# that any library making N StackExchange.Redis calls can reach on this machine. Results: docs/performance.md.
+# redis-server's own CPU time per request (it shares the two cores). Results: docs/performance.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/replay-key.sh
