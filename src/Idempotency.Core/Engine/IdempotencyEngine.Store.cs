@@ -52,29 +52,79 @@ public sealed partial class IdempotencyEngine
         return claim;
     }
 
-    private async ValueTask<TResult> CallStoreAsync<TArgument, TResult>(
+    // Times the call for idempotency.store.duration and wraps it in an activity. A store that answers synchronously (the
+    // in-memory store always does) is answered without an async state machine; the clock is read only while the
+    // histogram has a listener.
+    private ValueTask<TResult> CallStoreAsync<TArgument, TResult>(
         IIdempotencyStore store,
         StoreOperation operation,
         Func<IIdempotencyStore, TArgument, CancellationToken, ValueTask<TResult>> call,
         TArgument argument,
         CancellationToken cancellationToken)
     {
-        using var activity = s_activitySource.StartActivity(operation.ActivityName, ActivityKind.Client);
-        var start = Stopwatch.GetTimestamp();
+        var caller = Activity.Current;
+        var activity = s_activitySource.StartActivity(operation.ActivityName, ActivityKind.Client);
+        var start = _metrics.StoreDurationEnabled ? Stopwatch.GetTimestamp() : 0;
+        ValueTask<TResult> pending;
+        try
+        {
+            pending = call(store, argument, cancellationToken);
+        }
+        catch
+        {
+            EndStoreCall(store, operation, activity, start, succeeded: false);
+            throw;
+        }
+
+        if (!pending.IsCompletedSuccessfully)
+        {
+            var awaited = AwaitStoreCallAsync(pending, store, operation, activity, start);
+            if (activity is not null)
+            {
+                // The store call's activity ends where the call does; the caller carries on under its own, as it would
+                // after an async method (whose execution context is restored when it returns): not under this one.
+                Activity.Current = caller;
+            }
+
+            return awaited;
+        }
+
+        var result = pending.Result;
+        EndStoreCall(store, operation, activity, start, succeeded: true);
+        return new ValueTask<TResult>(result);
+    }
+
+    private async ValueTask<TResult> AwaitStoreCallAsync<TResult>(
+        ValueTask<TResult> pending, IIdempotencyStore store, StoreOperation operation, Activity? activity, long start)
+    {
         var succeeded = false;
         try
         {
-            var result = await call(store, argument, cancellationToken).ConfigureAwait(false);
+            var result = await pending.ConfigureAwait(false);
             succeeded = true;
             return result;
         }
         finally
         {
+            EndStoreCall(store, operation, activity, start, succeeded);
+        }
+    }
+
+    private void EndStoreCall(IIdempotencyStore store, StoreOperation operation, Activity? activity, long start, bool succeeded)
+    {
+        if (start != 0)
+        {
             _metrics.StoreOperation(operation.Name, store.Name, succeeded, start, Stopwatch.GetTimestamp());
+        }
+
+        if (activity is not null)
+        {
             if (!succeeded)
             {
-                activity?.SetStatus(ActivityStatusCode.Error);
+                activity.SetStatus(ActivityStatusCode.Error);
             }
+
+            activity.Dispose();
         }
     }
 

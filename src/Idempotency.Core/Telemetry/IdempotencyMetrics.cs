@@ -31,6 +31,9 @@ internal sealed class IdempotencyMetrics
 
     public void Request(string outcome) => _requests.Add(1, new KeyValuePair<string, object?>("outcome", outcome));
 
+    /// <summary>Gets whether anything listens to <c>idempotency.store.duration</c>, so that store calls are worth timing.</summary>
+    public bool StoreDurationEnabled => _storeDuration.Enabled;
+
     public void StoreOperation(string operation, string store, bool succeeded, long startTimestamp, long endTimestamp)
     {
         if (!_storeDuration.Enabled)

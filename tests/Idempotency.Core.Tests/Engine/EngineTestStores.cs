@@ -127,7 +127,14 @@ internal sealed class ScriptedWork : IIdempotentWork<string>
     /// <summary>Gets the outcomes the engine told this work it counted, in order.</summary>
     public List<string> OutcomesRecorded { get; } = [];
 
-    public void OnOutcomeRecorded(string outcome) => OutcomesRecorded.Add(outcome);
+    /// <summary>Gets the <see cref="System.Diagnostics.Activity.Current"/> the engine told each outcome under, in order.</summary>
+    public List<System.Diagnostics.Activity?> ActivitiesAtOutcomes { get; } = [];
+
+    public void OnOutcomeRecorded(string outcome)
+    {
+        OutcomesRecorded.Add(outcome);
+        ActivitiesAtOutcomes.Add(System.Diagnostics.Activity.Current);
+    }
 
     /// <summary>Gets or sets what <see cref="ComputePreviousFingerprintAsync"/> answers; none by default.</summary>
     public Func<CancellationToken, ValueTask<byte[]?>>? PreviousFingerprint { get; set; }
