@@ -57,7 +57,7 @@ internal sealed class BufferedRequestBody : IRequestBodyPipeFeature, IDisposable
     {
         var body = new BufferedRequestBody(context, buffer, length);
         context.Request.Body = body._stream;
-        context.Features.Set<IRequestBodyPipeFeature>(body);
+        FeatureAccess.Set<IRequestBodyPipeFeature>(context.Features, body);
         context.Response.RegisterForDispose(body);
     }
 

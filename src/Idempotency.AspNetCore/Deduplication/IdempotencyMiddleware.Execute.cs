@@ -46,11 +46,12 @@ internal sealed partial class IdempotencyMiddleware
         public async ValueTask<bool> RunAsync(CancellationToken cancellationToken)
         {
             // Only a claimed request runs, so only it pays for the capture (a replay, a conflict or a mismatch does not).
-            _originalBody = _context.Features.GetRequiredFeature<IHttpResponseBodyFeature>();
+            _originalBody = FeatureAccess.Get<IHttpResponseBodyFeature>(_context.Features)
+                ?? throw new InvalidOperationException($"The request has no {nameof(IHttpResponseBodyFeature)}: the server must provide one.");
             _capture = new ResponseCaptureStream(_context.Response, HoldsResponse ? null : _originalBody.Stream, _policy.MaxStoredBodySize);
             var captureBody = new ResponseCaptureFeature(_capture, HoldsResponse ? null : _originalBody);
-            _context.Features.Set<IHttpResponseBodyFeature>(captureBody);
-            _context.Features.Set<IIdempotencyFeature>(_feature);
+            FeatureAccess.Set<IHttpResponseBodyFeature>(_context.Features, captureBody);
+            FeatureAccess.Set<IIdempotencyFeature>(_context.Features, _feature);
             try
             {
                 await _middleware._next(_context);
@@ -99,11 +100,13 @@ internal sealed partial class IdempotencyMiddleware
         /// <summary>The version 1 fingerprint: records written by releases before version 2 hold it.</summary>
         public ValueTask<byte[]?> ComputePreviousFingerprintAsync(CancellationToken cancellationToken) => ComputeV1FingerprintAsync(_context, _endpoint);
 
+        // Once: every feature set makes the request's cached features stale, so a second would cost every later access.
         public void RestoreResponseBody()
         {
             if (_originalBody is not null)
             {
-                _context.Features.Set(_originalBody);
+                FeatureAccess.Set(_context.Features, _originalBody);
+                _originalBody = null;
             }
         }
 

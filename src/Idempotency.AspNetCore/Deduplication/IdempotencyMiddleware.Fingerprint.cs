@@ -115,7 +115,7 @@ internal sealed partial class IdempotencyMiddleware
     private static string? RoutePattern(Endpoint endpoint) => (endpoint as RouteEndpoint)?.RoutePattern.RawText ?? endpoint.DisplayName;
 
     private static bool HasBody(HttpContext context) =>
-        context.Request.ContentLength != 0 && context.Features.Get<IHttpRequestBodyDetectionFeature>()?.CanHaveBody != false;
+        context.Request.ContentLength != 0 && FeatureAccess.Get<IHttpRequestBodyDetectionFeature>(context.Features)?.CanHaveBody != false;
 
     // Headers the request does not carry add nothing (and allocate nothing): a present empty header still differs
     // from an absent one, and naming one more header in the options leaves requests without it matching.

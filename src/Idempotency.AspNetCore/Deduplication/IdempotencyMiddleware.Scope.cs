@@ -32,7 +32,7 @@ internal sealed partial class IdempotencyMiddleware
         // an empty principal for a request nobody authenticated: there the feature is read. Any other implementation may
         // keep the user elsewhere, so it is asked for its User.
         var user = context is DefaultHttpContext
-            ? context.Features.Get<IHttpAuthenticationFeature>()?.User
+            ? FeatureAccess.Get<IHttpAuthenticationFeature>(context.Features)?.User
             : context.User;
         var authenticated = user is not null && IdempotencyScopeClaims.IsAuthenticated(user);
         var scope = _options.ScopeResolver is { } resolver

@@ -259,8 +259,8 @@ internal sealed partial class IdempotencyMiddleware
     /// </summary>
     private static void TagRequest(HttpContext context, string outcome)
     {
-        context.Features.Get<IHttpMetricsTagsFeature>()?.Tags.Add(new(OutcomeTagName, outcome));
-        context.Features.Get<IHttpActivityFeature>()?.Activity.SetTag(OutcomeTagName, outcome);
+        FeatureAccess.Get<IHttpMetricsTagsFeature>(context.Features)?.Tags.Add(new(OutcomeTagName, outcome));
+        FeatureAccess.Get<IHttpActivityFeature>(context.Features)?.Activity.SetTag(OutcomeTagName, outcome);
     }
 
     // What logs name an endpoint by: its route pattern (never the raw path, which can hold ids).
