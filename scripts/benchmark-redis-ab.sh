@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A/B of the Redis store end to end: the benchmark server built from a base git ref ("A") beside the one built from
 # the working tree ("B"), optionally B again under extra environment variables, all on one redis-server, in warmed,
-# rounds (every server once per round, back to back), with a bare POST server measured in every round as the reference.
+# rounds (every server once per round, back to back, A and B in alternating order), with a bare POST server measured
+# first in every round as the reference.
 #
 #   scripts/benchmark-redis-ab.sh <base-ref>                       # e.g. scripts/benchmark-redis-ab.sh main
 #   ROUNDS=7 scripts/benchmark-redis-ab.sh main 'nospin=DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0'
@@ -71,7 +72,11 @@ for s in "${SCENARIOS[@]}"; do for name in "${SERVERS[@]}"; do measure "$name" "
 : >"$WORK/results.txt"
 for s in "${SCENARIOS[@]}"; do
   for r in $(seq 1 "$ROUNDS"); do
-    for name in "${SERVERS[@]}"; do echo "$s $r $name $(measure "$name" "$s" "$DURATION")" >>"$WORK/results.txt"; done
+    # The bare POST first, then ours in the listed order in odd rounds and in reverse in even ones: a server measured
+    # after another (a Redis holding more keys, a warmer or hotter machine) is not always the same one.
+    order=("${SERVERS[@]:1}")
+    if [ $((r % 2)) -eq 0 ]; then for ((i = ${#order[@]} - 1, j = 0; i >= 0; i--, j++)); do reversed[j]=${order[i]}; done; order=("${reversed[@]}"); fi
+    for name in bare "${order[@]}"; do echo "$s $r $name $(measure "$name" "$s" "$DURATION")" >>"$WORK/results.txt"; done
   done
 done
 
