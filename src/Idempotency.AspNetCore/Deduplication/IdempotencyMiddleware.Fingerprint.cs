@@ -174,15 +174,16 @@ internal sealed partial class IdempotencyMiddleware
     }
 
     // Read to its end, not to its Content-Length: middleware outside that replaced the body (request decompression)
-    // leaves the client's Content-Length, and the body it reads is longer. A body that turns out longer than the
+    // leaves the client's Content-Length, and the body it reads is longer. Room for one byte past the declared length
+    // tells, without growing the buffer for a body exactly as long as declared. A body that turns out longer than the
     // pool's limit goes, with what was read of it, through request buffering as any large body does: a small compressed
     // body must not make the pooled buffer grow to what it decompresses to.
     private static async ValueTask BufferSmallBodyAsync(HttpContext context, int length, RequestFingerprintBuilder fingerprint)
     {
-        var (buffer, read, whole) = await ReadBodyAsync(context, initialSize: length, limit: PooledBodyLimit);
+        var (buffer, read, whole) = await ReadBodyAsync(context, initialSize: length + 1, limit: PooledBodyLimit);
         if (!whole)
         {
-            await BufferLargeBodyAsync(context, fingerprint, new PrefixedReadStream(buffer, read, UnreadBody(context)));
+            await BufferLargeBodyAsync(context, fingerprint, new PrefixedReadStream(buffer, read, context.Request.Body));
             return;
         }
 
@@ -193,51 +194,30 @@ internal sealed partial class IdempotencyMiddleware
     /// <summary>
     /// Reads the request body into an array rented from the shared pool, first of <paramref name="initialSize"/> bytes,
     /// then twice as large each time it is full, to its end or until more than <paramref name="limit"/> bytes were read
-    /// (then <c>Whole</c> is false and the rest of the body is still to be read, from <see cref="UnreadBody"/>); the
-    /// caller owns the array.
+    /// (then <c>Whole</c> is false and the rest of the body is still to be read); the caller owns the array.
     /// </summary>
-    /// <remarks>
-    /// Read through <see cref="HttpRequest.BodyReader"/>, not <see cref="HttpRequest.Body"/>: the server's reader tells
-    /// that a body has ended with its last bytes (Kestrel: once <c>Content-Length</c> bytes were read), where a stream
-    /// takes one more read that returns nothing, and a stream read passes through the reader anyway.
-    /// </remarks>
     private static async ValueTask<(byte[] Buffer, int Length, bool Whole)> ReadBodyAsync(HttpContext context, int initialSize, int limit)
     {
-        var reader = context.Request.BodyReader;
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(initialSize, 1));
+        var request = context.Request;
+        var buffer = ArrayPool<byte>.Shared.Rent(initialSize);
         var read = 0;
         try
         {
-            while (true)
+            int count;
+            while ((count = await request.Body.ReadAsync(buffer.AsMemory(read), context.RequestAborted)) > 0)
             {
-                var result = await reader.ReadAsync(context.RequestAborted);
-                var unread = result.Buffer;
-                while (!unread.IsEmpty)
+                read += count;
+                if (read == buffer.Length)
                 {
-                    if (read == buffer.Length)
+                    if (read > limit)
                     {
-                        if (read > limit)
-                        {
-                            reader.AdvanceTo(unread.Start);
-                            return (buffer, read, false);
-                        }
-
-                        var larger = ArrayPool<byte>.Shared.Rent(checked(buffer.Length * 2));
-                        buffer.AsSpan(0, read).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = larger;
+                        return (buffer, read, false);
                     }
 
-                    var count = (int)Math.Min(unread.Length, buffer.Length - read);
-                    unread.Slice(0, count).CopyTo(buffer.AsSpan(read));
-                    read += count;
-                    unread = unread.Slice(count);
-                }
-
-                reader.AdvanceTo(unread.End);
-                if (result.IsCompleted)
-                {
-                    return (buffer, read, true);
+                    var larger = ArrayPool<byte>.Shared.Rent(checked(buffer.Length * 2));
+                    buffer.AsSpan(0, read).CopyTo(larger);
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = larger;
                 }
             }
         }
@@ -246,11 +226,9 @@ internal sealed partial class IdempotencyMiddleware
             ArrayPool<byte>.Shared.Return(buffer);
             throw;
         }
-    }
 
-    // What ReadBodyAsync left of the body: its reader as a stream, since a reader over a stream that middleware outside
-    // put in place (request decompression) may hold bytes it read from that stream and did not hand out yet.
-    private static Stream UnreadBody(HttpContext context) => context.Request.BodyReader.AsStream(leaveOpen: true);
+        return (buffer, read, true);
+    }
 
     // Filtering needs the whole JSON value. A body that fits the pooled limit is read into one pooled array and filtered
     // from it, as any small body is held; a longer one goes through request buffering (memory, then a temporary file)
@@ -266,14 +244,14 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         var (buffer, read, whole) = await ReadBodyAsync(
-            context, request.ContentLength is long length ? (int)length : BodyChunkSize, limit: PooledBodyLimit);
+            context, request.ContentLength is long length ? (int)length + 1 : BodyChunkSize, limit: PooledBodyLimit);
 
         // The array may hold the whole body and still more than the pooled limit (up to twice it, a body sent without
         // Content-Length or longer than declared): such a body is filtered as one declared that long, or its fingerprint
         // would depend on how it was framed (a token longer than the window is filtered here, hashed as sent there).
         if (!whole || read > PooledBodyLimit)
         {
-            await BufferLargeJsonBodyAsync(context, fingerprint, excluded, new PrefixedReadStream(buffer, read, UnreadBody(context)));
+            await BufferLargeJsonBodyAsync(context, fingerprint, excluded, new PrefixedReadStream(buffer, read, request.Body));
             return;
         }
 
