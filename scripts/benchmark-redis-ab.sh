@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A/B of the Redis store end to end: the benchmark server built from a base git ref ("A") beside the one built from
-# the working tree ("B"), optionally B again under extra environment variables, all on one redis-server, in warmed,
+# the working tree ("B"), optionally B again under extra environment variables, all on one redis-server, in warmed
 # rounds (every server once per round, back to back, A and B in alternating order), with a bare POST server measured
 # first in every round as the reference.
 #
