@@ -62,7 +62,6 @@ public sealed partial class IdempotencyEngine
         TArgument argument,
         CancellationToken cancellationToken)
     {
-        var caller = Activity.Current;
         var activity = s_activitySource.StartActivity(operation.ActivityName, ActivityKind.Client);
         var start = _metrics.StoreDurationEnabled ? Stopwatch.GetTimestamp() : 0;
         ValueTask<TResult> pending;
@@ -81,9 +80,10 @@ public sealed partial class IdempotencyEngine
             var awaited = AwaitStoreCallAsync(pending, store, operation, activity, start);
             if (activity is not null)
             {
-                // The store call's activity ends where the call does; the caller carries on under its own, as it would
-                // after an async method (whose execution context is restored when it returns): not under this one.
-                Activity.Current = caller;
+                // The store call's activity ends where the call does; the caller carries on under its own (the one this
+                // activity started under), as it would after an async method, whose execution context is restored when
+                // it returns: not under this one.
+                Activity.Current = activity.Parent;
             }
 
             return awaited;
