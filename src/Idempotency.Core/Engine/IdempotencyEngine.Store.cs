@@ -54,7 +54,9 @@ public sealed partial class IdempotencyEngine
 
     // Times the call for idempotency.store.duration and wraps it in an activity. A store that answers synchronously (the
     // in-memory store always does) is answered without an async state machine; the clock is read only while the
-    // histogram has a listener.
+    // histogram has a listener. Either way the caller carries on in the execution context it called in, as after an
+    // async method: its own activity current again (even one already stopped, which Activity.Current's setter refuses),
+    // and nothing the store's synchronous part set in an AsyncLocal.
     private ValueTask<TResult> CallStoreAsync<TArgument, TResult>(
         IIdempotencyStore store,
         StoreOperation operation,
@@ -62,6 +64,7 @@ public sealed partial class IdempotencyEngine
         TArgument argument,
         CancellationToken cancellationToken)
     {
+        var callerContext = ExecutionContext.Capture();
         var activity = s_activitySource.StartActivity(operation.ActivityName, ActivityKind.Client);
         var start = _metrics.StoreDurationEnabled ? Stopwatch.GetTimestamp() : 0;
         ValueTask<TResult> pending;
@@ -72,26 +75,36 @@ public sealed partial class IdempotencyEngine
         catch
         {
             EndStoreCall(store, operation, activity, start, succeeded: false);
+            RestoreCallerContext(callerContext, activity);
             throw;
         }
 
         if (!pending.IsCompletedSuccessfully)
         {
+            // The store call's activity ends where the call does, later; the caller goes on without it.
             var awaited = AwaitStoreCallAsync(pending, store, operation, activity, start);
-            if (activity is not null)
-            {
-                // The store call's activity ends where the call does; the caller carries on under its own (the one this
-                // activity started under), as it would after an async method, whose execution context is restored when
-                // it returns: not under this one.
-                Activity.Current = activity.Parent;
-            }
-
+            RestoreCallerContext(callerContext, activity);
             return awaited;
         }
 
         var result = pending.Result;
         EndStoreCall(store, operation, activity, start, succeeded: true);
+        RestoreCallerContext(callerContext, activity);
         return new ValueTask<TResult>(result);
+    }
+
+    // A no-op when nothing changed (no activity listener, a store that sets no AsyncLocal). With the flow of the
+    // execution context suppressed there is none to restore: the activity's parent is put back by hand.
+    private static void RestoreCallerContext(ExecutionContext? callerContext, Activity? activity)
+    {
+        if (callerContext is not null)
+        {
+            ExecutionContext.Restore(callerContext);
+        }
+        else if (activity is not null)
+        {
+            Activity.Current = activity.Parent;
+        }
     }
 
     private async ValueTask<TResult> AwaitStoreCallAsync<TResult>(

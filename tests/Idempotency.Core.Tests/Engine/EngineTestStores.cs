@@ -130,10 +130,14 @@ internal sealed class ScriptedWork : IIdempotentWork<string>
     /// <summary>Gets the <see cref="System.Diagnostics.Activity.Current"/> the engine told each outcome under, in order.</summary>
     public List<System.Diagnostics.Activity?> ActivitiesAtOutcomes { get; } = [];
 
+    /// <summary>Gets or sets what else to do when the engine tells an outcome (after <see cref="ActivitiesAtOutcomes"/>).</summary>
+    public Action<string>? AtOutcome { get; set; }
+
     public void OnOutcomeRecorded(string outcome)
     {
         OutcomesRecorded.Add(outcome);
         ActivitiesAtOutcomes.Add(System.Diagnostics.Activity.Current);
+        AtOutcome?.Invoke(outcome);
     }
 
     /// <summary>Gets or sets what <see cref="ComputePreviousFingerprintAsync"/> answers; none by default.</summary>

@@ -77,6 +77,53 @@ public sealed class StoreCallTelemetryTests
         Assert.All(telemetry.Activities, a => Assert.Same(caller, a.Parent));
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task UnderACallerActivityAlreadyStopped_TheStoreCallsEndedActivityIsNotLeftCurrent(bool answersLater)
+    {
+        // Work a request handed to Task.Run goes on under the request's activity after the request ended and stopped it;
+        // Activity.Current's setter refuses a stopped activity, so putting the caller's back by hand leaves the store's.
+        using var telemetry = new Telemetry();
+        var time = Time();
+        var store = InMemoryStore(time, answersLater);
+        using var source = new ActivitySource(nameof(StoreCallTelemetryTests));
+        var request = source.StartActivity("request") ?? throw new InvalidOperationException("The request's activity was not sampled.");
+        var requestEnded = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var work = new ScriptedWork();
+        var background = Task.Run(async () =>
+        {
+            await requestEnded.Task;
+            await Create(time, meters: telemetry.Meters).ExecuteAsync(Request(store), work, CancellationToken.None);
+        });
+        request.Stop();
+        requestEnded.SetResult();
+        await background;
+
+        Assert.Same(request, Assert.Single(work.ActivitiesAtOutcomes)); // after the completion
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AnAsyncLocalTheStoreSets_DoesNotReachTheCaller(bool answersLater)
+    {
+        // As after a call to an async method: what the store's synchronous part sets stays in the store's call.
+        var store = new AsyncLocalSettingStore(InMemoryStore(Time(), answersLater));
+        string? afterClaim = "not read", afterCompletion = "not read";
+        var work = new ScriptedWork
+        {
+            During = _ => { afterClaim = AsyncLocalSettingStore.Value.Value; return Task.CompletedTask; },
+            AtOutcome = _ => afterCompletion = AsyncLocalSettingStore.Value.Value,
+        };
+
+        var execution = await Create(Time()).ExecuteAsync(Request(store), work, CancellationToken.None);
+
+        Assert.Equal(IdempotencyExecutionStatus.Executed, execution.Status);
+        Assert.Null(afterClaim);
+        Assert.Null(afterCompletion);
+    }
+
     // The in-memory store answers every call at once; wrapped, it answers after a yield, as a store over the network does.
     private static IIdempotencyStore InMemoryStore(TimeProvider time, bool answersLater)
     {
@@ -161,6 +208,26 @@ public sealed class StoreCallTelemetryTests
     }
 
     /// <summary>The in-memory store, answering after a yield as a store over the network does.</summary>
+    private sealed class AsyncLocalSettingStore(IIdempotencyStore inner) : IIdempotencyStore
+    {
+        public static readonly AsyncLocal<string?> Value = new();
+
+        public ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
+        {
+            Value.Value = "set by the store's claim";
+            return inner.ClaimAsync(request, cancellationToken);
+        }
+
+        public ValueTask<CompletionStatus> CompleteAsync(IdempotencyCompleteRequest request, CancellationToken cancellationToken)
+        {
+            Value.Value = "set by the store's completion";
+            return inner.CompleteAsync(request, cancellationToken);
+        }
+
+        public ValueTask<bool> ReleaseAsync(string key, string ownerToken, CancellationToken cancellationToken) =>
+            inner.ReleaseAsync(key, ownerToken, cancellationToken);
+    }
+
     private sealed class LaterStore(IIdempotencyStore inner) : IIdempotencyStore
     {
         public async ValueTask<IdempotencyClaimResult> ClaimAsync(IdempotencyClaimRequest request, CancellationToken cancellationToken)
