@@ -9,8 +9,9 @@
 #   FRAMES="ReplayAsync ComputeFingerprintAsync" scripts/profile-server.sh replay
 #
 # The server is loaded for WARMUP seconds (15) before perf records for RECORD seconds (8) at FREQUENCY Hz (2000).
-# Needs perf and wrk. Sample counts per request compare across runs on a quiet machine; the totals drift with it as CPU
-# per request does (docs/performance.md: compare with a bare run made just before or after).
+# SAVE=<file> keeps the samples with their stacks (perf script -F ip,sym,dso) for a closer look. Needs perf and wrk.
+# Sample counts per request compare across runs on a quiet machine; the totals drift with it as CPU per request does
+# (docs/performance.md: compare with a bare run made just before or after).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SCENARIO=${1:?usage: scripts/profile-server.sh new-key|replay|bare}
@@ -43,6 +44,7 @@ perf record -F "$FREQUENCY" -g -p "$pid" -o "$WORK/perf.data" -- sleep "$RECORD"
 wait "$wrk_pid"
 rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
 perf script -i "$WORK/perf.data" -F ip,sym,dso 2>/dev/null >"$WORK/perf.txt"
+[ -n "${SAVE:-}" ] && cp "$WORK/perf.txt" "$SAVE"
 echo "$SCENARIO: $rps req/s under wrk -t$THREADS -c$CONNECTIONS; $RECORD s recorded after $WARMUP s of load"
 # shellcheck disable=SC2086 # FRAMES is a list of words
 python3 scripts/lib/perf-frames.py "$WORK/perf.txt" "$(python3 -c "print($rps * $RECORD)")" "$FREQUENCY" $FRAMES
