@@ -29,8 +29,10 @@ internal sealed partial class IdempotencyMiddleware
                 // Headers are applied before anything is written, so a value the server refuses (a forged record)
                 // still leaves a response that can be cleared and answered 503.
                 response.StatusCode = stored.StatusCode;
-                foreach (var (name, values) in stored.Headers)
+                var headers = stored.Headers;
+                for (var i = 0; i < headers.Count; i++) // by index: a foreach over the interface would box an enumerator
                 {
+                    var (name, values) = headers[i];
                     response.Headers[name] = ToStringValues(values);
                 }
 

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Idempotency.AspNetCore.Mirroring;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -21,6 +22,7 @@ internal sealed partial class IdempotencyMiddleware
     private readonly IdempotencyEngine _engine;
     private readonly IdempotencyProblemWriter _problems;
     private readonly ILogger _logger;
+    private readonly ILogger _auditLogger;
 
     public IdempotencyMiddleware(
         RequestDelegate next,
@@ -37,6 +39,7 @@ internal sealed partial class IdempotencyMiddleware
         _engine = engine;
         _problems = problems;
         _logger = loggerFactory.CreateLogger<IdempotencyMiddleware>();
+        _auditLogger = loggerFactory.CreateLogger(IdempotencyTelemetry.AuditLogCategory); // only asked whether it is on
         _authorizationPoliciesRegistered = AuthorizationPoliciesRegistered(services);
         (_defaultPolicy, _policies) = BuildPolicies(_options);
     }
@@ -91,7 +94,7 @@ internal sealed partial class IdempotencyMiddleware
         var scope = await ResolveScopeAsync(context, endpoint);
         if (scope is null)
         {
-            _engine.RecordOutcome(IdempotencyOutcome.Rejected, RouteTemplate(endpoint), key, null, context.TraceIdentifier);
+            _engine.RecordOutcome(IdempotencyOutcome.Rejected, RouteTemplate(endpoint), key, null, AuditTraceId(context));
             return;
         }
 
@@ -139,7 +142,7 @@ internal sealed partial class IdempotencyMiddleware
                 Retention = policy.Retention,
                 InFlightWait = policy.InFlightWait,
                 OperationName = RouteTemplate(endpoint),
-                TraceId = context.TraceIdentifier,
+                TraceId = AuditTraceId(context),
             };
             IdempotencyExecution<bool> execution;
             try
@@ -248,9 +251,18 @@ internal sealed partial class IdempotencyMiddleware
     /// <summary>Counts the request's outcome and writes its audit event (the engine's, with the route template and hashes).</summary>
     private void Record(HttpContext context, IdempotencyFeature? feature, string outcome)
     {
-        _engine.RecordOutcome(outcome, RouteTemplate(context.GetEndpoint()), feature?.Key, feature?.Scope, context.TraceIdentifier);
+        _engine.RecordOutcome(outcome, RouteTemplate(context.GetEndpoint()), feature?.Key, feature?.Scope, AuditTraceId(context));
         TagRequest(context, outcome);
     }
+
+    /// <summary>
+    /// The trace id an audit event falls back to: the request's <see cref="HttpContext.TraceIdentifier"/> when there is no
+    /// current activity and the engine writes audit events (at Information), otherwise <see langword="null"/> (the event
+    /// carries the activity's trace id, or is not written). Kestrel builds the identifier, a new string, the first time
+    /// it is read: not for nothing.
+    /// </summary>
+    private string? AuditTraceId(HttpContext context) =>
+        Activity.Current is null && _auditLogger.IsEnabled(LogLevel.Information) ? context.TraceIdentifier : null;
 
     /// <summary>
     /// Puts the outcome on the request's own telemetry, so that any OpenTelemetry backend tells a replay from an

@@ -210,9 +210,11 @@ internal static class StoredResponseFormat
             var writer = new SpanWriter(destination);
             writer.WriteInt16((short)response.StatusCode);
             writer.WriteByte(response.BodyOmitted ? BodyOmittedFlag : (byte)0);
-            writer.WriteUInt16(checked((ushort)response.Headers.Count));
-            foreach (var (name, values) in response.Headers)
+            var headers = response.Headers;
+            writer.WriteUInt16(checked((ushort)headers.Count));
+            for (var i = 0; i < headers.Count; i++) // by index: a foreach over the interface would box an enumerator
             {
+                var (name, values) = headers[i];
                 writer.WriteString(name);
                 writer.WriteUInt16(checked((ushort)values.Length));
                 foreach (var value in values)
@@ -227,8 +229,10 @@ internal static class StoredResponseFormat
         private int Measure()
         {
             var size = 2 + 1 + 2 + 4 + response.Body.Length;
-            foreach (var (name, values) in response.Headers)
+            var headers = response.Headers;
+            for (var i = 0; i < headers.Count; i++)
             {
+                var (name, values) = headers[i];
                 size += 4 + Encoding.UTF8.GetByteCount(name) + 2;
                 foreach (var value in values)
                 {

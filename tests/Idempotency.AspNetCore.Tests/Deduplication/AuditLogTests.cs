@@ -1,10 +1,13 @@
+using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using Idempotency.AspNetCore.Deduplication;
 using Idempotency.AspNetCore.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -64,6 +67,57 @@ public sealed class AuditLogTests
     }
 
     [Fact]
+    public async Task WithACurrentActivity_AuditEventsCarryItsTraceId_AndTheRequestsTraceIdentifierIsNeverBuilt()
+    {
+        // Kestrel builds TraceIdentifier, a new string, on its first read: a keyed request must not pay for it when its
+        // audit event carries the activity's trace id anyway.
+        var logs = new FakeLogCollector();
+        var probe = new TraceIdentifierProbe(withoutActivity: false);
+        await using var app = await StartAsync(logs, e => e.MapPost("/pay", () => "paid").RequireIdempotency(), probe);
+
+        await app.SendAsync(TestApp.Post("/pay", Key)); // executed
+        await app.SendAsync(TestApp.Post("/pay", Key)); // replayed
+        await app.SendAsync(TestApp.Post("/pay", null)); // rejected
+
+        var audits = logs.GetSnapshot().Where(IsAudit).ToList();
+        Assert.Equal(["executed", "replayed", "rejected"], audits.Select(a => Field(a, "Outcome")).ToList());
+        Assert.All(probe.ActivityTraceIds, id => Assert.Matches("^[0-9a-f]{32}$", id));
+        Assert.Equal(probe.ActivityTraceIds, audits.Select(a => Field(a, "TraceId") ?? string.Empty).ToList());
+        Assert.Equal(0, probe.TraceIdentifierReads);
+    }
+
+    [Fact]
+    public async Task WithoutACurrentActivity_AuditEventsCarryTheRequestsTraceIdentifier()
+    {
+        var logs = new FakeLogCollector();
+        var probe = new TraceIdentifierProbe(withoutActivity: true);
+        await using var app = await StartAsync(logs, e => e.MapPost("/pay", () => "paid").RequireIdempotency(), probe);
+
+        await app.SendAsync(TestApp.Post("/pay", Key)); // executed
+        await app.SendAsync(TestApp.Post("/pay", Key)); // replayed
+        await app.SendAsync(TestApp.Post("/pay", null)); // rejected
+
+        var audits = logs.GetSnapshot().Where(IsAudit).ToList();
+        Assert.Equal(["executed", "replayed", "rejected"], audits.Select(a => Field(a, "Outcome")).ToList());
+        Assert.All(audits, a => Assert.Equal(TraceIdentifierProbe.TraceIdentifier, Field(a, "TraceId")));
+    }
+
+    [Fact]
+    public async Task WithoutACurrentActivityOrAnAuditLog_TheRequestsTraceIdentifierIsNeverBuilt()
+    {
+        var logs = new FakeLogCollector();
+        var probe = new TraceIdentifierProbe(withoutActivity: true);
+        await using var app = await StartAsync(logs, e => e.MapPost("/pay", () => "paid").RequireIdempotency(), probe, audit: false);
+
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(TestApp.Post("/pay", Key))).StatusCode); // executed
+        Assert.Equal(HttpStatusCode.OK, (await app.SendAsync(TestApp.Post("/pay", Key))).StatusCode); // replayed
+        // (Not a refusal: ASP.NET Core's problem details read TraceIdentifier for their traceId without an activity.)
+
+        Assert.DoesNotContain(logs.GetSnapshot(), IsAudit);
+        Assert.Equal(0, probe.TraceIdentifierReads);
+    }
+
+    [Fact]
     public async Task NoLogAboveDebug_CarriesTheRawKeyThePathTheUserOrTheStorageKey()
     {
         var logs = new FakeLogCollector();
@@ -111,10 +165,60 @@ public sealed class AuditLogTests
         return Convert.ToHexStringLower(mac.AsSpan(0, 8));
     }
 
-    private static Task<TestApp> StartAsync(FakeLogCollector logs, Action<IEndpointRouteBuilder> map) => TestApp.StartAsync(
+    private static Task<TestApp> StartAsync(FakeLogCollector logs, Action<IEndpointRouteBuilder> map, IStartupFilter? first = null, bool audit = true) => TestApp.StartAsync(
         map,
         o => o.AuditHashSecret = Secret,
-        s => s.AddLogging(l => l.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(logs))));
+        s =>
+        {
+            s.AddLogging(l => l.SetMinimumLevel(LogLevel.Debug).AddProvider(new FakeLoggerProvider(logs))
+                .AddFilter(IdempotencyTelemetry.AuditLogCategory, audit ? LogLevel.Debug : LogLevel.None));
+            if (first is not null)
+            {
+                s.AddSingleton(first);
+            }
+        });
+
+    /// <summary>
+    /// First in the pipeline: gives each request a trace identifier that counts its reads, notes the current activity's
+    /// trace id, or takes the activity away (as in a host that creates none).
+    /// </summary>
+    private sealed class TraceIdentifierProbe(bool withoutActivity) : IStartupFilter, IHttpRequestIdentifierFeature
+    {
+        public const string TraceIdentifier = "0HN-probe:00000001";
+
+        private int _reads;
+
+        public int TraceIdentifierReads => Volatile.Read(ref _reads);
+
+        public List<string> ActivityTraceIds { get; } = [];
+
+        string IHttpRequestIdentifierFeature.TraceIdentifier
+        {
+            get
+            {
+                Interlocked.Increment(ref _reads);
+                return TraceIdentifier;
+            }
+
+            set => throw new NotSupportedException();
+        }
+
+        public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+        {
+            app.Use(async (context, nextMiddleware) =>
+            {
+                context.Features.Set<IHttpRequestIdentifierFeature>(this);
+                if (withoutActivity)
+                {
+                    Activity.Current = null;
+                }
+
+                ActivityTraceIds.Add(Activity.Current?.TraceId.ToHexString() ?? string.Empty);
+                await nextMiddleware(context);
+            });
+            next(app);
+        };
+    }
 
     private sealed class FailingStore : IIdempotencyStore
     {
