@@ -16,7 +16,7 @@ public class StoredFormatBenchmarks
     {
         _response = new StoredResponse(
             201,
-            [new("Content-Type", ["application/json; charset=utf-8"]), new("Location", ["/accounts/42"])],
+            [new("Content-Type", "application/json; charset=utf-8"), new("Location", "/accounts/42")],
             Encoding.UTF8.GetBytes("{\"account\":42,\"entry\":564,\"amount\":10000,\"balance\":250000}"));
         _content = Encode();
     }

@@ -1,6 +1,5 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Extensions.Primitives;
 
 namespace Idempotency.AspNetCore.Deduplication;
 
@@ -133,6 +132,4 @@ internal sealed partial class IdempotencyMiddleware
                 ? new StoredResponse(response.StatusCode, capture.Headers, ReadOnlyMemory<byte>.Empty, bodyOmitted: true)
                 : new StoredResponse(response.StatusCode, capture.Headers, capture.Captured);
     }
-
-    private static StringValues ToStringValues(string[] values) => values.Length == 1 ? new StringValues(values[0]) : new StringValues(values);
 }

@@ -33,7 +33,7 @@ internal sealed partial class IdempotencyMiddleware
                 for (var i = 0; i < headers.Count; i++) // by index: a foreach over the interface would box an enumerator
                 {
                     var (name, values) = headers[i];
-                    response.Headers[name] = ToStringValues(values);
+                    response.Headers[name] = values;
                 }
 
                 response.Headers[IdempotencyDefaults.ReplayedHeaderName] = "true";

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 using Microsoft.Net.Http.Headers;
 
 namespace Idempotency.AspNetCore.Deduplication;
@@ -24,15 +25,18 @@ internal static class ReplayableHeaders
         IdempotencyDefaults.ReplayedHeaderName,
     };
 
-    /// <summary>Copies the replayable headers, once, into the shape a <see cref="StoredResponse"/> holds.</summary>
-    public static List<KeyValuePair<string, string[]>> Copy(IHeaderDictionary headers)
+    /// <summary>
+    /// Copies the replayable headers, once, into the shape a <see cref="StoredResponse"/> holds. The values are kept as
+    /// they are: a header's <see cref="StringValues"/> is replaced when the header is set again, never changed in place.
+    /// </summary>
+    public static List<KeyValuePair<string, StringValues>> Copy(IHeaderDictionary headers)
     {
-        var copy = new List<KeyValuePair<string, string[]>>(headers.Count);
-        foreach (var (name, values) in headers)
+        var copy = new List<KeyValuePair<string, StringValues>>(headers.Count);
+        foreach (var header in headers)
         {
-            if (!s_unreplayable.Contains(name))
+            if (!s_unreplayable.Contains(header.Key))
             {
-                copy.Add(new(name, values.ToArray()!));
+                copy.Add(header);
             }
         }
 

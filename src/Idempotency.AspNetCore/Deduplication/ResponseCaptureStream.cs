@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Primitives;
 
 namespace Idempotency.AspNetCore.Deduplication;
 
@@ -20,7 +21,7 @@ internal sealed class ResponseCaptureStream : Stream
     private readonly int _maxCaptured;
     private byte[] _buffer;
     private int _length;
-    private List<KeyValuePair<string, string[]>>? _headers;
+    private List<KeyValuePair<string, StringValues>>? _headers;
 
     /// <param name="response">The response whose headers are stored with the body.</param>
     /// <param name="inner">The client's body stream, or <see langword="null"/> to hold the whole response back.</param>
@@ -69,7 +70,7 @@ internal sealed class ResponseCaptureStream : Stream
     public ResponseCapturePipeWriter? Writer { get; set; }
 
     /// <summary>Gets the replayable headers as they were when <see cref="CaptureHeaders"/> ran (empty before).</summary>
-    public IReadOnlyList<KeyValuePair<string, string[]>> Headers => _headers ?? [];
+    public IReadOnlyList<KeyValuePair<string, StringValues>> Headers => _headers ?? [];
 
     /// <summary>
     /// Copies the replayable headers, once: called before anything is passed to the middleware outside, and after the

@@ -1,3 +1,5 @@
+using Microsoft.Extensions.Primitives;
+
 namespace Idempotency.AspNetCore.Deduplication;
 
 /// <summary>
@@ -13,7 +15,7 @@ internal sealed class StoredResponse
     /// <see langword="true"/> when the body was larger than the storable maximum and was not kept, in which case
     /// <paramref name="body"/> is empty and the response cannot be replayed.
     /// </param>
-    public StoredResponse(int statusCode, IReadOnlyList<KeyValuePair<string, string[]>> headers, ReadOnlyMemory<byte> body, bool bodyOmitted = false)
+    public StoredResponse(int statusCode, IReadOnlyList<KeyValuePair<string, StringValues>> headers, ReadOnlyMemory<byte> body, bool bodyOmitted = false)
     {
         ArgumentNullException.ThrowIfNull(headers);
         ArgumentOutOfRangeException.ThrowIfLessThan(statusCode, 100);
@@ -28,7 +30,7 @@ internal sealed class StoredResponse
     public int StatusCode { get; }
 
     /// <summary>Gets the headers to replay.</summary>
-    public IReadOnlyList<KeyValuePair<string, string[]>> Headers { get; }
+    public IReadOnlyList<KeyValuePair<string, StringValues>> Headers { get; }
 
     /// <summary>Gets the exact body bytes.</summary>
     public ReadOnlyMemory<byte> Body { get; }

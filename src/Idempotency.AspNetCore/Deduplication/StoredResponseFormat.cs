@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using Microsoft.Extensions.Primitives;
 
 namespace Idempotency.AspNetCore.Deduplication;
 
@@ -29,7 +30,7 @@ internal static class StoredResponseFormat
         var status = ReadStatus(ref reader);
         var flags = reader.ReadByte();
         var headerCount = reader.ReadUInt16();
-        var headers = new KeyValuePair<string, string[]>[headerCount];
+        var headers = new KeyValuePair<string, StringValues>[headerCount];
         for (var i = 0; i < headerCount; i++)
         {
             var name = reader.ReadString();
@@ -38,14 +39,17 @@ internal static class StoredResponseFormat
                 throw new InvalidDataException("The stored idempotency record holds a header name with whitespace, a control character or a colon; it is corrupt.");
             }
 
-            var values = new string[reader.ReadUInt16()];
+            var valueCount = reader.ReadUInt16();
+            if (valueCount == 1)
+            {
+                headers[i] = new(name, ReadFieldValue(ref reader)); // one value, the common case: no array
+                continue;
+            }
+
+            var values = new string[valueCount];
             for (var v = 0; v < values.Length; v++)
             {
-                values[v] = reader.ReadString();
-                if (!IsFieldValue(values[v]))
-                {
-                    throw new InvalidDataException("The stored idempotency record holds a header value with a control character; it is corrupt.");
-                }
+                values[v] = ReadFieldValue(ref reader);
             }
 
             headers[i] = new(name, values);
@@ -54,6 +58,14 @@ internal static class StoredResponseFormat
         var (bodyOffset, bodyLength) = reader.ReadBytesRange();
         reader.EnsureEnd();
         return new StoredResponse(status, headers, content.Slice(bodyOffset, bodyLength), (flags & BodyOmittedFlag) != 0);
+    }
+
+    private static string ReadFieldValue(ref SpanReader reader)
+    {
+        var value = reader.ReadString();
+        return IsFieldValue(value)
+            ? value
+            : throw new InvalidDataException("The stored idempotency record holds a header value with a control character; it is corrupt.");
     }
 
     /// <summary>Reads the started status of an "outcome unknown" record, refusing one that is not an HTTP status.</summary>
@@ -216,10 +228,10 @@ internal static class StoredResponseFormat
             {
                 var (name, values) = headers[i];
                 writer.WriteString(name);
-                writer.WriteUInt16(checked((ushort)values.Length));
+                writer.WriteUInt16(checked((ushort)values.Count));
                 foreach (var value in values)
                 {
-                    writer.WriteString(value);
+                    writer.WriteString(value!);
                 }
             }
 
@@ -236,7 +248,7 @@ internal static class StoredResponseFormat
                 size += 4 + Encoding.UTF8.GetByteCount(name) + 2;
                 foreach (var value in values)
                 {
-                    size += 4 + Encoding.UTF8.GetByteCount(value);
+                    size += 4 + Encoding.UTF8.GetByteCount(value!);
                 }
             }
 
