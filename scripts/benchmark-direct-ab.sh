@@ -6,6 +6,7 @@
 #
 #   scripts/benchmark-direct-ab.sh <base-ref>                 # e.g. scripts/benchmark-direct-ab.sh 7319065
 #   ROUNDS=9 OPERATIONS=300000 scripts/benchmark-direct-ab.sh <base-ref>
+#   METHOD=new-key scripts/benchmark-direct-ab.sh <base-ref>    # one method per process, nothing run before it
 #
 # CPU time is steadier than the wall clock on shared cores, but not immune to them (caches, frequency): compare the
 # handler-alone row of A and B, which runs the same code in both, to see the noise. The new key adds a record per
@@ -15,6 +16,7 @@ cd "$(dirname "$0")/.."
 BASE=${1:?usage: scripts/benchmark-direct-ab.sh <base-ref>}
 ROUNDS=${ROUNDS:-7}
 OPERATIONS=${OPERATIONS:-300000}
+METHOD=${METHOD:-} # empty: every method, in one process each round
 
 WORK=$(mktemp -d)
 git worktree add -q --detach "$WORK/base" "$BASE"
@@ -36,13 +38,14 @@ for round in $(seq 1 "$ROUNDS"); do
   if [ $((round % 2)) -eq 1 ]; then order="A B"; else order="B A"; fi
   for side in $order; do
     bin=$A_BIN; [ "$side" = B ] && bin=$B_BIN
-    dotnet "$bin" direct-cpu "$OPERATIONS" | sed "s/^/$side /" >>"$WORK/runs.txt"
+    # shellcheck disable=SC2086 # METHOD is one word or none
+    dotnet "$bin" direct-cpu "$OPERATIONS" $METHOD | sed "s/^/$side /" >>"$WORK/runs.txt"
   done
 done
 
 median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 printf '%-14s %12s %12s %8s %12s %12s\n' "method" "A CPU ns" "B CPU ns" "B/A" "A bytes" "B bytes"
-for method in handler-alone pass-through replay new-key; do
+for method in ${METHOD:-handler-alone pass-through replay new-key}; do
   a=$(awk -v m="$method" '$1 == "A" && $2 == m {print $3}' "$WORK/runs.txt" | median)
   b=$(awk -v m="$method" '$1 == "B" && $2 == m {print $3}' "$WORK/runs.txt" | median)
   a_bytes=$(awk -v m="$method" '$1 == "A" && $2 == m {print $4}' "$WORK/runs.txt" | median)
