@@ -143,7 +143,9 @@ public sealed class PostgreSqlIdempotencyUnitOfWorkTests(PostgreSqlFixture fixtu
             await using (var admin = new NpgsqlConnection(database.ConnectionString))
             {
                 await admin.OpenAsync();
-                Assert.True(await admin.QuerySingleAsync<bool>("SELECT pg_terminate_backend(@pid)", new { pid = unitOfWork.Connection.ProcessID }));
+                // With a timeout, pg_terminate_backend waits until the backend has exited: its transaction rolled back and
+                // its row lock released. Without, a redelivery that came first found the row still locked (in flight).
+                Assert.True(await admin.QuerySingleAsync<bool>("SELECT pg_terminate_backend(@pid, 10000)", new { pid = unitOfWork.Connection.ProcessID }));
             }
 
             completionFault = await Record.ExceptionAsync(() => unitOfWork.CompleteAsync(Complete(key, owner, "applied"), CancellationToken.None).AsTask());
