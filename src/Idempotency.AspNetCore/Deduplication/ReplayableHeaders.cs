@@ -26,20 +26,54 @@ internal static class ReplayableHeaders
     };
 
     /// <summary>
-    /// Copies the replayable headers, once, into the shape a <see cref="StoredResponse"/> holds. The values are kept as
-    /// they are: a header's <see cref="StringValues"/> is replaced when the header is set again, never changed in place.
+    /// Copies the replayable headers, once, into the shape a <see cref="StoredResponse"/> holds: as the client gets them,
+    /// whatever the application does to its own values afterwards.
     /// </summary>
     public static List<KeyValuePair<string, StringValues>> Copy(IHeaderDictionary headers)
     {
         var copy = new List<KeyValuePair<string, StringValues>>(headers.Count);
-        foreach (var header in headers)
+        foreach (var (name, values) in headers)
         {
-            if (!s_unreplayable.Contains(header.Key))
+            if (!s_unreplayable.Contains(name))
             {
-                copy.Add(header);
+                copy.Add(new(name, AsSent(values)));
             }
         }
 
         return copy;
+    }
+
+    // A single string cannot change, so it is kept as it is (the common case, no allocation); an array is the
+    // application's own and may be changed in place after the headers went out, so it is copied. Null values are left
+    // out: Kestrel writes no line for them.
+    private static StringValues AsSent(StringValues values)
+    {
+        var count = values.Count;
+        if (count == 1)
+        {
+            return values[0] is { } single ? new StringValues(single) : StringValues.Empty;
+        }
+
+        var sent = 0;
+        for (var i = 0; i < count; i++)
+        {
+            sent += values[i] is null ? 0 : 1;
+        }
+
+        if (sent == 0)
+        {
+            return StringValues.Empty;
+        }
+
+        var array = new string[sent];
+        for (int i = 0, j = 0; i < count; i++)
+        {
+            if (values[i] is { } value)
+            {
+                array[j++] = value;
+            }
+        }
+
+        return sent == 1 ? new StringValues(array[0]) : new StringValues(array);
     }
 }

@@ -45,6 +45,50 @@ public sealed class ReplayTests
     }
 
     [Fact]
+    public async Task AHeaderArrayTheHandlerChangesAfterTheResponseStarted_DoesNotChangeTheReplay()
+    {
+        // The headers went out with the first write; the stored copy must be what the client got, not the array the
+        // application still holds.
+        await using var app = await TestApp.StartAsync(e => e.MapPost("/pay", async (HttpContext context) =>
+        {
+            var timing = new[] { "db;dur=5", "queue;dur=1" };
+            context.Response.Headers["Server-Timing"] = timing;
+            await context.Response.WriteAsync("paid");
+            timing[1] = "render;dur=3";
+        }).RequireIdempotency());
+
+        var original = await app.SendAsync(TestApp.Post("/pay", "k"));
+        var replay = await app.SendAsync(TestApp.Post("/pay", "k"));
+
+        Assert.Equal(["db;dur=5", "queue;dur=1"], original.Headers.GetValues("Server-Timing"));
+        Assert.Equal(["db;dur=5", "queue;dur=1"], replay.Headers.GetValues("Server-Timing"));
+        Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
+    }
+
+    [Fact]
+    public async Task AHeaderWithNullValues_IsStoredAsSent_WithoutThem()
+    {
+        // Kestrel writes no line for a null value (X-N: a, X-N: b here). Storing one used to fail after the response
+        // had gone out: every retry then got 500 "outcome unknown" instead of the replay.
+        await using var app = await TestApp.StartAsync(e => e.MapPost("/pay", async (HttpContext context) =>
+        {
+            context.Response.Headers["X-N"] = new Microsoft.Extensions.Primitives.StringValues(["a", null, "b"]);
+            context.Response.Headers["X-Only-Null"] = new Microsoft.Extensions.Primitives.StringValues([null]);
+            await context.Response.WriteAsync("paid");
+        }).RequireIdempotency());
+
+        var original = await app.SendAsync(TestApp.Post("/pay", "k"));
+        var replay = await app.SendAsync(TestApp.Post("/pay", "k"));
+
+        Assert.Equal(HttpStatusCode.OK, original.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, replay.StatusCode);
+        Assert.Equal("paid", await replay.Content.ReadAsStringAsync());
+        Assert.Equal("true", replay.Headers.GetValues("Idempotent-Replayed").Single());
+        Assert.Equal(["a", "b"], replay.Headers.GetValues("X-N"));
+        Assert.False(replay.Headers.Contains("X-Only-Null"));
+    }
+
+    [Fact]
     public async Task Replay_CapturesWhatTheHandlerWroteThroughTheBodyWriter()
     {
         await using var app = await TestApp.StartAsync(e => e.MapPost("/pay", async (HttpContext context) =>
