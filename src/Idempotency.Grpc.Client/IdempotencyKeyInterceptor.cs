@@ -50,7 +50,8 @@ public sealed class IdempotencyKeyInterceptor : Interceptor
             }
         }
 
-        withKey.Add(KeyName, Guid.NewGuid().ToString("N"));
+        // Quoted, as the header's Structured Field string: a server with StrictKeyParsing refuses a bare key.
+        withKey.Add(KeyName, "\"" + Guid.NewGuid().ToString("N") + "\"");
         return new ClientInterceptorContext<TRequest, TResponse>(context.Method, context.Host, context.Options.WithHeaders(withKey));
     }
 }

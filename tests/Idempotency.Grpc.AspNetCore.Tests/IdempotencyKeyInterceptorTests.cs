@@ -32,6 +32,18 @@ public sealed class IdempotencyKeyInterceptorTests
     }
 
     [Fact]
+    public async Task ItsKeys_AreAccepted_ByAServerThatParsesKeysStrictly()
+    {
+        await using var server = await GrpcTestServer.StartAsync(configureOptions: o => o.StrictKeyParsing = true);
+        var client = new Ledger.LedgerClient(server.Channel.Intercept(new IdempotencyKeyInterceptor()));
+
+        var reply = await client.DepositAsync(new DepositRequest { Account = "acc-strict", Amount = 1 });
+
+        Assert.Equal(1, reply.Execution);
+        Assert.Equal(1, server.State.Executions);
+    }
+
+    [Fact]
     public async Task EachCall_GetsItsOwnKey_AndAKeyTheCallerSetIsKept()
     {
         await using var server = await GrpcTestServer.StartAsync();
