@@ -1,5 +1,7 @@
+using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Net.Http.Headers;
 
 namespace Idempotency.AspNetCore.Deduplication;
 
@@ -89,6 +91,14 @@ internal sealed partial class IdempotencyMiddleware
             {
                 LogResponseTooLargeToStore(_middleware._logger, capture.BytesWritten, _policy.MaxStoredBodySize, _middleware._engine.HashKey(_feature.Key));
             }
+            else if (DeclaredLengthNotWritten(_context.Response.StatusCode, capture) is { } declared)
+            {
+                // A stream or file result whose client went away stops writing and returns as if done; so does a handler
+                // that declared more than it wrote. Stored, the body would fail the same way on every retry. The
+                // engine completes the key as "outcome unknown" (the work ran) or, held for a commit, rolls it back.
+                throw new InvalidOperationException(
+                    $"The response declared Content-Length {declared} but {capture.BytesWritten} bytes were written: it cannot be replayed as it was meant.");
+            }
 
             return StoredResponseFormat.Content(CaptureResponse(_context.Response, capture));
         }
@@ -123,6 +133,28 @@ internal sealed partial class IdempotencyMiddleware
         }
 
         public void Dispose() => _capture?.ReturnBuffer();
+
+        // The Content-Length stored with the body when the body written differs from it; statuses without a body (1xx,
+        // 204, 304) are not checked. The stored headers, not the response's: outer middleware may have changed those.
+        private static long? DeclaredLengthNotWritten(int statusCode, ResponseCaptureStream capture)
+        {
+            if (statusCode is < StatusCodes.Status200OK or StatusCodes.Status204NoContent or StatusCodes.Status304NotModified)
+            {
+                return null;
+            }
+
+            var headers = capture.Headers;
+            for (var i = 0; i < headers.Count; i++)
+            {
+                if (string.Equals(headers[i].Key, HeaderNames.ContentLength, StringComparison.OrdinalIgnoreCase)
+                    && long.TryParse(headers[i].Value.ToString(), NumberStyles.None, CultureInfo.InvariantCulture, out var declared))
+                {
+                    return declared == capture.BytesWritten ? null : declared;
+                }
+            }
+
+            return null;
+        }
 
         // The headers as the handler left them, copied before anything reached the middleware outside: never the handler's
         // body with headers that outer middleware (response compression) changed for its own, transformed bytes. The status

@@ -39,6 +39,27 @@ public sealed class StartedResponseTests
     }
 
     [Fact]
+    public async Task ABodyShorterThanItsContentLength_IsNotReplayed_AndTheHandlerNeverRunsAgain()
+    {
+        // What a stream or file result does when its client goes away (it stops writing and returns as if done), or a
+        // handler that declares more than it writes: stored, that body would break every retry the same way.
+        var executions = 0;
+        await using var app = await TestApp.StartAsync(e => e.MapPost("/export", async (HttpContext context) =>
+        {
+            Interlocked.Increment(ref executions);
+            context.Response.ContentLength = 100;
+            await context.Response.Body.WriteAsync(new byte[40]);
+        }).RequireIdempotency());
+
+        await SendIgnoringAbortAsync(app, TestApp.Post("/export", "k"));
+        var retry = await app.SendAsync(TestApp.Post("/export", "k"));
+
+        var problem = await ProblemAssert.IsProblemAsync(retry, HttpStatusCode.InternalServerError, IdempotencyProblemTypes.OutcomeUnknown);
+        Assert.Equal(200, problem.GetProperty("originalStatus").GetInt32());
+        Assert.Equal(1, executions);
+    }
+
+    [Fact]
     public async Task FailingAsyncEnumerable_AfterItsFirstItemsWereSent_NeverRunsAgain()
     {
         var executions = 0;
