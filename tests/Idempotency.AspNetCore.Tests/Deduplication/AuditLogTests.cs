@@ -71,16 +71,10 @@ public sealed class AuditLogTests
     {
         // Kestrel builds TraceIdentifier, a new string, on its first read: a keyed request must not pay for it when its
         // audit event carries the activity's trace id anyway.
-        var logs = new FakeLogCollector();
         var probe = new TraceIdentifierProbe(withoutActivity: false);
-        await using var app = await StartAsync(logs, e => e.MapPost("/pay", () => "paid").RequireIdempotency(), probe);
 
-        await app.SendAsync(TestApp.Post("/pay", Key)); // executed
-        await app.SendAsync(TestApp.Post("/pay", Key)); // replayed
-        await app.SendAsync(TestApp.Post("/pay", null)); // rejected
+        var audits = await AuditsOfThreeOutcomesAsync(probe);
 
-        var audits = logs.GetSnapshot().Where(IsAudit).ToList();
-        Assert.Equal(["executed", "replayed", "rejected"], audits.Select(a => Field(a, "Outcome")).ToList());
         Assert.All(probe.ActivityTraceIds, id => Assert.Matches("^[0-9a-f]{32}$", id));
         Assert.Equal(probe.ActivityTraceIds, audits.Select(a => Field(a, "TraceId") ?? string.Empty).ToList());
         Assert.Equal(0, probe.TraceIdentifierReads);
@@ -89,16 +83,8 @@ public sealed class AuditLogTests
     [Fact]
     public async Task WithoutACurrentActivity_AuditEventsCarryTheRequestsTraceIdentifier()
     {
-        var logs = new FakeLogCollector();
-        var probe = new TraceIdentifierProbe(withoutActivity: true);
-        await using var app = await StartAsync(logs, e => e.MapPost("/pay", () => "paid").RequireIdempotency(), probe);
+        var audits = await AuditsOfThreeOutcomesAsync(new TraceIdentifierProbe(withoutActivity: true));
 
-        await app.SendAsync(TestApp.Post("/pay", Key)); // executed
-        await app.SendAsync(TestApp.Post("/pay", Key)); // replayed
-        await app.SendAsync(TestApp.Post("/pay", null)); // rejected
-
-        var audits = logs.GetSnapshot().Where(IsAudit).ToList();
-        Assert.Equal(["executed", "replayed", "rejected"], audits.Select(a => Field(a, "Outcome")).ToList());
         Assert.All(audits, a => Assert.Equal(TraceIdentifierProbe.TraceIdentifier, Field(a, "TraceId")));
     }
 
@@ -154,6 +140,21 @@ public sealed class AuditLogTests
     }
 
     private static bool IsAudit(FakeLogRecord record) => record.Id.Name == "Audit";
+
+    // An executed, a replayed and a rejected request, with the probe first in the pipeline: their audit events.
+    private static async Task<List<FakeLogRecord>> AuditsOfThreeOutcomesAsync(TraceIdentifierProbe probe)
+    {
+        var logs = new FakeLogCollector();
+        await using var app = await StartAsync(logs, e => e.MapPost("/pay", () => "paid").RequireIdempotency(), probe);
+
+        await app.SendAsync(TestApp.Post("/pay", Key)); // executed
+        await app.SendAsync(TestApp.Post("/pay", Key)); // replayed
+        await app.SendAsync(TestApp.Post("/pay", null)); // rejected
+
+        var audits = logs.GetSnapshot().Where(IsAudit).ToList();
+        Assert.Equal(["executed", "replayed", "rejected"], audits.Select(a => Field(a, "Outcome")).ToList());
+        return audits;
+    }
 
     private static string? Field(FakeLogRecord record, string name) =>
         record.StructuredState?.FirstOrDefault(p => p.Key == name).Value;
