@@ -67,30 +67,33 @@ public sealed partial class IdempotencyEngine
         var callerContext = ExecutionContext.Capture();
         var activity = s_activitySource.StartActivity(operation.ActivityName, ActivityKind.Client);
         var start = _metrics.StoreDurationEnabled ? Stopwatch.GetTimestamp() : 0;
-        ValueTask<TResult> pending;
         try
         {
-            pending = call(store, argument, cancellationToken);
-        }
-        catch
-        {
-            EndStoreCall(store, operation, activity, start, succeeded: false);
-            RestoreCallerContext(callerContext, activity);
-            throw;
-        }
+            ValueTask<TResult> pending;
+            try
+            {
+                pending = call(store, argument, cancellationToken);
+            }
+            catch
+            {
+                EndStoreCall(store, operation, activity, start, succeeded: false);
+                throw;
+            }
 
-        if (!pending.IsCompletedSuccessfully)
-        {
-            // The store call's activity ends where the call does, later; the caller goes on without it.
-            var awaited = AwaitStoreCallAsync(pending, store, operation, activity, start);
-            RestoreCallerContext(callerContext, activity);
-            return awaited;
-        }
+            if (!pending.IsCompletedSuccessfully)
+            {
+                // The store call's activity ends where the call does, later; the caller goes on without it.
+                return AwaitStoreCallAsync(pending, store, operation, activity, start);
+            }
 
-        var result = pending.Result;
-        EndStoreCall(store, operation, activity, start, succeeded: true);
-        RestoreCallerContext(callerContext, activity);
-        return new ValueTask<TResult>(result);
+            var result = pending.Result;
+            EndStoreCall(store, operation, activity, start, succeeded: true);
+            return new ValueTask<TResult>(result);
+        }
+        finally
+        {
+            RestoreCallerContext(callerContext, activity);
+        }
     }
 
     // A no-op when nothing changed (no activity listener, a store that sets no AsyncLocal). With the flow of the
@@ -123,21 +126,27 @@ public sealed partial class IdempotencyEngine
         }
     }
 
+    // The activity ends even when a meter listener throws on the measurement.
     private void EndStoreCall(IIdempotencyStore store, StoreOperation operation, Activity? activity, long start, bool succeeded)
     {
-        if (start != 0)
+        try
         {
-            _metrics.StoreOperation(operation.Name, store.Name, succeeded, start, Stopwatch.GetTimestamp());
-        }
-
-        if (activity is not null)
-        {
-            if (!succeeded)
+            if (start != 0)
             {
-                activity.SetStatus(ActivityStatusCode.Error);
+                _metrics.StoreOperation(operation.Name, store.Name, succeeded, start, Stopwatch.GetTimestamp());
             }
+        }
+        finally
+        {
+            if (activity is not null)
+            {
+                if (!succeeded)
+                {
+                    activity.SetStatus(ActivityStatusCode.Error);
+                }
 
-            activity.Dispose();
+                activity.Dispose();
+            }
         }
     }
 

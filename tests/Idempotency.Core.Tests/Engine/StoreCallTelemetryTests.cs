@@ -124,6 +124,31 @@ public sealed class StoreCallTelemetryTests
         Assert.Null(afterCompletion);
     }
 
+    [Fact]
+    public async Task AMeterListenerThatThrows_StillEndsTheStoreCallsActivity()
+    {
+        using var telemetry = new Telemetry();
+        using var throwing = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Scope == telemetry.Meters && instrument.Name == "idempotency.store.duration")
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        throwing.SetMeasurementEventCallback<double>((_, _, _, _) => throw new InvalidOperationException("a listener's bug"));
+        throwing.Start();
+
+        var execution = await Create(Time(), meters: telemetry.Meters).ExecuteAsync(Request(InMemoryStore(Time(), answersLater: false)), new ScriptedWork(), CancellationToken.None);
+
+        // The engine counts the claim as failed (its timing threw); the store's call itself succeeded, and its activity ended.
+        Assert.Equal(IdempotencyExecutionStatus.StoreUnavailable, execution.Status);
+        var claim = Assert.Single(telemetry.Activities);
+        Assert.Equal("idempotency.store.claim", claim.OperationName);
+    }
+
     // The in-memory store answers every call at once; wrapped, it answers after a yield, as a store over the network does.
     private static IIdempotencyStore InMemoryStore(TimeProvider time, bool answersLater)
     {
